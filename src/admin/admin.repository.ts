@@ -1,0 +1,243 @@
+import type { Insertable, Selectable, Updateable } from 'kysely';
+import { type Store, type Trx, writeTransaction } from '../db/database.js';
+import { advanceSequence, allocateIds, type SequenceName } from '../db/id-sequences.js';
+import type { ApiClientsTable, CustomersTable, PromotionsTable, TillsTable } from '../db/schema.js';
+
+// Both stores cap the number of bound parameters of one statement; rows are inserted in chunks of this.
+const CHUNK = 500;
+
+function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export interface CustomerInsert {
+  id: number;
+  mobile: string | null;
+  email: string | null;
+  externalId: string | null;
+  sources: string[];
+  programIds: number[];
+}
+
+export interface IssualReportRow {
+  id: number;
+  customer_id: number;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export type AdminQueries = ReturnType<typeof queries>;
+export type AdminRepository = ReturnType<typeof createAdminRepository>;
+
+/** The management API's SQL, over the store or over one of its transactions. */
+export function createAdminRepository(store: Store) {
+  return {
+    ...queries(store, store.db),
+    transaction<T>(fn: (repo: AdminQueries) => Promise<T>): Promise<T> {
+      return writeTransaction(store, (trx) => fn(queries(store, trx)));
+    },
+  };
+}
+
+function queries(store: Store, db: Trx) {
+  const { dialect } = store;
+
+  return {
+    async nextIds(name: SequenceName, count: number): Promise<number[]> {
+      return (await allocateIds(db, dialect, { [name]: count }))[name];
+    },
+
+    advanceSequence(name: SequenceName, maxId: number): Promise<void> {
+      return advanceSequence(db, dialect, name, maxId);
+    },
+
+    async orgExists(orgId: number): Promise<boolean> {
+      return (
+        (await db.selectFrom('orgs').select('org_id').where('org_id', '=', orgId).executeTakeFirst()) !==
+        undefined
+      );
+    },
+
+    async insertOrg(orgId: number, name: string, at: number): Promise<void> {
+      await db.insertInto('orgs').values({ org_id: orgId, name, created_at: at }).execute();
+    },
+
+    /** Which of these ids some record of the table holds already, in any org. */
+    async takenIds(table: 'programs' | 'promotions' | 'customers', ids: number[]): Promise<number[]> {
+      const taken: number[] = [];
+      for (const part of chunks(ids)) {
+        const rows = await db.selectFrom(table).select('id').where('id', 'in', part).execute();
+        taken.push(...rows.map((r) => r.id));
+      }
+      return taken;
+    },
+
+    async programExists(orgId: number, programId: number): Promise<boolean> {
+      const row = await db
+        .selectFrom('programs')
+        .select('id')
+        .where('org_id', '=', orgId)
+        .where('id', '=', programId)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
+    async existingProgramIds(orgId: number, ids: number[]): Promise<Set<number>> {
+      if (ids.length === 0) return new Set();
+      const rows = await db
+        .selectFrom('programs')
+        .select('id')
+        .where('org_id', '=', orgId)
+        .where('id', 'in', ids)
+        .execute();
+      return new Set(rows.map((r) => r.id));
+    },
+
+    async insertProgram(orgId: number, id: number, name: string, at: number): Promise<void> {
+      await db.insertInto('programs').values({ org_id: orgId, id, name, created_at: at }).execute();
+    },
+
+    async findPromotion(orgId: number, id: number): Promise<Selectable<PromotionsTable> | undefined> {
+      return db
+        .selectFrom('promotions')
+        .selectAll()
+        .where('org_id', '=', orgId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+    },
+
+    async promoIdentifierOwner(orgId: number, promoIdentifier: string): Promise<number | undefined> {
+      const row = await db
+        .selectFrom('promotions')
+        .select('id')
+        .where('org_id', '=', orgId)
+        .where('promo_identifier', '=', promoIdentifier)
+        .executeTakeFirst();
+      return row?.id;
+    },
+
+    async insertPromotion(row: Insertable<PromotionsTable>): Promise<void> {
+      await db.insertInto('promotions').values(row).execute();
+    },
+
+    async updatePromotion(orgId: number, id: number, patch: Updateable<PromotionsTable>): Promise<void> {
+      await db
+        .updateTable('promotions')
+        .set(patch)
+        .where('org_id', '=', orgId)
+        .where('id', '=', id)
+        .execute();
+    },
+
+    /** Values of one identifier column that customers of the org hold already. */
+    async takenCustomerValues(
+      orgId: number,
+      column: 'mobile' | 'email' | 'external_id',
+      values: string[],
+    ): Promise<string[]> {
+      const taken: string[] = [];
+      for (const part of chunks(values)) {
+        const rows = await db
+          .selectFrom('customers')
+          .select(column)
+          .where('org_id', '=', orgId)
+          .where(column, 'in', part)
+          .execute();
+        for (const row of rows) {
+          const value = (row as Record<string, unknown>)[column];
+          if (typeof value === 'string') taken.push(value);
+        }
+      }
+      return taken;
+    },
+
+    async insertCustomers(orgId: number, customers: CustomerInsert[], at: number): Promise<void> {
+      for (const part of chunks(customers)) {
+        const rows: Insertable<CustomersTable>[] = part.map((c) => ({
+          org_id: orgId,
+          id: c.id,
+          mobile: c.mobile,
+          email: c.email,
+          external_id: c.externalId,
+          created_at: at,
+        }));
+        await db.insertInto('customers').values(rows).execute();
+      }
+      const sources = customers.flatMap((c) =>
+        c.sources.map((source) => ({ org_id: orgId, customer_id: c.id, source })),
+      );
+      for (const part of chunks(sources)) await db.insertInto('customer_sources').values(part).execute();
+      const members = customers.flatMap((c) =>
+        c.programIds.map((programId) => ({ org_id: orgId, program_id: programId, customer_id: c.id })),
+      );
+      for (const part of chunks(members)) await db.insertInto('program_members').values(part).execute();
+    },
+
+    async tillExists(username: string): Promise<boolean> {
+      const row = await db
+        .selectFrom('tills')
+        .select('username')
+        .where('username', '=', username)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
+    async insertTill(row: Insertable<TillsTable>): Promise<void> {
+      await db.insertInto('tills').values(row).execute();
+    },
+
+    async apiClientExists(key: string): Promise<boolean> {
+      const row = await db
+        .selectFrom('api_clients')
+        .select('client_key')
+        .where('client_key', '=', key)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
+    async insertApiClient(row: Insertable<ApiClientsTable>): Promise<void> {
+      await db.insertInto('api_clients').values(row).execute();
+    },
+
+    /** One page of a promotion's issuals, oldest first, after the issual id `after`. */
+    async issualPage(
+      orgId: number,
+      promotionId: number,
+      after: number,
+      limit: number,
+    ): Promise<IssualReportRow[]> {
+      return db
+        .selectFrom('issuals')
+        .select(['id', 'customer_id', 'created_at', 'revoked_at'])
+        .where('org_id', '=', orgId)
+        .where('promotion_id', '=', promotionId)
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(limit)
+        .execute() as Promise<IssualReportRow[]>;
+    },
+
+    async earnsOfIssuals(
+      orgId: number,
+      issualIds: number[],
+    ): Promise<{ id: number; issual_id: number; created_at: number; revoked_at: number | null }[]> {
+      if (issualIds.length === 0) return [];
+      return db
+        .selectFrom('earns')
+        .select(['id', 'issual_id', 'created_at', 'revoked_at'])
+        .where('org_id', '=', orgId)
+        .where('issual_id', 'in', issualIds)
+        .orderBy('id')
+        .execute() as Promise<
+        { id: number; issual_id: number; created_at: number; revoked_at: number | null }[]
+      >;
+    },
+
+    /** Is there any org at all? (The demo data goes only into an empty database.) */
+    async isEmpty(): Promise<boolean> {
+      return (await db.selectFrom('orgs').select('org_id').limit(1).executeTakeFirst()) === undefined;
+    },
+  };
+}

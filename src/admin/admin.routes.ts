@@ -1,0 +1,75 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { safeEqual } from '../auth/secret-hash.js';
+import { requireJson } from '../auth/v2-auth.hook.js';
+import { AppError } from '../errors.js';
+import type { AdminService } from './admin.service.js';
+import { pathId } from './admin-input.js';
+
+export const ADMIN_BODY_LIMIT = 32 * 1024 * 1024;
+
+export interface AdminRoutesOptions {
+  service: AdminService;
+  adminToken: string | undefined;
+}
+
+type OrgParams = { orgId: string };
+type PromotionParams = OrgParams & { promotionId: string };
+
+const org = (request: FastifyRequest<{ Params: OrgParams }>) => pathId(request.params.orgId, 'orgId');
+const promotion = (request: FastifyRequest<{ Params: PromotionParams }>) =>
+  pathId(request.params.promotionId, 'promotionId');
+
+/** The management API under /admin/v1, behind the operator's bearer token. */
+export async function adminRoutes(app: FastifyInstance, { service, adminToken }: AdminRoutesOptions) {
+  app.addHook('onRequest', async (request) => {
+    const header = request.headers.authorization ?? '';
+    const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
+    // Without a configured token the management API is off: nothing can open it.
+    if (!adminToken || !token || !safeEqual(token, adminToken)) throw new AppError('unauthorized');
+    if (request.method === 'POST' || request.method === 'PATCH') requireJson(request);
+  });
+
+  const opts = { bodyLimit: ADMIN_BODY_LIMIT, config: { envelope: 'admin' as const } };
+
+  app.post('/admin/v1/orgs', opts, async (request, reply) =>
+    reply.code(201).send(await service.createOrg(request.body)),
+  );
+
+  app.post<{ Params: OrgParams }>('/admin/v1/orgs/:orgId/programs', opts, async (request, reply) =>
+    reply.code(201).send(await service.createProgram(org(request), request.body)),
+  );
+
+  app.post<{ Params: OrgParams }>('/admin/v1/orgs/:orgId/promotions', opts, async (request, reply) =>
+    reply.code(201).send(await service.createPromotion(org(request), request.body)),
+  );
+
+  app.get<{ Params: PromotionParams }>(
+    '/admin/v1/orgs/:orgId/promotions/:promotionId',
+    opts,
+    async (request) => service.getPromotion(org(request), promotion(request)),
+  );
+
+  app.patch<{ Params: PromotionParams }>(
+    '/admin/v1/orgs/:orgId/promotions/:promotionId',
+    opts,
+    async (request) => service.patchPromotion(org(request), promotion(request), request.body),
+  );
+
+  app.post<{ Params: OrgParams }>('/admin/v1/orgs/:orgId/customers', opts, async (request, reply) =>
+    reply.code(201).send(await service.createCustomers(org(request), request.body)),
+  );
+
+  app.post<{ Params: OrgParams }>('/admin/v1/orgs/:orgId/tills', opts, async (request, reply) =>
+    reply.code(201).send(await service.createTill(org(request), request.body)),
+  );
+
+  app.post<{ Params: OrgParams }>('/admin/v1/orgs/:orgId/api-clients', opts, async (request, reply) =>
+    reply.code(201).send(await service.createApiClient(org(request), request.body)),
+  );
+
+  app.get<{ Params: PromotionParams; Querystring: { limit?: string; cursor?: string } }>(
+    '/admin/v1/orgs/:orgId/promotions/:promotionId/issuals',
+    opts,
+    async (request) => service.issualReport(org(request), promotion(request), request.query),
+  );
+}

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { createAdminRepository } from './admin/admin.repository.js';
+import { adminRoutes } from './admin/admin.routes.js';
+import { createAdminService } from './admin/admin.service.js';
+import { createBasicAuthService } from './auth/basic-auth.service.js';
+import { createCredentialRepository } from './auth/credential.repository.js';
+import { v2AuthHook } from './auth/v2-auth.hook.js';
+import { type Clock, systemClock } from './clock.js';
+import type { Config } from './config.js';
+import type { Store } from './db/database.js';
+import { isStoreUnavailable } from './db/store-errors.js';
+import { type EnvelopeKind, type ErrorReply, errorBody } from './envelopes.js';
+import { AppError, ERROR_TABLE } from './errors.js';
+import { createEnrolmentRepository } from './promotions/enrolment.repository.js';
+import { enrolmentRoutes } from './promotions/enrolment.routes.js';
+import { createEnrolmentService } from './promotions/enrolment.service.js';
+
+export interface AppDeps {
+  store: Store;
+  clock?: Clock;
+  /** A pino logger or logger options; by default one at the configured level, to stdout. */
+  logger?: FastifyServerOptions['loggerInstance'] | FastifyServerOptions['logger'];
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+// Credentials never reach a log line, whatever a serializer or a debug statement prints.
+const REDACT = ['req.headers.authorization', 'req.headers["x-cap-api-oauth-token"]', 'req.headers.cookie'];
+
+function envelopeOf(url: string, configured: EnvelopeKind | undefined): EnvelopeKind {
+  if (configured) return configured;
+  if (url.startsWith('/admin/')) return 'admin';
+  return url.startsWith('/v2/promotion/bulk/') ? 'bulk' : 'v2';
+}
+
+/** What an error means to the client. Anything not meant for it is a 500 with no internals. */
+function classify(err: FastifyError | AppError | Error): ErrorReply {
+  if (err instanceof AppError) {
+    return {
+      status: err.status,
+      code: err.code,
+      message: err.message,
+      ...(err.field ? { field: err.field } : {}),
+    };
+  }
+  const fastifyCode = (err as FastifyError).code;
+  const status = (err as FastifyError).statusCode;
+  if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413) {
+    return { status: 413, code: 413, message: ERROR_TABLE[413].message };
+  }
+  if (fastifyCode === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || status === 415) {
+    return { status: 415, code: 415, message: ERROR_TABLE[415].message };
+  }
+  if (status !== undefined && status >= 400 && status < 500) {
+    // Fastify's own 4xx: unparseable JSON, an empty body, a bad content length, a malformed URL.
+    return { status: 400, code: 400, message: ERROR_TABLE[400].message };
+  }
+  if (isStoreUnavailable(err)) return { status: 503, code: 503, message: ERROR_TABLE[503].message };
+  return { status: 500, code: 500, message: ERROR_TABLE[500].message };
+}
+
+/** Builds the HTTP application over an open store. Listening and shutdown belong to the caller. */
+export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? { level: config.logLevel, redact: REDACT };
+  const app = Fastify({
+    ...(typeof logger === 'object' && 'child' in logger ? { loggerInstance: logger } : { logger }),
+    bodyLimit: config.bodyLimit,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 72_000,
+    return503OnClosing: true,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    routerOptions: { maxParamLength: 200 },
+  });
+  app.decorateRequest('actor', null);
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('cache-control', 'no-store');
+  });
+
+  app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
+    const error = classify(err);
+    if (error.status >= 500) request.log.error({ err }, 'request failed');
+    else request.log.info({ code: error.code, status: error.status }, 'request refused');
+    const kind = envelopeOf(request.url, request.routeOptions.config?.envelope);
+    if (error.status === 401 && kind === 'admin') reply.header('www-authenticate', 'Bearer');
+    return reply.code(error.status).send(errorBody(kind, error));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const kind = envelopeOf(request.url, undefined);
+    const body = errorBody(kind === 'bulk' ? 'v2' : kind, {
+      status: 404,
+      code: kind === 'admin' ? 'not_found' : 404,
+      message: ERROR_TABLE[404].message,
+    });
+    return reply.code(404).send(body);
+  });
+
+  app.get('/health', async () => ({ status: 'ok' }));
+
+  const basicAuth = createBasicAuthService({
+    credentials: createCredentialRepository(deps.store.db),
+    clock,
+    cacheMs: config.credentialCacheMs,
+  });
+  const enrolment = createEnrolmentService({ repository: createEnrolmentRepository(deps.store), clock });
+  await app.register(async (v2) => {
+    v2.addHook('onRequest', v2AuthHook(basicAuth));
+    await v2.register(enrolmentRoutes, { service: enrolment, bodyLimit: config.bodyLimit });
+  });
+
+  const admin = createAdminService({ repository: createAdminRepository(deps.store), clock });
+  await app.register(adminRoutes, { service: admin, adminToken: config.adminToken });
+
+  return app;
+}

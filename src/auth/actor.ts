@@ -1,0 +1,15 @@
+import type { Access } from '../db/schema.js';
+
+/** The authenticated caller of a /v2 endpoint. */
+export interface Actor {
+  orgId: number;
+  /** `till:<username>` or `client:<key>`: recorded on every record the caller writes. */
+  credential: string;
+  access: Access;
+}
+
+/** What a service needs to know of one request: who asks, and the id to stamp on what it writes. */
+export interface RequestContext {
+  actor: Actor;
+  requestId: string;
+}

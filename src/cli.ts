@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+import { readFile } from 'node:fs/promises';
+import { createAdminRepository } from './admin/admin.repository.js';
+import { createAdminService } from './admin/admin.service.js';
+import { loadFixture } from './admin/fixture.service.js';
+import { systemClock } from './clock.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createStore } from './db/database.js';
+import { migrateToLatest } from './db/migrator.js';
+import { AppError } from './errors.js';
+import { serve } from './server.js';
+
+const USAGE = `Usage: loyalty <command>
+
+Commands:
+  serve        start the HTTP server (PORT, HOST, DATABASE_URL, LOYALTY_ADMIN_TOKEN, LOYALTY_DEMO)
+  migrate      bring the database named by DATABASE_URL to the current schema
+  seed FILE    load a fixture file of orgs, programs, promotions, customers, tills and API clients
+  help         show this text
+`;
+
+async function migrate(): Promise<void> {
+  const config = loadConfig();
+  const store = createStore(config.store);
+  try {
+    const applied = await migrateToLatest(store.db);
+    console.log(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'schema is current');
+  } finally {
+    await store.destroy();
+  }
+}
+
+async function seed(file: string | undefined): Promise<void> {
+  if (!file) throw new UsageError('seed needs a FILE');
+  const config = loadConfig();
+  let fixture: unknown;
+  try {
+    fixture = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const store = createStore(config.store);
+  try {
+    await migrateToLatest(store.db);
+    const service = createAdminService({ repository: createAdminRepository(store), clock: systemClock });
+    const summary = await loadFixture(service, fixture);
+    console.log(
+      `loaded ${summary.orgs} org(s), ${summary.programs} program(s), ${summary.promotions} promotion(s), ` +
+        `${summary.customers} customer(s), ${summary.tills} till(s), ${summary.apiClients} API client(s)`,
+    );
+  } finally {
+    await store.destroy();
+  }
+}
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(loadConfig());
+    case 'migrate':
+      return migrate();
+    case 'seed':
+      return seed(rest[0]);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    console.error(`loyalty: ${err.message}\n\n${USAGE}`);
+    process.exit(64);
+  }
+  if (err instanceof ConfigError || err instanceof AppError) {
+    console.error(`loyalty: ${err.message}`);
+    process.exit(err instanceof ConfigError ? 78 : 65);
+  }
+  console.error('loyalty: failed:', err);
+  process.exit(1);
+});

@@ -1,0 +1,125 @@
+import path from 'node:path';
+
+/** Where the data lives: an embedded SQLite file (or memory), or a PostgreSQL server. */
+export type StoreConfig =
+  | { readonly kind: 'sqlite'; readonly filename: string }
+  | { readonly kind: 'postgres'; readonly connectionString: string; readonly poolSize: number };
+
+/** The validated, frozen configuration of one server process. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly store: StoreConfig;
+  /** Bearer token of the management API; absent means the management API refuses everything. */
+  readonly adminToken: string | undefined;
+  /** Load the demo org on first start against an empty embedded database. */
+  readonly demo: boolean;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Body limit of the /v2 endpoints, in bytes. */
+  readonly bodyLimit: number;
+  /** How long a verified Basic credential is trusted without hashing it again, in milliseconds. */
+  readonly credentialCacheMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const DEFAULT_SQLITE_FILE = path.join('data', 'loyalty.db');
+
+/** Parses `DATABASE_URL` into a store; `undefined` means the default embedded file. */
+export function parseDatabaseUrl(url: string | undefined, poolSize = 10): StoreConfig {
+  if (url === undefined || url === '') return { kind: 'sqlite', filename: DEFAULT_SQLITE_FILE };
+  if (url.startsWith('sqlite:')) {
+    const filename = url.slice('sqlite:'.length);
+    if (filename === '') throw new ConfigError(['DATABASE_URL: sqlite: needs a path or :memory:']);
+    return { kind: 'sqlite', filename };
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    return { kind: 'postgres', connectionString: url, poolSize };
+  }
+  throw new ConfigError([
+    `DATABASE_URL must start with sqlite: or postgres:// (got "${url.replace(/\/\/.*@/, '//***@')}")`,
+  ]);
+}
+
+function intVar(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  problems: string[],
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+    return fallback;
+  }
+  return value;
+}
+
+/**
+ * Reads and validates the environment once. Every bad variable is reported together, so an operator
+ * fixes them in one go. This is the only place in the code base that reads `process.env`.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const port = intVar(env, 'PORT', 3000, 0, 65535, problems);
+  const poolSize = intVar(env, 'LOYALTY_PG_POOL_SIZE', 10, 1, 1000, problems);
+  const bodyLimit = intVar(env, 'LOYALTY_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024, problems);
+  const credentialCacheMs = intVar(env, 'LOYALTY_CREDENTIAL_CACHE_MS', 30_000, 0, 3_600_000, problems);
+
+  let store: StoreConfig = { kind: 'sqlite', filename: DEFAULT_SQLITE_FILE };
+  try {
+    store = parseDatabaseUrl(env.DATABASE_URL, poolSize);
+  } catch (err) {
+    if (err instanceof ConfigError) problems.push(...err.problems);
+    else throw err;
+  }
+
+  const demoRaw = env.LOYALTY_DEMO ?? '1';
+  if (!['0', '1', 'true', 'false'].includes(demoRaw)) {
+    problems.push(`LOYALTY_DEMO must be 0 or 1 (got "${demoRaw}")`);
+  }
+
+  const logLevel = (env.LOG_LEVEL ?? 'info') as Config['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${env.LOG_LEVEL}")`);
+  }
+
+  const adminToken = env.LOYALTY_ADMIN_TOKEN === '' ? undefined : env.LOYALTY_ADMIN_TOKEN;
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    port,
+    host: env.HOST === undefined || env.HOST === '' ? '127.0.0.1' : env.HOST,
+    store: Object.freeze(store),
+    adminToken,
+    demo: demoRaw === '1' || demoRaw === 'true',
+    logLevel,
+    bodyLimit,
+    credentialCacheMs,
+  });
+}
+
+/** A configuration for tests and embedding: defaults, then the given overrides. */
+export function defineConfig(overrides: Partial<Config> = {}): Config {
+  return Object.freeze({
+    port: 0,
+    host: '127.0.0.1',
+    store: { kind: 'sqlite', filename: ':memory:' },
+    adminToken: undefined,
+    demo: false,
+    logLevel: 'silent',
+    bodyLimit: 1024 * 1024,
+    credentialCacheMs: 30_000,
+    ...overrides,
+  } satisfies Config);
+}

@@ -1,0 +1,81 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, type LogEvent, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { StoreConfig } from '../config.js';
+import type { Database } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+export type Db = Kysely<Database>;
+/** A query builder bound to one open transaction. */
+export type Trx = Kysely<Database>;
+
+/** A connected store: the query builder, which dialect it speaks, and how to close it. */
+export interface Store {
+  readonly db: Db;
+  readonly dialect: Dialect;
+  destroy(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** Called with the SQL of every statement sent to the store (tests count them). */
+  onQuery?: (sqlText: string) => void;
+}
+
+const PG_INT8_OID = 20;
+
+export function createStore(config: StoreConfig, options: StoreOptions = {}): Store {
+  const log = options.onQuery
+    ? (event: LogEvent) => {
+        if (event.level === 'query') options.onQuery?.(event.query.sql);
+      }
+    : undefined;
+
+  if (config.kind === 'postgres') {
+    const pool = new pg.Pool({
+      connectionString: config.connectionString,
+      max: config.poolSize,
+      // Ids and epoch milliseconds are bigint columns; all of them fit in a double.
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+          oid === PG_INT8_OID
+            ? Number
+            : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      },
+    });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log ? { log } : {}) });
+    return { db, dialect: 'postgres', destroy: () => db.destroy() };
+  }
+
+  if (config.filename !== ':memory:')
+    mkdirSync(path.dirname(path.resolve(config.filename)), { recursive: true });
+  const database = new SqliteDatabase(config.filename);
+  // Durability first: WAL with synchronous=FULL means an acknowledged commit survives a power cut.
+  if (config.filename !== ':memory:') database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = FULL');
+  database.pragma('foreign_keys = ON');
+  // Another process (say `loyalty seed` beside a running server) may hold the write lock for a moment.
+  database.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }), ...(log ? { log } : {}) });
+  return { db, dialect: 'sqlite', destroy: () => db.destroy() };
+}
+
+/**
+ * Runs `fn` in one write transaction. On SQLite the transaction takes the write lock at its start
+ * (BEGIN IMMEDIATE), so reads inside it are never stale against another writer process.
+ */
+export async function writeTransaction<T>(store: Store, fn: (trx: Trx) => Promise<T>): Promise<T> {
+  if (store.dialect === 'postgres') return store.db.transaction().execute(fn);
+  return store.db.connection().execute(async (conn) => {
+    await sql`begin immediate`.execute(conn);
+    try {
+      const result = await fn(conn);
+      await sql`commit`.execute(conn);
+      return result;
+    } catch (err) {
+      await sql`rollback`.execute(conn);
+      throw err;
+    }
+  });
+}

@@ -1,0 +1,42 @@
+import { type Migration, type MigrationProvider, type MigrationResultSet, Migrator } from 'kysely';
+import type { Db } from './database.js';
+import * as initial from './migrations/2026-11-26-0001-initial.js';
+
+// Listed here rather than read from a folder, so that migrations work the same from src/ and dist/.
+const MIGRATIONS: Record<string, Migration> = {
+  '2026-11-26-0001-initial': initial,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+
+function migrator(db: Db): Migrator {
+  return new Migrator({ db, provider });
+}
+
+/** Brings the store to the latest schema; throws if a migration fails. */
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  return unwrap(await migrator(db).migrateToLatest());
+}
+
+export async function migrateDown(db: Db): Promise<string[]> {
+  return unwrap(await migrator(db).migrateDown());
+}
+
+/** True when every known migration has been applied. */
+export async function isSchemaCurrent(db: Db): Promise<boolean> {
+  const migrations = await migrator(db).getMigrations();
+  return migrations.every((m) => m.executedAt !== undefined);
+}
+
+function unwrap({ error, results }: MigrationResultSet): string[] {
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(
+      `Migration ${failed ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return (results ?? []).map((r) => r.migrationName);
+}

@@ -1,0 +1,128 @@
+import type { ColumnType } from 'kysely';
+
+/** Milliseconds since the epoch; all timestamps are stored this way on both stores. */
+type Millis = number;
+type Optional<T> = ColumnType<T | null, T | null | undefined, T | null>;
+
+export interface OrgsTable {
+  org_id: number;
+  name: string;
+  created_at: Millis;
+}
+
+export interface ProgramsTable {
+  org_id: number;
+  id: number;
+  name: string;
+  created_at: Millis;
+}
+
+export type PromotionType = 'ENROL_AND_ISSUE' | 'DIRECT' | 'GENERIC';
+
+export interface PromotionsTable {
+  org_id: number;
+  id: number;
+  program_id: number;
+  promo_identifier: Optional<string>;
+  name: string;
+  type: PromotionType;
+  /** 1 or 0: both stores keep booleans as integers so that one schema serves both. */
+  active: number;
+  start_at: Optional<Millis>;
+  end_at: Optional<Millis>;
+  max_issuals_per_customer: Optional<number>;
+  max_earns_per_customer: Optional<number>;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface CustomersTable {
+  org_id: number;
+  id: number;
+  /** Digits only. */
+  mobile: Optional<string>;
+  /** Trimmed and lower-cased. */
+  email: Optional<string>;
+  external_id: Optional<string>;
+  created_at: Millis;
+}
+
+export interface CustomerSourcesTable {
+  org_id: number;
+  customer_id: number;
+  source: string;
+}
+
+export interface ProgramMembersTable {
+  org_id: number;
+  program_id: number;
+  customer_id: number;
+}
+
+export type Access = 'NONE' | 'READ' | 'WRITE';
+
+export interface TillsTable {
+  org_id: number;
+  username: string;
+  secret_hash: string;
+  customer_access: Access;
+  disabled_at: Optional<Millis>;
+  created_at: Millis;
+}
+
+export interface ApiClientsTable {
+  org_id: number;
+  client_key: string;
+  secret_hash: string;
+  customer_access: Access;
+  token_ttl_seconds: number;
+  disabled_at: Optional<Millis>;
+  created_at: Millis;
+}
+
+export interface IssualsTable {
+  org_id: number;
+  id: number;
+  promotion_id: number;
+  customer_id: number;
+  source: string;
+  created_at: Millis;
+  created_by: string;
+  request_id: string;
+  revoked_at: Optional<Millis>;
+  revoked_by: Optional<string>;
+}
+
+export interface EarnsTable {
+  org_id: number;
+  id: number;
+  issual_id: number;
+  promotion_id: number;
+  customer_id: number;
+  source: string;
+  created_at: Millis;
+  created_by: string;
+  request_id: string;
+  revoked_at: Optional<Millis>;
+  revoked_by: Optional<string>;
+}
+
+/** SQLite's stand-in for PostgreSQL sequences (PostgreSQL uses real ones). */
+export interface IdSequencesTable {
+  name: string;
+  value: number;
+}
+
+export interface Database {
+  orgs: OrgsTable;
+  programs: ProgramsTable;
+  promotions: PromotionsTable;
+  customers: CustomersTable;
+  customer_sources: CustomerSourcesTable;
+  program_members: ProgramMembersTable;
+  tills: TillsTable;
+  api_clients: ApiClientsTable;
+  issuals: IssualsTable;
+  earns: EarnsTable;
+  id_sequences: IdSequencesTable;
+}

@@ -1,0 +1,13 @@
+import type { Actor } from './auth/actor.js';
+import type { EnvelopeKind } from './envelopes.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor | null;
+  }
+  interface FastifyContextConfig {
+    /** Access to the CUSTOMER resource that the route needs. */
+    access?: 'READ' | 'WRITE';
+    envelope?: EnvelopeKind;
+  }
+}

@@ -1,0 +1,106 @@
+import { AppError } from '../errors.js';
+import { normalizeIdentifier, parsePositiveInt } from './identifiers.js';
+import {
+  ANY_SOURCE,
+  type BulkAction,
+  type IdentifierName,
+  parseSource,
+  type Source,
+} from './promotion.model.js';
+
+export const MAX_CUSTOMERS_PER_REQUEST = 100;
+const IDENTIFIER_NAMES: readonly string[] = ['id', 'mobile', 'email'];
+// Longer identifier values or sources than this cannot be valid; they are not worth normalising.
+const MAX_VALUE_LENGTH = 320;
+
+/** How the promotion was named: by id, by external identifier, or both (which must agree). */
+export interface PromotionRef {
+  /** `null` when not given; `'invalid'` when given but not a positive integer (it matches nothing). */
+  promotionId: number | null | 'invalid';
+  promoIdentifier: string | null;
+}
+
+export interface BulkRequest extends PromotionRef {
+  action: BulkAction;
+  programId: number;
+  identifierName: IdentifierName;
+  customers: CustomerRef[];
+}
+
+/** One customer of the request after its own checks: either a lookup key or the error it already has. */
+export type CustomerRef =
+  | { kind: 'lookup'; key: string | number; source: Source | typeof ANY_SOURCE }
+  | { kind: 'malformed'; source: Source | typeof ANY_SOURCE }
+  | { kind: 'error'; code: 11013 | 8003 };
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isGiven(value: unknown): boolean {
+  return value !== undefined && value !== null && value !== '';
+}
+
+function asText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return undefined;
+}
+
+/**
+ * Applies the whole-request checks of contract section 2 in their order and throws the first that
+ * fails; then classifies each customer without touching the store.
+ */
+export function parseBulkRequest(body: unknown, allowedActions: readonly BulkAction[]): BulkRequest {
+  const input = isObject(body) ? body : {};
+
+  if (input.type !== 'CUSTOMER') throw new AppError(input.type === 'USERGROUP2' ? 8899 : 8901);
+
+  const action = input.bulkAction;
+  if (typeof action !== 'string' || !(allowedActions as readonly string[]).includes(action)) {
+    throw new AppError(8902);
+  }
+
+  const details = isObject(input.promotionDetails) ? input.promotionDetails : {};
+  const programId = parsePositiveInt(details.programId);
+  const hasPromotionId = isGiven(details.promotionId);
+  const hasIdentifier = isGiven(details.promoIdentifier);
+  if (programId === undefined || (!hasPromotionId && !hasIdentifier)) throw new AppError(8881);
+
+  const identifierName = input.identifierName;
+  if (identifierName === undefined || identifierName === null || identifierName === '') {
+    throw new AppError(11013);
+  }
+  if (typeof identifierName !== 'string' || !IDENTIFIER_NAMES.includes(identifierName)) {
+    throw new AppError(8013);
+  }
+
+  const customers = input.customers;
+  if (!Array.isArray(customers) || customers.length === 0) throw new AppError(11013);
+  if (customers.length > MAX_CUSTOMERS_PER_REQUEST) throw new AppError(1060);
+
+  const promoIdentifier = hasIdentifier ? asText(details.promoIdentifier) : undefined;
+  return {
+    action: action as BulkAction,
+    programId,
+    promotionId: hasPromotionId ? (parsePositiveInt(details.promotionId) ?? 'invalid') : null,
+    // A promoIdentifier of the wrong type matches no promotion; the empty string never does either.
+    promoIdentifier: hasIdentifier ? (promoIdentifier ?? '') : null,
+    identifierName: identifierName as IdentifierName,
+    customers: customers.map((c) => parseCustomer(c, identifierName as IdentifierName)),
+  };
+}
+
+function parseCustomer(item: unknown, identifierName: IdentifierName): CustomerRef {
+  const fields = isObject(item) ? item : {};
+  const value = asText(fields.identifierValue)?.trim();
+  const source = typeof fields.source === 'string' ? fields.source.trim() : undefined;
+  if (!value || !source) return { kind: 'error', code: 11013 };
+  const upperSource = source.toUpperCase();
+  const parsedSource = upperSource === ANY_SOURCE ? ANY_SOURCE : parseSource(upperSource);
+  if (parsedSource === undefined) return { kind: 'error', code: 8003 };
+  const key = value.length <= MAX_VALUE_LENGTH ? normalizeIdentifier(identifierName, value) : undefined;
+  return key === undefined
+    ? { kind: 'malformed', source: parsedSource }
+    : { kind: 'lookup', key, source: parsedSource };
+}

@@ -1,0 +1,247 @@
+import type { Selectable } from 'kysely';
+import { sql } from 'kysely';
+import { type Store, type Trx, writeTransaction } from '../db/database.js';
+import { allocateIds } from '../db/id-sequences.js';
+import type { PromotionsTable } from '../db/schema.js';
+import type { PromotionRef } from './bulk-request.js';
+import type { IdentifierName, Promotion } from './promotion.model.js';
+
+export interface CustomerMatch {
+  id: number;
+  /** The identifier value as stored, which the request's normalised value matched. */
+  key: string | number;
+  member: boolean;
+  sources: Set<string>;
+}
+
+export interface IssualStats {
+  /** Every issual the customer ever had in the promotion, revoked ones included. */
+  total: number;
+  activeIssualId: number | null;
+}
+
+interface RecordBase {
+  id: number;
+  promotionId: number;
+  customerId: number;
+  source: string;
+}
+export type NewIssual = RecordBase;
+export interface NewEarn extends RecordBase {
+  issualId: number;
+}
+
+/** Who wrote a record and when: stored on every issual and earn. */
+export interface WriteStamp {
+  orgId: number;
+  at: number;
+  by: string;
+  requestId: string;
+}
+
+const IDENTIFIER_COLUMNS = { id: 'c.id', mobile: 'c.mobile', email: 'c.email' } as const;
+
+export function toPromotion(row: Selectable<PromotionsTable>): Promotion {
+  return {
+    id: row.id,
+    programId: row.program_id,
+    promoIdentifier: row.promo_identifier,
+    name: row.name,
+    type: row.type,
+    active: row.active === 1,
+    startAt: row.start_at,
+    endAt: row.end_at,
+    maxIssualsPerCustomer: row.max_issuals_per_customer,
+    maxEarnsPerCustomer: row.max_earns_per_customer,
+  };
+}
+
+/** The statements of one bulk request, all inside one write transaction. */
+export interface EnrolmentTx {
+  findCustomers(
+    orgId: number,
+    programId: number,
+    identifierName: IdentifierName,
+    keys: (string | number)[],
+  ): Promise<CustomerMatch[]>;
+  /** Serialises concurrent requests for the same customers of a promotion until this transaction ends. */
+  lockCustomers(promotionId: number, customerIds: number[]): Promise<void>;
+  issualStats(orgId: number, promotionId: number, customerIds: number[]): Promise<Map<number, IssualStats>>;
+  activeEarnCounts(orgId: number, promotionId: number, customerIds: number[]): Promise<Map<number, number>>;
+  allocateIds(issuals: number, earns: number): Promise<{ issuals: number[]; earns: number[] }>;
+  insert(stamp: WriteStamp, issuals: NewIssual[], earns: NewEarn[]): Promise<void>;
+}
+
+export type EnrolmentRepository = ReturnType<typeof createEnrolmentRepository>;
+
+function lockKey(promotionId: number, customerId: number): bigint {
+  return BigInt.asIntN(64, (BigInt(promotionId) << 32n) ^ BigInt(customerId));
+}
+
+export function createEnrolmentRepository(store: Store) {
+  const { db, dialect } = store;
+
+  function tx(trx: Trx): EnrolmentTx {
+    return {
+      async findCustomers(orgId, programId, identifierName, keys) {
+        if (keys.length === 0) return [];
+        const column = IDENTIFIER_COLUMNS[identifierName];
+        const rows = await trx
+          .selectFrom('customers as c')
+          .leftJoin('program_members as m', (join) =>
+            join
+              .onRef('m.org_id', '=', 'c.org_id')
+              .onRef('m.customer_id', '=', 'c.id')
+              .on('m.program_id', '=', programId),
+          )
+          .leftJoin('customer_sources as s', (join) =>
+            join.onRef('s.org_id', '=', 'c.org_id').onRef('s.customer_id', '=', 'c.id'),
+          )
+          .select(['c.id', `${column} as key`, 'm.customer_id as member', 's.source'])
+          .where('c.org_id', '=', orgId)
+          .where(column, 'in', keys as never[])
+          .execute();
+        const byId = new Map<number, CustomerMatch>();
+        for (const row of rows) {
+          let match = byId.get(row.id);
+          if (!match) {
+            match = {
+              id: row.id,
+              key: row.key as string | number,
+              member: row.member !== null,
+              sources: new Set(),
+            };
+            byId.set(row.id, match);
+          }
+          if (row.source !== null) match.sources.add(row.source);
+        }
+        return [...byId.values()];
+      },
+
+      async lockCustomers(promotionId, customerIds) {
+        // SQLite needs nothing: the transaction took the database's write lock when it began.
+        if (dialect !== 'postgres' || customerIds.length === 0) return;
+        // Sorted so that two requests over overlapping customers always lock in the same order.
+        const keys = [...new Set(customerIds.map((id) => lockKey(promotionId, id)))]
+          .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(String);
+        await sql`select pg_advisory_xact_lock(k) from unnest(${keys}::bigint[]) as t(k)`.execute(trx);
+      },
+
+      async issualStats(orgId, promotionId, customerIds) {
+        const stats = new Map<number, IssualStats>();
+        if (customerIds.length === 0) return stats;
+        const rows = await trx
+          .selectFrom('issuals')
+          .select((eb) => [
+            'customer_id',
+            eb.fn.countAll<number>().as('total'),
+            eb.fn
+              .max<number | null>(eb.case().when('revoked_at', 'is', null).then(eb.ref('id')).end())
+              .as('active_id'),
+          ])
+          .where('org_id', '=', orgId)
+          .where('promotion_id', '=', promotionId)
+          .where('customer_id', 'in', customerIds)
+          .groupBy('customer_id')
+          .execute();
+        for (const row of rows) {
+          stats.set(row.customer_id, {
+            total: Number(row.total),
+            activeIssualId: row.active_id === null ? null : Number(row.active_id),
+          });
+        }
+        return stats;
+      },
+
+      async activeEarnCounts(orgId, promotionId, customerIds) {
+        const counts = new Map<number, number>();
+        if (customerIds.length === 0) return counts;
+        const rows = await trx
+          .selectFrom('earns')
+          .select((eb) => ['customer_id', eb.fn.countAll<number>().as('n')])
+          .where('org_id', '=', orgId)
+          .where('promotion_id', '=', promotionId)
+          .where('customer_id', 'in', customerIds)
+          .where('revoked_at', 'is', null)
+          .groupBy('customer_id')
+          .execute();
+        for (const row of rows) counts.set(row.customer_id, Number(row.n));
+        return counts;
+      },
+
+      async allocateIds(issuals, earns) {
+        return allocateIds(trx, dialect, { issuals, earns });
+      },
+
+      async insert(stamp, issuals, earns) {
+        const common = {
+          org_id: stamp.orgId,
+          created_at: stamp.at,
+          created_by: stamp.by,
+          request_id: stamp.requestId,
+        };
+        if (issuals.length > 0) {
+          await trx
+            .insertInto('issuals')
+            .values(
+              issuals.map((i) => ({
+                ...common,
+                id: i.id,
+                promotion_id: i.promotionId,
+                customer_id: i.customerId,
+                source: i.source,
+              })),
+            )
+            .execute();
+        }
+        if (earns.length > 0) {
+          await trx
+            .insertInto('earns')
+            .values(
+              earns.map((e) => ({
+                ...common,
+                id: e.id,
+                issual_id: e.issualId,
+                promotion_id: e.promotionId,
+                customer_id: e.customerId,
+                source: e.source,
+              })),
+            )
+            .execute();
+        }
+      },
+    };
+  }
+
+  return {
+    /** The program (does it exist in the org?) and the promotion the reference names within it. */
+    async findPromotion(
+      orgId: number,
+      programId: number,
+      ref: PromotionRef,
+    ): Promise<{ programExists: boolean; promotion: Promotion | null }> {
+      const program = await db
+        .selectFrom('programs as p')
+        .leftJoin('promotions as pr', (join) => {
+          let on = join.onRef('pr.org_id', '=', 'p.org_id').onRef('pr.program_id', '=', 'p.id');
+          if (ref.promotionId === 'invalid') return on.on(sql.lit(false));
+          if (ref.promotionId !== null) on = on.on('pr.id', '=', ref.promotionId);
+          if (ref.promoIdentifier !== null) on = on.on('pr.promo_identifier', '=', ref.promoIdentifier);
+          return on;
+        })
+        .selectAll('pr')
+        .select('p.id as program_row_id')
+        .where('p.org_id', '=', orgId)
+        .where('p.id', '=', programId)
+        .executeTakeFirst();
+      if (!program) return { programExists: false, promotion: null };
+      if (program.id === null) return { programExists: true, promotion: null };
+      return { programExists: true, promotion: toPromotion(program as never) };
+    },
+
+    transaction<T>(fn: (tx: EnrolmentTx) => Promise<T>): Promise<T> {
+      return writeTransaction(store, (trx) => fn(tx(trx)));
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import type { FastifyInstance } from 'fastify';
+import { createAdminRepository } from './admin/admin.repository.js';
+import { createAdminService, md5Hex } from './admin/admin.service.js';
+import { loadFixture } from './admin/fixture.service.js';
+import { buildApp } from './app.js';
+import { systemClock } from './clock.js';
+import type { Config } from './config.js';
+import { createStore, type Store } from './db/database.js';
+import { migrateToLatest } from './db/migrator.js';
+import { DEMO_CLIENT, DEMO_FIXTURE, DEMO_TILL } from './demo/demo-data.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  store: Store;
+  url: string;
+  /** Stops taking connections, lets requests in flight finish, then closes the store. */
+  close(): Promise<void>;
+}
+
+/** Loads the demo org into an empty embedded database; true when it did. */
+async function loadDemo(config: Config, store: Store): Promise<boolean> {
+  if (!config.demo || store.dialect !== 'sqlite') return false;
+  const admin = createAdminService({ repository: createAdminRepository(store), clock: systemClock });
+  if (!(await admin.isEmpty())) return false;
+  await loadFixture(admin, DEMO_FIXTURE);
+  return true;
+}
+
+/** Migrates the store, loads the demo data where it belongs, and listens. */
+export async function startServer(config: Config): Promise<RunningServer> {
+  const store = createStore(config.store);
+  try {
+    await migrateToLatest(store.db);
+    const demo = await loadDemo(config, store);
+    const app = await buildApp(config, { store });
+    await app.listen({ port: config.port, host: config.host });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    if (demo) {
+      const auth = `${DEMO_TILL.username}:${md5Hex(DEMO_TILL.password)}`;
+      app.log.warn(
+        `Demo data loaded with PUBLIC credentials (till ${DEMO_TILL.username} / ${DEMO_TILL.password}, ` +
+          `API client ${DEMO_CLIENT.key} / ${DEMO_CLIENT.secret}). Never put real customers in this database; ` +
+          `set LOYALTY_DEMO=0 to start empty. Try: curl -u "${auth}" -H 'content-type: application/json' ` +
+          `${url}/v2/promotion/bulk/enrolAndEarn -d '{"type":"CUSTOMER","bulkAction":"ENROL",` +
+          `"promotionDetails":{"programId":469,"promotionId":57099},"identifierName":"id",` +
+          `"customers":[{"identifierValue":"555567088","source":"INSTORE"}]}' (see README.md)`,
+      );
+    }
+    let closing: Promise<void> | undefined;
+    return {
+      app,
+      store,
+      url,
+      close: () => {
+        closing ??= app.close().then(() => store.destroy());
+        return closing;
+      },
+    };
+  } catch (err) {
+    await store.destroy();
+    throw err;
+  }
+}
+
+/** Runs until SIGTERM or SIGINT, then drains requests in flight and exits 0. */
+export async function serve(config: Config): Promise<void> {
+  const server = await startServer(config);
+  const stop = (signal: string) => {
+    server.app.log.info({ signal }, 'shutting down: draining requests in flight');
+    server.close().then(
+      () => process.exit(0),
+      (err) => {
+        server.app.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}

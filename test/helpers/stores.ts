@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { StoreConfig } from '../../src/config.js';
+import { createStore, type Store } from '../../src/db/database.js';
+import { migrateToLatest } from '../../src/db/migrator.js';
+
+export type StoreKind = 'sqlite' | 'postgres';
+
+/**
+ * The stores every suite runs against: both by default. TEST_STORES=sqlite narrows it on purpose;
+ * an unreachable PostgreSQL otherwise fails the suite rather than skipping it.
+ */
+export const STORES: readonly StoreKind[] = (process.env.TEST_STORES ?? 'sqlite,postgres')
+  .split(',')
+  .map((s) => s.trim())
+  .filter((s): s is StoreKind => s === 'sqlite' || s === 'postgres');
+
+export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface TestStore {
+  store: Store;
+  config: StoreConfig;
+  /** Closes the store and drops its database. */
+  dispose(): Promise<void>;
+}
+
+async function adminQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new Error(
+      `PostgreSQL is not reachable at ${PG_URL} (${(err as Error).message}). Start it, point TEST_DATABASE_URL ` +
+        'at one, or run only the SQLite suite with TEST_STORES=sqlite.',
+    );
+  }
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh, migrated database of the given kind, private to the caller. */
+export async function openTestStore(kind: StoreKind, onQuery?: (sql: string) => void): Promise<TestStore> {
+  if (kind === 'sqlite') {
+    const config: StoreConfig = { kind: 'sqlite', filename: ':memory:' };
+    const store = createStore(config, onQuery ? { onQuery } : {});
+    await migrateToLatest(store.db);
+    return { store, config, dispose: () => store.destroy() };
+  }
+  const name = `lp_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await adminQuery(`create database ${name}`);
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  const config: StoreConfig = { kind: 'postgres', connectionString: url.toString(), poolSize: 10 };
+  const store = createStore(config, onQuery ? { onQuery } : {});
+  await migrateToLatest(store.db);
+  return {
+    store,
+    config,
+    dispose: async () => {
+      await store.destroy();
+      await adminQuery(`drop database if exists ${name} with (force)`);
+    },
+  };
+}
