@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { createAdminRepository } from './admin/admin.repository.js';
 import { adminRoutes } from './admin/admin.routes.js';
-import { createAdminService } from './admin/admin.service.js';
-import { createBasicAuthService } from './auth/basic-auth.service.js';
+import { createManagement } from './admin/management.js';
+import { createAuthenticator } from './auth/authenticator.js';
 import { createCredentialRepository } from './auth/credential.repository.js';
+import { oauthRoutes } from './auth/oauth.routes.js';
+import { createRateLimiter } from './auth/rate-limiter.js';
 import { v2AuthHook } from './auth/v2-auth.hook.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
@@ -30,6 +31,7 @@ const REDACT = ['req.headers.authorization', 'req.headers["x-cap-api-oauth-token
 function envelopeOf(url: string, configured: EnvelopeKind | undefined): EnvelopeKind {
   if (configured) return configured;
   if (url.startsWith('/admin/')) return 'admin';
+  if (url.startsWith('/v3/oauth/')) return 'oauth';
   return url.startsWith('/v2/promotion/bulk/') ? 'bulk' : 'v2';
 }
 
@@ -107,19 +109,22 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   app.get('/health', async () => ({ status: 'ok' }));
 
-  const basicAuth = createBasicAuthService({
+  const auth = createAuthenticator({
     credentials: createCredentialRepository(deps.store.db),
     clock,
     cacheMs: config.credentialCacheMs,
+    jwtSecret: config.jwtSecret,
   });
+  const limiter = createRateLimiter(clock);
   const enrolment = createEnrolmentService({ repository: createEnrolmentRepository(deps.store), clock });
   await app.register(async (v2) => {
-    v2.addHook('onRequest', v2AuthHook(basicAuth));
+    v2.addHook('onRequest', v2AuthHook({ auth, limiter, defaultRateLimit: config.rateLimitPerMinute }));
     await v2.register(enrolmentRoutes, { service: enrolment, bodyLimit: config.bodyLimit });
   });
+  await app.register(oauthRoutes, { auth });
 
-  const admin = createAdminService({ repository: createAdminRepository(deps.store), clock });
-  await app.register(adminRoutes, { service: admin, adminToken: config.adminToken });
+  const management = createManagement(deps.store, clock, () => auth.clear());
+  await app.register(adminRoutes, { management, adminToken: config.adminToken });
 
   return app;
 }

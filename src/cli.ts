@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 import { readFile } from 'node:fs/promises';
-import { createAdminRepository } from './admin/admin.repository.js';
-import { createAdminService } from './admin/admin.service.js';
 import { loadFixture } from './admin/fixture.service.js';
+import { createManagement } from './admin/management.js';
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createStore } from './db/database.js';
@@ -42,8 +41,7 @@ async function seed(file: string | undefined): Promise<void> {
   const store = createStore(config.store);
   try {
     await migrateToLatest(store.db);
-    const service = createAdminService({ repository: createAdminRepository(store), clock: systemClock });
-    const summary = await loadFixture(service, fixture);
+    const summary = await loadFixture(createManagement(store, systemClock), fixture);
     console.log(
       `loaded ${summary.orgs} org(s), ${summary.programs} program(s), ${summary.promotions} promotion(s), ` +
         `${summary.customers} customer(s), ${summary.tills} till(s), ${summary.apiClients} API client(s)`,

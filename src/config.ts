@@ -19,6 +19,10 @@ export interface Config {
   readonly bodyLimit: number;
   /** How long a verified Basic credential is trusted without hashing it again, in milliseconds. */
   readonly credentialCacheMs: number;
+  /** Secret that signs OAuth tokens; absent means a random key per org, kept in the store. */
+  readonly jwtSecret: string | undefined;
+  /** Requests a minute per credential that sets no limit of its own; 0 is no limit. */
+  readonly rateLimitPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -75,6 +79,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const poolSize = intVar(env, 'LOYALTY_PG_POOL_SIZE', 10, 1, 1000, problems);
   const bodyLimit = intVar(env, 'LOYALTY_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024, problems);
   const credentialCacheMs = intVar(env, 'LOYALTY_CREDENTIAL_CACHE_MS', 30_000, 0, 3_600_000, problems);
+  const rateLimitPerMinute = intVar(env, 'LOYALTY_RATE_LIMIT_PER_MINUTE', 0, 0, 10_000_000, problems);
+  const jwtSecret = env.LOYALTY_JWT_SECRET === '' ? undefined : env.LOYALTY_JWT_SECRET;
+  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
+    problems.push('LOYALTY_JWT_SECRET must be at least 32 bytes long');
+  }
 
   let store: StoreConfig = { kind: 'sqlite', filename: DEFAULT_SQLITE_FILE };
   try {
@@ -106,6 +115,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     bodyLimit,
     credentialCacheMs,
+    jwtSecret,
+    rateLimitPerMinute,
   });
 }
 
@@ -120,6 +131,8 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
     logLevel: 'silent',
     bodyLimit: 1024 * 1024,
     credentialCacheMs: 30_000,
+    jwtSecret: undefined,
+    rateLimitPerMinute: 0,
     ...overrides,
   } satisfies Config);
 }

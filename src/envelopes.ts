@@ -1,7 +1,7 @@
 import { type AdminCode, type ApiCode, ERROR_TABLE, type ErrorCode } from './errors.js';
 
 /** Which family of error body a route answers with (contract section 4, and ours for /admin). */
-export type EnvelopeKind = 'bulk' | 'v2' | 'admin';
+export type EnvelopeKind = 'bulk' | 'v2' | 'oauth' | 'admin';
 
 export interface ErrorReply {
   status: number;
@@ -36,5 +36,6 @@ export function errorBody(kind: EnvelopeKind, error: ErrorReply): unknown {
   if (kind === 'bulk' && error.status !== 401 && error.status !== 403) {
     return { response: [{ errors: [item], warnings: [] }], totalCount: 1, failureCount: 1 };
   }
+  if (kind === 'oauth') return { data: null, errors: [item] };
   return { warnings: [], errors: [item] };
 }

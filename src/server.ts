@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { createAdminRepository } from './admin/admin.repository.js';
-import { createAdminService, md5Hex } from './admin/admin.service.js';
+import { md5Hex } from './admin/credential-admin.service.js';
 import { loadFixture } from './admin/fixture.service.js';
+import { createManagement } from './admin/management.js';
 import { buildApp } from './app.js';
 import { systemClock } from './clock.js';
 import type { Config } from './config.js';
@@ -20,9 +20,9 @@ export interface RunningServer {
 /** Loads the demo org into an empty embedded database; true when it did. */
 async function loadDemo(config: Config, store: Store): Promise<boolean> {
   if (!config.demo || store.dialect !== 'sqlite') return false;
-  const admin = createAdminService({ repository: createAdminRepository(store), clock: systemClock });
-  if (!(await admin.isEmpty())) return false;
-  await loadFixture(admin, DEMO_FIXTURE);
+  const management = createManagement(store, systemClock);
+  if (!(await management.records.isEmpty())) return false;
+  await loadFixture(management, DEMO_FIXTURE);
   return true;
 }
 

@@ -1,7 +1,7 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import { type Store, type Trx, writeTransaction } from '../db/database.js';
 import { advanceSequence, allocateIds, type SequenceName } from '../db/id-sequences.js';
-import type { ApiClientsTable, CustomersTable, PromotionsTable, TillsTable } from '../db/schema.js';
+import type { CustomersTable, PromotionsTable } from '../db/schema.js';
 
 // Both stores cap the number of bound parameters of one statement; rows are inserted in chunks of this.
 const CHUNK = 500;
@@ -173,32 +173,6 @@ function queries(store: Store, db: Trx) {
         c.programIds.map((programId) => ({ org_id: orgId, program_id: programId, customer_id: c.id })),
       );
       for (const part of chunks(members)) await db.insertInto('program_members').values(part).execute();
-    },
-
-    async tillExists(username: string): Promise<boolean> {
-      const row = await db
-        .selectFrom('tills')
-        .select('username')
-        .where('username', '=', username)
-        .executeTakeFirst();
-      return row !== undefined;
-    },
-
-    async insertTill(row: Insertable<TillsTable>): Promise<void> {
-      await db.insertInto('tills').values(row).execute();
-    },
-
-    async apiClientExists(key: string): Promise<boolean> {
-      const row = await db
-        .selectFrom('api_clients')
-        .select('client_key')
-        .where('client_key', '=', key)
-        .executeTakeFirst();
-      return row !== undefined;
-    },
-
-    async insertApiClient(row: Insertable<ApiClientsTable>): Promise<void> {
-      await db.insertInto('api_clients').values(row).execute();
     },
 
     /** One page of a promotion's issuals, oldest first, after the issual id `after`. */

@@ -1,14 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { CredentialKind } from '../auth/credential.repository.js';
 import { safeEqual } from '../auth/secret-hash.js';
 import { requireJson } from '../auth/v2-auth.hook.js';
 import { AppError } from '../errors.js';
-import type { AdminService } from './admin.service.js';
 import { pathId } from './admin-input.js';
+import type { Management } from './management.js';
 
 export const ADMIN_BODY_LIMIT = 32 * 1024 * 1024;
 
 export interface AdminRoutesOptions {
-  service: AdminService;
+  management: Management;
   adminToken: string | undefined;
 }
 
@@ -20,7 +21,8 @@ const promotion = (request: FastifyRequest<{ Params: PromotionParams }>) =>
   pathId(request.params.promotionId, 'promotionId');
 
 /** The management API under /admin/v1, behind the operator's bearer token. */
-export async function adminRoutes(app: FastifyInstance, { service, adminToken }: AdminRoutesOptions) {
+export async function adminRoutes(app: FastifyInstance, { management, adminToken }: AdminRoutesOptions) {
+  const { records: service, credentials } = management;
   app.addHook('onRequest', async (request) => {
     const header = request.headers.authorization ?? '';
     const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
@@ -59,13 +61,25 @@ export async function adminRoutes(app: FastifyInstance, { service, adminToken }:
     reply.code(201).send(await service.createCustomers(org(request), request.body)),
   );
 
-  app.post<{ Params: OrgParams }>('/admin/v1/orgs/:orgId/tills', opts, async (request, reply) =>
-    reply.code(201).send(await service.createTill(org(request), request.body)),
-  );
-
-  app.post<{ Params: OrgParams }>('/admin/v1/orgs/:orgId/api-clients', opts, async (request, reply) =>
-    reply.code(201).send(await service.createApiClient(org(request), request.body)),
-  );
+  const kinds: [CredentialKind, string][] = [
+    ['till', 'tills'],
+    ['apiClient', 'api-clients'],
+  ];
+  for (const [kind, path] of kinds) {
+    type NameParams = OrgParams & { name: string };
+    app.post<{ Params: OrgParams }>(`/admin/v1/orgs/:orgId/${path}`, opts, async (request, reply) =>
+      reply.code(201).send(await credentials.create(kind, org(request), request.body)),
+    );
+    app.get<{ Params: OrgParams }>(`/admin/v1/orgs/:orgId/${path}`, opts, async (request) =>
+      credentials.list(kind, org(request)),
+    );
+    app.patch<{ Params: NameParams }>(`/admin/v1/orgs/:orgId/${path}/:name`, opts, async (request) =>
+      credentials.update(kind, org(request), request.params.name, request.body),
+    );
+    app.post<{ Params: NameParams }>(`/admin/v1/orgs/:orgId/${path}/:name/rotate`, opts, async (request) =>
+      credentials.rotate(kind, org(request), request.params.name, request.body),
+    );
+  }
 
   app.get<{ Params: PromotionParams; Querystring: { limit?: string; cursor?: string } }>(
     '/admin/v1/orgs/:orgId/promotions/:promotionId/issuals',

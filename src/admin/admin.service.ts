@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { Selectable } from 'kysely';
-import { hashSecret } from '../auth/secret-hash.js';
 import type { Clock } from '../clock.js';
-import type { Access, PromotionsTable } from '../db/schema.js';
+import type { PromotionsTable } from '../db/schema.js';
 import { isUniqueViolation } from '../db/store-errors.js';
 import { AppError, badRequest } from '../errors.js';
 import { normalizeEmail, normalizeMobile } from '../promotions/identifiers.js';
@@ -12,7 +10,6 @@ import { Fields } from './admin-input.js';
 
 export const MAX_CUSTOMERS_PER_CALL = 10_000;
 export const MAX_REPORT_LIMIT = 1_000;
-const ACCESS_LEVELS: readonly Access[] = ['NONE', 'READ', 'WRITE'];
 
 export interface AdminServiceDeps {
   repository: AdminRepository;
@@ -44,11 +41,6 @@ export interface CustomerView {
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-/** The md5 hex digest that a till sends in place of its password (Capillary's Basic scheme). */
-export function md5Hex(password: string): string {
-  return createHash('md5').update(password).digest('hex');
-}
 
 function promotionView(row: Selectable<PromotionsTable>): PromotionView {
   return {
@@ -370,64 +362,6 @@ export function createAdminService({ repository, clock }: AdminServiceDeps) {
     );
   }
 
-  async function createCredential(
-    orgId: number,
-    body: unknown,
-    kind: 'till' | 'apiClient',
-  ): Promise<Record<string, unknown>> {
-    const isTill = kind === 'till';
-    const f = Fields.of(
-      body,
-      '',
-      isTill
-        ? ['username', 'password', 'customerAccess']
-        : ['key', 'secret', 'customerAccess', 'tokenTtlSeconds'],
-    );
-    const name = f.string(isTill ? 'username' : 'key', { required: true, max: 100 });
-    const secret = f.string(isTill ? 'password' : 'secret', { required: true, max: 200 });
-    const access = f.oneOf('customerAccess', ACCESS_LEVELS, { required: true });
-    const ttl = isTill ? undefined : (f.id('tokenTtlSeconds') ?? 300);
-    if (ttl !== undefined && (ttl < 60 || ttl > 86_400)) {
-      throw badRequest('tokenTtlSeconds', 'tokenTtlSeconds must be from 60 to 86400');
-    }
-    // A till proves itself with md5hex(password), so that is the secret whose hash is kept.
-    const secretHash = await hashSecret(isTill ? md5Hex(secret) : secret);
-    const at = clock.now();
-    return guarded(() =>
-      repository.transaction(async (repo) => {
-        await requireOrg(repo, orgId);
-        if (isTill) {
-          if (await repo.tillExists(name)) throw new AppError('conflict', `till ${name} exists`, 'username');
-          await repo.insertTill({
-            org_id: orgId,
-            username: name,
-            secret_hash: secretHash,
-            customer_access: access,
-            created_at: at,
-          });
-          return { orgId, username: name, customerAccess: access, createdAt: new Date(at).toISOString() };
-        }
-        if (await repo.apiClientExists(name))
-          throw new AppError('conflict', `API client ${name} exists`, 'key');
-        await repo.insertApiClient({
-          org_id: orgId,
-          client_key: name,
-          secret_hash: secretHash,
-          customer_access: access,
-          token_ttl_seconds: ttl as number,
-          created_at: at,
-        });
-        return {
-          orgId,
-          key: name,
-          customerAccess: access,
-          tokenTtlSeconds: ttl,
-          createdAt: new Date(at).toISOString(),
-        };
-      }),
-    );
-  }
-
   async function issualReport(
     orgId: number,
     promotionId: number,
@@ -478,9 +412,8 @@ export function createAdminService({ repository, clock }: AdminServiceDeps) {
     getPromotion,
     patchPromotion,
     createCustomers,
-    createTill: (orgId: number, body: unknown) => createCredential(orgId, body, 'till'),
-    createApiClient: (orgId: number, body: unknown) => createCredential(orgId, body, 'apiClient'),
     issualReport,
     isEmpty: () => repository.isEmpty(),
+    orgExists: (orgId: number) => repository.orgExists(orgId),
   };
 }

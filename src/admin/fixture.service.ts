@@ -1,6 +1,7 @@
 import { AppError, badRequest } from '../errors.js';
-import { type AdminService, MAX_CUSTOMERS_PER_CALL } from './admin.service.js';
+import { MAX_CUSTOMERS_PER_CALL } from './admin.service.js';
 import { Fields } from './admin-input.js';
+import type { Management } from './management.js';
 
 export interface FixtureSummary {
   orgs: number;
@@ -28,7 +29,10 @@ async function at<T>(path: string, fn: () => Promise<T>): Promise<T> {
  * Loads a fixture (`{orgs: [{id?, name, programs, promotions, customers, tills, apiClients}]}`)
  * through the management service, so it gets the same checks as the management API.
  */
-export async function loadFixture(service: AdminService, fixture: unknown): Promise<FixtureSummary> {
+export async function loadFixture(
+  { records: service, credentials }: Management,
+  fixture: unknown,
+): Promise<FixtureSummary> {
   const summary: FixtureSummary = {
     orgs: 0,
     programs: 0,
@@ -70,11 +74,11 @@ export async function loadFixture(service: AdminService, fixture: unknown): Prom
       summary.customers += chunk.length;
     }
     for (const [j, till] of list('tills').entries()) {
-      await at(`${path}.tills[${j}]`, () => service.createTill(org.id, till));
+      await at(`${path}.tills[${j}]`, () => credentials.create('till', org.id, till));
       summary.tills += 1;
     }
     for (const [j, client] of list('apiClients').entries()) {
-      await at(`${path}.apiClients[${j}]`, () => service.createApiClient(org.id, client));
+      await at(`${path}.apiClients[${j}]`, () => credentials.create('apiClient', org.id, client));
       summary.apiClients += 1;
     }
   }

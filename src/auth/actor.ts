@@ -6,6 +6,8 @@ export interface Actor {
   /** `till:<username>` or `client:<key>`: recorded on every record the caller writes. */
   credential: string;
   access: Access;
+  /** Requests a minute this credential may make; null falls back to the server's setting. */
+  rateLimitPerMinute: number | null;
 }
 
 /** What a service needs to know of one request: who asks, and the id to stamp on what it writes. */

@@ -1,31 +1,166 @@
 import type { Db } from '../db/database.js';
 import type { Access } from '../db/schema.js';
 
+export type CredentialKind = 'till' | 'apiClient';
+
 export interface StoredCredential {
   orgId: number;
+  name: string;
   secretHash: string;
   access: Access;
   disabled: boolean;
+  rateLimitPerMinute: number | null;
+  /** API clients only: the lifetime of the tokens they are given. */
+  tokenTtlSeconds: number | null;
+  createdAt: number;
+  updatedAt: number;
 }
+
+export interface CredentialPatch {
+  secretHash?: string;
+  access?: Access;
+  disabledAt?: number | null;
+  rateLimitPerMinute?: number | null;
+  tokenTtlSeconds?: number;
+  updatedAt: number;
+}
+
+const TABLES = {
+  till: { table: 'tills', name: 'username' },
+  apiClient: { table: 'api_clients', name: 'client_key' },
+} as const;
 
 export type CredentialRepository = ReturnType<typeof createCredentialRepository>;
 
+/** Tills, API clients and OAuth signing keys. */
 export function createCredentialRepository(db: Db) {
+  function select(kind: CredentialKind) {
+    const { table, name } = TABLES[kind];
+    return db
+      .selectFrom(table)
+      .select([
+        'org_id',
+        `${name} as name`,
+        'secret_hash',
+        'customer_access',
+        'disabled_at',
+        'rate_limit_per_minute',
+        'created_at',
+        'updated_at',
+      ] as never[])
+      .$if(kind === 'apiClient', (qb) => qb.select('token_ttl_seconds' as never));
+  }
+
+  function toCredential(row: Record<string, unknown>): StoredCredential {
+    return {
+      orgId: row.org_id as number,
+      name: row.name as string,
+      secretHash: row.secret_hash as string,
+      access: row.customer_access as Access,
+      disabled: row.disabled_at !== null,
+      rateLimitPerMinute: (row.rate_limit_per_minute as number | null) ?? null,
+      tokenTtlSeconds: (row.token_ttl_seconds as number | undefined) ?? null,
+      createdAt: row.created_at as number,
+      updatedAt: row.updated_at as number,
+    };
+  }
+
   return {
-    async findTill(username: string): Promise<StoredCredential | undefined> {
-      const row = await db
-        .selectFrom('tills')
-        .select(['org_id', 'secret_hash', 'customer_access', 'disabled_at'])
-        .where('username', '=', username)
+    /** A credential by its login name, whatever its org (login names are unique in the deployment). */
+    async find(kind: CredentialKind, name: string): Promise<StoredCredential | undefined> {
+      const row = await select(kind)
+        .where(TABLES[kind].name as never, '=', name as never)
         .executeTakeFirst();
-      return row
-        ? {
-            orgId: row.org_id,
-            secretHash: row.secret_hash,
-            access: row.customer_access,
-            disabled: row.disabled_at !== null,
-          }
-        : undefined;
+      return row ? toCredential(row as Record<string, unknown>) : undefined;
+    },
+
+    async list(kind: CredentialKind, orgId: number): Promise<StoredCredential[]> {
+      const rows = await select(kind)
+        .where('org_id' as never, '=', orgId as never)
+        .orderBy(TABLES[kind].name as never)
+        .execute();
+      return rows.map((r) => toCredential(r as Record<string, unknown>));
+    },
+
+    async insert(
+      kind: CredentialKind,
+      row: {
+        orgId: number;
+        name: string;
+        secretHash: string;
+        access: Access;
+        rateLimitPerMinute: number | null;
+        tokenTtlSeconds: number;
+        at: number;
+      },
+    ): Promise<void> {
+      const common = {
+        org_id: row.orgId,
+        secret_hash: row.secretHash,
+        customer_access: row.access,
+        rate_limit_per_minute: row.rateLimitPerMinute,
+        created_at: row.at,
+        updated_at: row.at,
+      };
+      if (kind === 'till')
+        await db
+          .insertInto('tills')
+          .values({ ...common, username: row.name })
+          .execute();
+      else {
+        await db
+          .insertInto('api_clients')
+          .values({ ...common, client_key: row.name, token_ttl_seconds: row.tokenTtlSeconds })
+          .execute();
+      }
+    },
+
+    /** Applies a patch to a credential of the org; false when there is no such credential. */
+    async update(
+      kind: CredentialKind,
+      orgId: number,
+      name: string,
+      patch: CredentialPatch,
+    ): Promise<boolean> {
+      const { table, name: column } = TABLES[kind];
+      const result = await db
+        .updateTable(table)
+        .set({
+          ...(patch.secretHash !== undefined ? { secret_hash: patch.secretHash } : {}),
+          ...(patch.access !== undefined ? { customer_access: patch.access } : {}),
+          ...(patch.disabledAt !== undefined ? { disabled_at: patch.disabledAt } : {}),
+          ...(patch.rateLimitPerMinute !== undefined
+            ? { rate_limit_per_minute: patch.rateLimitPerMinute }
+            : {}),
+          ...(patch.tokenTtlSeconds !== undefined && kind === 'apiClient'
+            ? { token_ttl_seconds: patch.tokenTtlSeconds }
+            : {}),
+          updated_at: patch.updatedAt,
+        } as never)
+        .where('org_id', '=', orgId)
+        .where(column as never, '=', name as never)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
+    async findSigningKey(orgId: number, kid: string): Promise<string | undefined> {
+      const row = await db
+        .selectFrom('oauth_keys')
+        .select('secret')
+        .where('org_id', '=', orgId)
+        .where('kid', '=', kid)
+        .executeTakeFirst();
+      return row?.secret;
+    },
+
+    /** Stores the key unless another process stored one first; answers the key that is kept. */
+    async ensureSigningKey(orgId: number, kid: string, secret: string, at: number): Promise<string> {
+      await db
+        .insertInto('oauth_keys')
+        .values({ org_id: orgId, kid, secret, created_at: at })
+        .onConflict((oc) => oc.columns(['org_id', 'kid']).doNothing())
+        .execute();
+      return (await this.findSigningKey(orgId, kid)) ?? secret;
     },
   };
 }

@@ -1,24 +1,46 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Access } from '../db/schema.js';
 import { AppError } from '../errors.js';
-import type { BasicAuthService } from './basic-auth.service.js';
-import { parseBasicHeader } from './basic-auth.service.js';
+import type { Actor } from './actor.js';
+import { type Authenticator, parseBasicHeader } from './authenticator.js';
+import type { RateLimiter } from './rate-limiter.js';
 
 const GRANTS: Record<'READ' | 'WRITE', readonly Access[]> = { READ: ['READ', 'WRITE'], WRITE: ['WRITE'] };
 
+/** The caller, from (in this order) `X-CAP-API-OAUTH-TOKEN`, a Bearer token, or Basic credentials. */
+async function identify(auth: Authenticator, request: FastifyRequest): Promise<Actor | undefined> {
+  const capToken = request.headers['x-cap-api-oauth-token'];
+  // When this header is present it alone decides, whatever else the request carries.
+  if (capToken !== undefined)
+    return typeof capToken === 'string' ? auth.verifyToken(capToken.trim()) : undefined;
+  const header = request.headers.authorization;
+  if (header && /^Bearer\s/i.test(header)) return auth.verifyToken(header.slice(7).trim());
+  const basic = parseBasicHeader(header);
+  return basic ? auth.basic(basic.username, basic.secret) : undefined;
+}
+
+export interface V2AuthOptions {
+  auth: Authenticator;
+  limiter: RateLimiter;
+  /** Requests a minute for a credential that sets no limit of its own; 0 is none. */
+  defaultRateLimit: number;
+}
+
 /**
- * Authenticates a /v2 call, then checks its access level, then its content type: in that order,
- * before the body is read (contract section 4).
+ * Authenticates a /v2 call, then checks its access level, its rate and its content type: in that
+ * order, before the body is read (contract section 4).
  */
-export function v2AuthHook(basic: BasicAuthService) {
-  return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
-    const credentials = parseBasicHeader(request.headers.authorization);
-    const actor = credentials
-      ? await basic.authenticate(credentials.username, credentials.secret)
-      : undefined;
+export function v2AuthHook({ auth, limiter, defaultRateLimit }: V2AuthOptions) {
+  return async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const actor = await identify(auth, request);
     if (!actor) throw new AppError(401);
     const needed = request.routeOptions.config.access ?? 'WRITE';
     if (!GRANTS[needed].includes(actor.access)) throw new AppError(4000);
+    const wait = limiter.take(actor.credential, actor.rateLimitPerMinute ?? defaultRateLimit);
+    if (wait > 0) {
+      reply.header('retry-after', String(wait));
+      throw new AppError(429);
+    }
     request.actor = actor;
     if (request.method === 'POST') requireJson(request);
   };

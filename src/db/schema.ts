@@ -67,7 +67,9 @@ export interface TillsTable {
   secret_hash: string;
   customer_access: Access;
   disabled_at: Optional<Millis>;
+  rate_limit_per_minute: Optional<number>;
   created_at: Millis;
+  updated_at: Millis;
 }
 
 export interface ApiClientsTable {
@@ -77,6 +79,16 @@ export interface ApiClientsTable {
   customer_access: Access;
   token_ttl_seconds: number;
   disabled_at: Optional<Millis>;
+  rate_limit_per_minute: Optional<number>;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface OauthKeysTable {
+  org_id: number;
+  kid: string;
+  /** base64url of 32 random bytes (HS256). */
+  secret: string;
   created_at: Millis;
 }
 
@@ -122,6 +134,7 @@ export interface Database {
   program_members: ProgramMembersTable;
   tills: TillsTable;
   api_clients: ApiClientsTable;
+  oauth_keys: OauthKeysTable;
   issuals: IssualsTable;
   earns: EarnsTable;
   id_sequences: IdSequencesTable;

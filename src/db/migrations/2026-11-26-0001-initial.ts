@@ -121,7 +121,10 @@ export async function up(db: Kysely<any>): Promise<void> {
       .addColumn('secret_hash', 'text', (c) => c.notNull())
       .addColumn('customer_access', 'text', (c) => c.notNull())
       .addColumn('disabled_at', bigint)
+      // Requests a minute this credential may make; null falls back to the server's setting.
+      .addColumn('rate_limit_per_minute', 'integer')
       .addColumn('created_at', bigint, (c) => c.notNull())
+      .addColumn('updated_at', bigint, (c) => c.notNull())
       .addPrimaryKeyConstraint(`${table}_pk`, ['org_id', keyColumn])
       .addCheckConstraint(`${table}_access_ck`, sql`customer_access in ('NONE', 'READ', 'WRITE')`);
     if (table === 'api_clients') {
@@ -131,6 +134,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     // A login names no org, so it is found by its name alone; the admin service keeps names unique.
     await db.schema.createIndex(`${table}_${keyColumn}_idx`).on(table).column(keyColumn).execute();
   }
+
+  // Keys that sign an org's OAuth tokens when the operator configures none: kept in the store so that
+  // tokens survive restarts and every server process of a deployment accepts them.
+  await db.schema
+    .createTable('oauth_keys')
+    .addColumn('org_id', bigint, (c) => c.notNull().references('orgs.org_id'))
+    .addColumn('kid', 'text', (c) => c.notNull())
+    .addColumn('secret', 'text', (c) => c.notNull())
+    .addColumn('created_at', bigint, (c) => c.notNull())
+    .addPrimaryKeyConstraint('oauth_keys_pk', ['org_id', 'kid'])
+    .execute();
 
   await db.schema
     .createTable('issuals')
@@ -217,6 +231,7 @@ export async function down(db: Kysely<any>): Promise<void> {
   for (const table of [
     'earns',
     'issuals',
+    'oauth_keys',
     'api_clients',
     'tills',
     'program_members',

@@ -1,0 +1,179 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type {
+  CredentialKind,
+  CredentialRepository,
+  StoredCredential,
+} from '../auth/credential.repository.js';
+import { hashSecret } from '../auth/secret-hash.js';
+import type { Clock } from '../clock.js';
+import type { Access } from '../db/schema.js';
+import { isUniqueViolation } from '../db/store-errors.js';
+import { AppError, badRequest } from '../errors.js';
+import { Fields } from './admin-input.js';
+
+const ACCESS_LEVELS: readonly Access[] = ['NONE', 'READ', 'WRITE'];
+export const DEFAULT_TOKEN_TTL_SECONDS = 300;
+
+/** The md5 hex digest that a till sends in place of its password (Capillary's Basic scheme). */
+export function md5Hex(password: string): string {
+  return createHash('md5').update(password).digest('hex');
+}
+
+export interface CredentialAdminDeps {
+  credentials: CredentialRepository;
+  orgExists(orgId: number): Promise<boolean>;
+  clock: Clock;
+  /** Told after any change, so that this process forgets what it cached of the old credential. */
+  onChange?: () => void;
+}
+
+const WORDS = {
+  till: { name: 'username', secret: 'password', label: 'till' },
+  apiClient: { name: 'key', secret: 'secret', label: 'API client' },
+} as const;
+
+function view(kind: CredentialKind, c: StoredCredential): Record<string, unknown> {
+  return {
+    orgId: c.orgId,
+    [WORDS[kind].name]: c.name,
+    customerAccess: c.access,
+    disabled: c.disabled,
+    rateLimitPerMinute: c.rateLimitPerMinute,
+    ...(kind === 'apiClient' ? { tokenTtlSeconds: c.tokenTtlSeconds } : {}),
+    createdAt: new Date(c.createdAt).toISOString(),
+    updatedAt: new Date(c.updatedAt).toISOString(),
+  };
+}
+
+/**
+ * Tills and API clients of the management API: created, listed, changed, rotated, disabled. Secrets
+ * are kept only as slow hashes and are never shown again after the call that set them.
+ */
+export function createCredentialAdminService({
+  credentials,
+  orgExists,
+  clock,
+  onChange,
+}: CredentialAdminDeps) {
+  async function requireOrg(orgId: number): Promise<void> {
+    if (!(await orgExists(orgId))) throw new AppError('not_found', `org ${orgId} does not exist`);
+  }
+
+  // A till proves itself with md5hex(password), so that is the secret whose hash is kept.
+  const hashFor = (kind: CredentialKind, secret: string) =>
+    hashSecret(kind === 'till' ? md5Hex(secret) : secret);
+
+  function ttl(f: Fields): number | undefined {
+    const value = f.id('tokenTtlSeconds') ?? undefined;
+    if (value !== undefined && (value < 60 || value > 86_400)) {
+      throw badRequest('tokenTtlSeconds', 'tokenTtlSeconds must be from 60 to 86400');
+    }
+    return value;
+  }
+
+  function rateLimit(f: Fields): number | null | undefined {
+    const value = f.id('rateLimitPerMinute', { nullable: true });
+    if (value != null && value > 1_000_000)
+      throw badRequest('rateLimitPerMinute', 'rateLimitPerMinute is too large');
+    return value;
+  }
+
+  async function create(kind: CredentialKind, orgId: number, body: unknown) {
+    const w = WORDS[kind];
+    const f = Fields.of(body, '', [
+      w.name,
+      w.secret,
+      'customerAccess',
+      'rateLimitPerMinute',
+      ...(kind === 'apiClient' ? ['tokenTtlSeconds'] : []),
+    ]);
+    const name = f.string(w.name, { required: true, max: 100 });
+    const secret = f.string(w.secret, { required: true, max: 200 });
+    const access = f.oneOf('customerAccess', ACCESS_LEVELS, { required: true });
+    const tokenTtlSeconds = ttl(f) ?? DEFAULT_TOKEN_TTL_SECONDS;
+    const rateLimitPerMinute = rateLimit(f) ?? null;
+    await requireOrg(orgId);
+    if (await credentials.find(kind, name))
+      throw new AppError('conflict', `${w.label} ${name} exists`, w.name);
+    const at = clock.now();
+    try {
+      await credentials.insert(kind, {
+        orgId,
+        name,
+        secretHash: await hashFor(kind, secret),
+        access,
+        rateLimitPerMinute,
+        tokenTtlSeconds,
+        at,
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new AppError('conflict', `${w.label} ${name} exists`, w.name);
+      throw err;
+    }
+    const stored = await credentials.find(kind, name);
+    return view(kind, stored as StoredCredential);
+  }
+
+  async function list(kind: CredentialKind, orgId: number) {
+    await requireOrg(orgId);
+    return {
+      [kind === 'till' ? 'tills' : 'apiClients']: (await credentials.list(kind, orgId)).map((c) =>
+        view(kind, c),
+      ),
+    };
+  }
+
+  async function requireOwn(kind: CredentialKind, orgId: number, name: string): Promise<StoredCredential> {
+    const found = await credentials.find(kind, name);
+    // Another org's credential is as missing as one that never existed.
+    if (!found || found.orgId !== orgId)
+      throw new AppError('not_found', `${WORDS[kind].label} ${name} does not exist`);
+    return found;
+  }
+
+  async function update(kind: CredentialKind, orgId: number, name: string, body: unknown) {
+    const f = Fields.of(body, '', [
+      'customerAccess',
+      'disabled',
+      'rateLimitPerMinute',
+      ...(kind === 'apiClient' ? ['tokenTtlSeconds'] : []),
+    ]);
+    const access = f.oneOf('customerAccess', ACCESS_LEVELS);
+    const disabled = f.boolean('disabled');
+    const tokenTtlSeconds = ttl(f);
+    const rateLimitPerMinute = rateLimit(f);
+    const current = await requireOwn(kind, orgId, name);
+    const at = clock.now();
+    await credentials.update(kind, orgId, name, {
+      ...(access !== undefined ? { access } : {}),
+      ...(disabled !== undefined && disabled !== current.disabled
+        ? { disabledAt: disabled ? at : null }
+        : {}),
+      ...(tokenTtlSeconds !== undefined ? { tokenTtlSeconds } : {}),
+      ...(rateLimitPerMinute !== undefined ? { rateLimitPerMinute } : {}),
+      updatedAt: at,
+    });
+    onChange?.();
+    return view(kind, (await credentials.find(kind, name)) as StoredCredential);
+  }
+
+  /** A new secret: the one given, or a generated one that this answer shows once. */
+  async function rotate(kind: CredentialKind, orgId: number, name: string, body: unknown) {
+    const w = WORDS[kind];
+    const f = Fields.of(body ?? {}, '', [w.secret]);
+    const given = f.string(w.secret, { max: 200 });
+    await requireOwn(kind, orgId, name);
+    const secret = given ?? randomBytes(24).toString('base64url');
+    await credentials.update(kind, orgId, name, {
+      secretHash: await hashFor(kind, secret),
+      updatedAt: clock.now(),
+    });
+    onChange?.();
+    const stored = view(kind, (await credentials.find(kind, name)) as StoredCredential);
+    return given === undefined ? { ...stored, [w.secret]: secret } : stored;
+  }
+
+  return { create, list, update, rotate };
+}
+
+export type CredentialAdminService = ReturnType<typeof createCredentialAdminService>;

@@ -1,0 +1,210 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
+import type { Clock } from '../clock.js';
+import type { Actor } from './actor.js';
+import type { CredentialKind, CredentialRepository, StoredCredential } from './credential.repository.js';
+import { verifySecret } from './secret-hash.js';
+
+export interface AuthenticatorDeps {
+  credentials: CredentialRepository;
+  clock: Clock;
+  /** How long a verified credential, or a looked-up API client, is trusted without asking the store. */
+  cacheMs: number;
+  /** The operator's token signing secret; without one, each org gets a random key kept in the store. */
+  jwtSecret?: string | undefined;
+  maxCacheEntries?: number;
+}
+
+const ISSUER = 'loyalty-promotions';
+const STORED_KID = 'k1';
+const CONFIG_KID = 'config';
+
+/** Parses `Basic base64(username:secret)`; undefined when the header is not of that form. */
+export function parseBasicHeader(
+  header: string | undefined,
+): { username: string; secret: string } | undefined {
+  if (!header) return undefined;
+  const match = /^Basic\s+([A-Za-z0-9+/=_-]{1,4096})\s*$/i.exec(header);
+  if (!match?.[1]) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return undefined;
+  return { username: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
+}
+
+/** A small time-bounded cache; the oldest entry goes first when it is full. */
+class TtlCache<V> {
+  private readonly entries = new Map<string, { expiresAt: number; value: V }>();
+  constructor(
+    private readonly clock: Clock,
+    private readonly ttlMs: number,
+    private readonly max: number,
+  ) {}
+  get(key: string): V | undefined {
+    const hit = this.entries.get(key);
+    if (hit && hit.expiresAt > this.clock.now()) return hit.value;
+    if (hit) this.entries.delete(key);
+    return undefined;
+  }
+  set(key: string, value: V): void {
+    if (this.ttlMs <= 0) return;
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(key, { expiresAt: this.clock.now() + this.ttlMs, value });
+  }
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+function toActor(kind: CredentialKind, c: StoredCredential): Actor {
+  return {
+    orgId: c.orgId,
+    credential: `${kind === 'till' ? 'till' : 'client'}:${c.name}`,
+    access: c.access,
+    rateLimitPerMinute: c.rateLimitPerMinute,
+  };
+}
+
+export type Authenticator = ReturnType<typeof createAuthenticator>;
+
+/**
+ * Basic credentials of tills and OAuth tokens of API clients. A verified Basic credential is
+ * remembered for `cacheMs`, so a busy till pays the slow hash once per lifetime rather than once per
+ * call; a changed or disabled credential is therefore honoured within `cacheMs` by every process,
+ * and at once by the process that changed it.
+ */
+export function createAuthenticator({
+  credentials,
+  clock,
+  cacheMs,
+  jwtSecret,
+  maxCacheEntries = 10_000,
+}: AuthenticatorDeps) {
+  const verified = new TtlCache<Promise<Actor | undefined>>(clock, cacheMs, maxCacheEntries);
+  const clients = new TtlCache<Promise<StoredCredential | undefined>>(clock, cacheMs, maxCacheEntries);
+  const keys = new Map<number, Promise<Uint8Array>>();
+  const configKey = jwtSecret ? new TextEncoder().encode(jwtSecret) : undefined;
+
+  async function checkSecret(
+    kind: CredentialKind,
+    name: string,
+    secret: string,
+  ): Promise<StoredCredential | undefined> {
+    const found = await credentials.find(kind, name);
+    // Hash even for an unknown name, so that timing does not tell which names exist.
+    const ok = await verifySecret(secret, found?.secretHash ?? DUMMY_HASH);
+    return found && ok && !found.disabled ? found : undefined;
+  }
+
+  function client(key: string): Promise<StoredCredential | undefined> {
+    let found = clients.get(key);
+    if (!found) {
+      found = credentials.find('apiClient', key);
+      clients.set(key, found);
+      found.catch(() => clients.delete(key));
+    }
+    return found;
+  }
+
+  function signingKey(orgId: number): Promise<Uint8Array> {
+    if (configKey) return Promise.resolve(configKey);
+    let key = keys.get(orgId);
+    if (!key) {
+      key = (async () => {
+        const stored =
+          (await credentials.findSigningKey(orgId, STORED_KID)) ??
+          (await credentials.ensureSigningKey(
+            orgId,
+            STORED_KID,
+            randomBytes(32).toString('base64url'),
+            clock.now(),
+          ));
+        return new Uint8Array(Buffer.from(stored, 'base64url'));
+      })();
+      keys.set(orgId, key);
+      key.catch(() => keys.delete(orgId));
+    }
+    return key;
+  }
+
+  return {
+    /** A till by `username` and the `md5hex(password)` it sends. */
+    async basic(username: string, secret: string): Promise<Actor | undefined> {
+      const cacheKey = `${username}\u0000${createHash('sha256').update(secret).digest('base64')}`;
+      const hit = verified.get(cacheKey);
+      if (hit) return hit;
+      const pending = checkSecret('till', username, secret).then((c) => (c ? toActor('till', c) : undefined));
+      verified.set(cacheKey, pending);
+      const actor = await pending.catch((err) => {
+        verified.delete(cacheKey);
+        throw err;
+      });
+      // Only successes are remembered: a failure is checked afresh next time.
+      if (!actor) verified.delete(cacheKey);
+      return actor;
+    },
+
+    /** A signed token for an API client's key and secret, or undefined when they do not match. */
+    async issueToken(
+      key: string,
+      secret: string,
+    ): Promise<{ accessToken: string; ttlSeconds: number } | undefined> {
+      const found = await checkSecret('apiClient', key, secret);
+      if (!found) return undefined;
+      const ttlSeconds = found.tokenTtlSeconds ?? 300;
+      const now = Math.floor(clock.now() / 1000);
+      const accessToken = await new SignJWT({ org_id: found.orgId, client_id: found.name })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: configKey ? CONFIG_KID : STORED_KID })
+        .setIssuer(ISSUER)
+        .setSubject(found.name)
+        .setIssuedAt(now)
+        .setExpirationTime(now + ttlSeconds)
+        .sign(await signingKey(found.orgId));
+      return { accessToken, ttlSeconds };
+    },
+
+    /** The API client a token speaks for, if its signature, expiry and client all hold. */
+    async verifyToken(token: string): Promise<Actor | undefined> {
+      if (token.length > 4096) return undefined;
+      let orgId: unknown;
+      try {
+        // Read unverified only to choose the org's key; nothing is trusted before jwtVerify.
+        const header = decodeProtectedHeader(token);
+        if (header.alg !== 'HS256') return undefined;
+        orgId = decodeJwt(token).org_id;
+      } catch {
+        return undefined;
+      }
+      if (typeof orgId !== 'number' || !Number.isSafeInteger(orgId) || orgId <= 0) return undefined;
+      let clientId: unknown;
+      try {
+        const { payload } = await jwtVerify(token, await signingKey(orgId), {
+          algorithms: ['HS256'],
+          issuer: ISSUER,
+          currentDate: new Date(clock.now()),
+          requiredClaims: ['exp', 'org_id', 'client_id'],
+        });
+        if (payload.org_id !== orgId) return undefined;
+        clientId = payload.client_id;
+      } catch {
+        return undefined;
+      }
+      if (typeof clientId !== 'string') return undefined;
+      const found = await client(clientId);
+      if (!found || found.disabled || found.orgId !== orgId) return undefined;
+      return toActor('apiClient', found);
+    },
+
+    /** Forgets every remembered credential (after a rotation, a disable or an access change here). */
+    clear(): void {
+      verified.clear();
+      clients.clear();
+    },
+  };
+}
+
+// A real scrypt hash of a random secret, checked against for unknown names.
+const DUMMY_HASH = 'scrypt$16384$8$1$c2FsdHNhbHRzYWx0c2FsdA$2Vb1cDpxAGp8Vp1kq3GmYgUKzFtV0ZsJ5w6Aev3jWmA';

@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../errors.js';
+import type { Authenticator } from './authenticator.js';
+import { requireJson } from './v2-auth.hook.js';
+
+const TOKEN_FAILED = 'Failed to generate OAuth token';
+
+/** `POST /v3/oauth/token/generate`: an API client's key and secret for a signed, short-lived token. */
+export async function oauthRoutes(app: FastifyInstance, { auth }: { auth: Authenticator }) {
+  app.post(
+    '/v3/oauth/token/generate',
+    {
+      bodyLimit: 16 * 1024,
+      config: { envelope: 'oauth' },
+      onRequest: async (request) => requireJson(request),
+    },
+    async (request) => {
+      const body = request.body as Record<string, unknown> | null;
+      const key = body && typeof body === 'object' ? body.key : undefined;
+      const secret = body && typeof body === 'object' ? body.secret : undefined;
+      const token =
+        typeof key === 'string' && typeof secret === 'string' && key.length <= 200 && secret.length <= 200
+          ? await auth.issueToken(key, secret)
+          : undefined;
+      if (!token) throw new AppError(401, TOKEN_FAILED);
+      return { data: token, errors: null };
+    },
+  );
+}
