@@ -13,8 +13,11 @@ import type { Store } from './db/database.js';
 import { isStoreUnavailable } from './db/store-errors.js';
 import { type EnvelopeKind, type ErrorReply, errorBody } from './envelopes.js';
 import { AppError, ERROR_TABLE } from './errors.js';
+import { createCustomerPromotionsRepository } from './promotions/customer-promotions.repository.js';
+import { customerPromotionsRoutes } from './promotions/customer-promotions.routes.js';
+import { createCustomerPromotionsService } from './promotions/customer-promotions.service.js';
 import { createEnrolmentRepository } from './promotions/enrolment.repository.js';
-import { enrolmentRoutes } from './promotions/enrolment.routes.js';
+import { enrolmentRoutes, issueRoutes } from './promotions/enrolment.routes.js';
 import { createEnrolmentService } from './promotions/enrolment.service.js';
 
 export interface AppDeps {
@@ -116,10 +119,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     jwtSecret: config.jwtSecret,
   });
   const limiter = createRateLimiter(clock);
+  const customerPromotions = createCustomerPromotionsService({
+    repository: createCustomerPromotionsRepository(deps.store.db),
+    clock,
+  });
   const enrolment = createEnrolmentService({ repository: createEnrolmentRepository(deps.store), clock });
   await app.register(async (v2) => {
     v2.addHook('onRequest', v2AuthHook({ auth, limiter, defaultRateLimit: config.rateLimitPerMinute }));
     await v2.register(enrolmentRoutes, { service: enrolment, bodyLimit: config.bodyLimit });
+    await v2.register(issueRoutes, { service: enrolment, bodyLimit: config.bodyLimit });
+    await v2.register(customerPromotionsRoutes, { service: customerPromotions });
   });
   await app.register(oauthRoutes, { auth });
 

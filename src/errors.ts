@@ -12,6 +12,7 @@ export const ERROR_TABLE = {
   405: { status: 405, message: 'Method not allowed' },
   413: { status: 413, message: 'Request body is too large' },
   415: { status: 415, message: 'Content-Type must be application/json' },
+  422: { status: 422, message: 'Idempotency-Key was already used with a different request' },
   429: { status: 429, message: 'Too many requests' },
   500: { status: 500, message: 'Internal server error' },
   503: { status: 503, message: 'Service unavailable, try again later' },
@@ -37,6 +38,8 @@ export const ERROR_TABLE = {
   8015: { status: 400, message: 'Customer not found for the given identifiers' },
   8890: { status: 200, message: 'Customer is already enrolled' },
   8896: { status: 400, message: 'Error occurred while issuing promotion to the customer' },
+  8903: { status: 400, message: 'Invalid earnIds passed or earns already revoked' },
+  8904: { status: 400, message: 'Customer is not enrolled in the promotion' },
 
   // Management API.
   invalid_request: { status: 400, message: 'The request is malformed' },

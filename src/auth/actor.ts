@@ -14,4 +14,6 @@ export interface Actor {
 export interface RequestContext {
   actor: Actor;
   requestId: string;
+  /** The request's Idempotency-Key and a hash of what it asked, when it sent one. */
+  idempotency?: { key: string; requestHash: string };
 }

@@ -119,6 +119,18 @@ export interface EarnsTable {
   revoked_by: Optional<string>;
 }
 
+export interface IdempotencyKeysTable {
+  org_id: number;
+  /** The credential that sent the key: keys are scoped per credential. */
+  credential: string;
+  key: string;
+  /** sha256 of the method, path and body the key was first used with. */
+  request_hash: string;
+  /** The JSON body of the first answer. */
+  response: string;
+  created_at: Millis;
+}
+
 /** SQLite's stand-in for PostgreSQL sequences (PostgreSQL uses real ones). */
 export interface IdSequencesTable {
   name: string;
@@ -137,5 +149,6 @@ export interface Database {
   oauth_keys: OauthKeysTable;
   issuals: IssualsTable;
   earns: EarnsTable;
+  idempotency_keys: IdempotencyKeysTable;
   id_sequences: IdSequencesTable;
 }

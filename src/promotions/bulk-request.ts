@@ -29,7 +29,13 @@ export interface BulkRequest extends PromotionRef {
 
 /** One customer of the request after its own checks: either a lookup key or the error it already has. */
 export type CustomerRef =
-  | { kind: 'lookup'; key: string | number; source: Source | typeof ANY_SOURCE }
+  | {
+      kind: 'lookup';
+      key: string | number;
+      source: Source | typeof ANY_SOURCE;
+      /** REVOKE_EARN only: the earns to revoke (absent: all active ones); 'invalid' when malformed. */
+      earnIds?: number[] | 'invalid';
+    }
   | { kind: 'malformed'; source: Source | typeof ANY_SOURCE }
   | { kind: 'error'; code: 11013 | 8003 };
 
@@ -100,7 +106,14 @@ function parseCustomer(item: unknown, identifierName: IdentifierName): CustomerR
   const parsedSource = upperSource === ANY_SOURCE ? ANY_SOURCE : parseSource(upperSource);
   if (parsedSource === undefined) return { kind: 'error', code: 8003 };
   const key = value.length <= MAX_VALUE_LENGTH ? normalizeIdentifier(identifierName, value) : undefined;
-  return key === undefined
-    ? { kind: 'malformed', source: parsedSource }
-    : { kind: 'lookup', key, source: parsedSource };
+  if (key === undefined) return { kind: 'malformed', source: parsedSource };
+  const earnIds = parseEarnIds(fields.earnIds);
+  return { kind: 'lookup', key, source: parsedSource, ...(earnIds === undefined ? {} : { earnIds }) };
+}
+
+function parseEarnIds(value: unknown): number[] | 'invalid' | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.length === 0 || value.length > 1000) return 'invalid';
+  const ids = value.map(parsePositiveInt);
+  return ids.every((id) => id !== undefined) ? [...new Set(ids as number[])] : 'invalid';
 }

@@ -4,6 +4,7 @@ import { type Store, type Trx, writeTransaction } from '../db/database.js';
 import { allocateIds } from '../db/id-sequences.js';
 import type { PromotionsTable } from '../db/schema.js';
 import type { PromotionRef } from './bulk-request.js';
+import { findReplay, type IdempotencyKey, type StoredReplay, saveReplay } from './idempotency.repository.js';
 import type { IdentifierName, Promotion } from './promotion.model.js';
 
 export interface CustomerMatch {
@@ -68,8 +69,18 @@ export interface EnrolmentTx {
   lockCustomers(promotionId: number, customerIds: number[]): Promise<void>;
   issualStats(orgId: number, promotionId: number, customerIds: number[]): Promise<Map<number, IssualStats>>;
   activeEarnCounts(orgId: number, promotionId: number, customerIds: number[]): Promise<Map<number, number>>;
+  /** The customers' active (unrevoked) earns in the promotion, oldest first. */
+  activeEarns(orgId: number, promotionId: number, customerIds: number[]): Promise<ActiveEarn[]>;
   allocateIds(issuals: number, earns: number): Promise<{ issuals: number[]; earns: number[] }>;
   insert(stamp: WriteStamp, issuals: NewIssual[], earns: NewEarn[]): Promise<void>;
+  /** Marks issuals and earns revoked, with when and by whom; nothing is deleted. */
+  revoke(stamp: WriteStamp, issualIds: number[], earnIds: number[]): Promise<void>;
+}
+
+export interface ActiveEarn {
+  id: number;
+  issualId: number;
+  customerId: number;
 }
 
 export type EnrolmentRepository = ReturnType<typeof createEnrolmentRepository>;
@@ -170,6 +181,42 @@ export function createEnrolmentRepository(store: Store) {
         return counts;
       },
 
+      async activeEarns(orgId, promotionId, customerIds) {
+        if (customerIds.length === 0) return [];
+        const rows = await trx
+          .selectFrom('earns')
+          .select(['id', 'issual_id', 'customer_id'])
+          .where('org_id', '=', orgId)
+          .where('promotion_id', '=', promotionId)
+          .where('customer_id', 'in', customerIds)
+          .where('revoked_at', 'is', null)
+          .orderBy('id')
+          .execute();
+        return rows.map((r) => ({ id: r.id, issualId: r.issual_id, customerId: r.customer_id }));
+      },
+
+      async revoke(stamp, issualIds, earnIds) {
+        const revoked = { revoked_at: stamp.at, revoked_by: stamp.by };
+        if (issualIds.length > 0) {
+          await trx
+            .updateTable('issuals')
+            .set(revoked)
+            .where('org_id', '=', stamp.orgId)
+            .where('id', 'in', issualIds)
+            .where('revoked_at', 'is', null)
+            .execute();
+        }
+        if (earnIds.length > 0) {
+          await trx
+            .updateTable('earns')
+            .set(revoked)
+            .where('org_id', '=', stamp.orgId)
+            .where('id', 'in', earnIds)
+            .where('revoked_at', 'is', null)
+            .execute();
+        }
+      },
+
       async allocateIds(issuals, earns) {
         return allocateIds(trx, dialect, { issuals, earns });
       },
@@ -240,8 +287,23 @@ export function createEnrolmentRepository(store: Store) {
       return { programExists: true, promotion: toPromotion(program as never) };
     },
 
-    transaction<T>(fn: (tx: EnrolmentTx) => Promise<T>): Promise<T> {
-      return writeTransaction(store, (trx) => fn(tx(trx)));
+    /**
+     * Runs `fn` in one write transaction. With an idempotency key, the answer is stored in the same
+     * transaction, so it exists exactly when the writes do (IdempotencyRace if a twin stored first).
+     */
+    transaction<T>(
+      fn: (tx: EnrolmentTx) => Promise<T>,
+      idempotency?: IdempotencyKey & { now: number },
+    ): Promise<T> {
+      return writeTransaction(store, async (trx) => {
+        const result = await fn(tx(trx));
+        if (idempotency) await saveReplay(trx, idempotency, result, idempotency.now);
+        return result;
+      });
+    },
+
+    findReplay(idempotency: IdempotencyKey, now: number): Promise<StoredReplay | undefined> {
+      return findReplay(db, idempotency, now);
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { PromotionType } from '../db/schema.js';
 
 export type { PromotionType };
-export type BulkAction = 'ENROL' | 'EARN';
+export type BulkAction = 'ENROL' | 'EARN' | 'REVOKE_ENROL' | 'REVOKE_EARN';
 export type IdentifierName = 'id' | 'mobile' | 'email';
 
 export const PROMOTION_TYPES: readonly PromotionType[] = ['ENROL_AND_ISSUE', 'DIRECT', 'GENERIC'];
@@ -49,7 +49,7 @@ export function parseSource(value: string): Source | undefined {
 /** Does the action apply to a promotion of this type (contract section 1)? */
 export function actionSupported(action: BulkAction, type: PromotionType): boolean {
   if (type === 'GENERIC') return false;
-  return action === 'EARN' || type === 'ENROL_AND_ISSUE';
+  return action === 'EARN' || action === 'REVOKE_EARN' || type === 'ENROL_AND_ISSUE';
 }
 
 export interface Promotion {

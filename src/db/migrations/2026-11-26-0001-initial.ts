@@ -207,6 +207,23 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('earns_issual_idx').on('earns').columns(['org_id', 'issual_id']).execute();
 
+  // Responses kept for replay: a retry with the same Idempotency-Key gets the first answer back.
+  await db.schema
+    .createTable('idempotency_keys')
+    .addColumn('org_id', bigint, (c) => c.notNull())
+    .addColumn('credential', 'text', (c) => c.notNull())
+    .addColumn('key', 'text', (c) => c.notNull())
+    .addColumn('request_hash', 'text', (c) => c.notNull())
+    .addColumn('response', 'text', (c) => c.notNull())
+    .addColumn('created_at', bigint, (c) => c.notNull())
+    .addPrimaryKeyConstraint('idempotency_keys_pk', ['org_id', 'credential', 'key'])
+    .execute();
+  await db.schema
+    .createIndex('idempotency_keys_created_idx')
+    .on('idempotency_keys')
+    .columns(['org_id', 'created_at'])
+    .execute();
+
   if (pg) {
     for (const name of SEQUENCES) await sql`create sequence ${sql.id(`${name}_id_seq`)}`.execute(db);
   } else {
@@ -229,6 +246,7 @@ export async function down(db: Kysely<any>): Promise<void> {
     await db.schema.dropTable('id_sequences').ifExists().execute();
   }
   for (const table of [
+    'idempotency_keys',
     'earns',
     'issuals',
     'oauth_keys',

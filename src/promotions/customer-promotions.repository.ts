@@ -1,0 +1,81 @@
+import type { Selectable } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { PromotionsTable } from '../db/schema.js';
+import type { IdentifierName, PromotionType } from './promotion.model.js';
+
+const IDENTIFIER_COLUMNS = { id: 'c.id', mobile: 'c.mobile', email: 'c.email' } as const;
+
+export interface CustomerRecords {
+  issuals: { id: number; promotion_id: number; created_at: number; revoked_at: number | null }[];
+  earns: { id: number; promotion_id: number; issual_id: number; created_at: number }[];
+}
+
+export type CustomerPromotionsRepository = ReturnType<typeof createCustomerPromotionsRepository>;
+
+/** The reads behind `GET /v2/customers/lookup/promotionData`. */
+export function createCustomerPromotionsRepository(db: Db) {
+  return {
+    /** The customer with this identifier in the org, and the sources it is registered in. */
+    async findCustomer(
+      orgId: number,
+      identifierName: IdentifierName,
+      key: string | number,
+    ): Promise<{ id: number; sources: Set<string> } | undefined> {
+      const column = IDENTIFIER_COLUMNS[identifierName];
+      const rows = await db
+        .selectFrom('customers as c')
+        .leftJoin('customer_sources as s', (join) =>
+          join.onRef('s.org_id', '=', 'c.org_id').onRef('s.customer_id', '=', 'c.id'),
+        )
+        .select(['c.id', 's.source'])
+        .where('c.org_id', '=', orgId)
+        .where(column, '=', key as never)
+        .execute();
+      const first = rows[0];
+      if (!first) return undefined;
+      return { id: first.id, sources: new Set(rows.flatMap((r) => (r.source === null ? [] : [r.source]))) };
+    },
+
+    /** Promotions of every program the customer is a member of, by id. */
+    async promotionsOf(
+      orgId: number,
+      customerId: number,
+      type: PromotionType | undefined,
+    ): Promise<Selectable<PromotionsTable>[]> {
+      return db
+        .selectFrom('promotions as p')
+        .innerJoin('program_members as m', (join) =>
+          join.onRef('m.org_id', '=', 'p.org_id').onRef('m.program_id', '=', 'p.program_id'),
+        )
+        .selectAll('p')
+        .where('m.org_id', '=', orgId)
+        .where('m.customer_id', '=', customerId)
+        .$if(type !== undefined, (qb) => qb.where('p.type', '=', type as PromotionType))
+        .orderBy('p.id')
+        .execute();
+    },
+
+    /** The customer's issuals (revoked ones too) and active earns in these promotions. */
+    async recordsOf(orgId: number, customerId: number, promotionIds: number[]): Promise<CustomerRecords> {
+      if (promotionIds.length === 0) return { issuals: [], earns: [] };
+      const issuals = await db
+        .selectFrom('issuals')
+        .select(['id', 'promotion_id', 'created_at', 'revoked_at'])
+        .where('org_id', '=', orgId)
+        .where('promotion_id', 'in', promotionIds)
+        .where('customer_id', '=', customerId)
+        .orderBy('id')
+        .execute();
+      const earns = await db
+        .selectFrom('earns')
+        .select(['id', 'promotion_id', 'issual_id', 'created_at'])
+        .where('org_id', '=', orgId)
+        .where('promotion_id', 'in', promotionIds)
+        .where('customer_id', '=', customerId)
+        .where('revoked_at', 'is', null)
+        .orderBy('id')
+        .execute();
+      return { issuals: issuals as CustomerRecords['issuals'], earns };
+    },
+  };
+}
