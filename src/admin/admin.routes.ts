@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CredentialKind } from '../auth/credential.repository.js';
 import { safeEqual } from '../auth/secret-hash.js';
@@ -80,6 +81,19 @@ export async function adminRoutes(app: FastifyInstance, { management, adminToken
       credentials.rotate(kind, org(request), request.params.name, request.body),
     );
   }
+
+  app.get<{ Params: PromotionParams }>(
+    '/admin/v1/orgs/:orgId/promotions/:promotionId/issuals.csv',
+    opts,
+    async (request, reply) => {
+      const lines = await service.issualReportCsv(org(request), promotion(request));
+      const name = `promotion-${request.params.promotionId}-issuals.csv`;
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${name}"`)
+        .send(Readable.from(lines));
+    },
+  );
 
   app.get<{ Params: PromotionParams; Querystring: { limit?: string; cursor?: string } }>(
     '/admin/v1/orgs/:orgId/promotions/:promotionId/issuals',

@@ -405,7 +405,29 @@ export function createAdminService({ repository, clock }: AdminServiceDeps) {
     };
   }
 
+  /** The whole report as CSV lines (a header, then a row per earn, or per issual without earns). */
+  async function issualReportCsv(orgId: number, promotionId: number): Promise<AsyncIterable<string>> {
+    // Checked now, so that a missing promotion is a 404 rather than a broken download.
+    await issualReport(orgId, promotionId, { limit: '1' });
+    return (async function* lines() {
+      yield 'issualId,customerId,createdAt,revokedAt,earnedId,earnCreatedAt,earnRevokedAt\n';
+      let cursor: string | null = '';
+      while (cursor !== null) {
+        const page = await issualReport(orgId, promotionId, { limit: String(MAX_REPORT_LIMIT), cursor });
+        let chunk = '';
+        for (const i of page.issuals) {
+          const head = [i.issualId, i.customerId, i.createdAt, i.revokedAt ?? ''].join(',');
+          if (i.earns.length === 0) chunk += `${head},,,\n`;
+          for (const e of i.earns) chunk += `${head},${e.earnedId},${e.createdAt},${e.revokedAt ?? ''}\n`;
+        }
+        if (chunk) yield chunk;
+        cursor = page.nextCursor;
+      }
+    })();
+  }
+
   return {
+    issualReportCsv,
     createOrg,
     createProgram,
     createPromotion,
