@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { adminRoutes } from './admin/admin.routes.js';
 import { createManagement } from './admin/management.js';
+import type { Actor } from './auth/actor.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { createCredentialRepository } from './auth/credential.repository.js';
 import { oauthRoutes } from './auth/oauth.routes.js';
@@ -23,6 +24,11 @@ import { createEnrolmentService } from './promotions/enrolment.service.js';
 export interface AppDeps {
   store: Store;
   clock?: Clock;
+  /**
+   * Benchmarks only: every /v2 call acts as this caller without authenticating, so that the cost of
+   * authentication can be measured against none. Reachable from code alone, never from configuration.
+   */
+  unauthenticatedActor?: Actor;
   /** A pino logger or logger options; by default one at the configured level, to stdout. */
   logger?: FastifyServerOptions['loggerInstance'] | FastifyServerOptions['logger'];
 }
@@ -125,7 +131,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   const enrolment = createEnrolmentService({ repository: createEnrolmentRepository(deps.store), clock });
   await app.register(async (v2) => {
-    v2.addHook('onRequest', v2AuthHook({ auth, limiter, defaultRateLimit: config.rateLimitPerMinute }));
+    v2.addHook(
+      'onRequest',
+      v2AuthHook({
+        auth,
+        limiter,
+        defaultRateLimit: config.rateLimitPerMinute,
+        ...(deps.unauthenticatedActor ? { fixedActor: deps.unauthenticatedActor } : {}),
+      }),
+    );
     await v2.register(enrolmentRoutes, { service: enrolment, bodyLimit: config.bodyLimit });
     await v2.register(issueRoutes, { service: enrolment, bodyLimit: config.bodyLimit });
     await v2.register(customerPromotionsRoutes, { service: customerPromotions });

@@ -24,15 +24,17 @@ export interface V2AuthOptions {
   limiter: RateLimiter;
   /** Requests a minute for a credential that sets no limit of its own; 0 is none. */
   defaultRateLimit: number;
+  /** Benchmarks only: act as this caller and skip authentication. */
+  fixedActor?: Actor;
 }
 
 /**
  * Authenticates a /v2 call, then checks its access level, its rate and its content type: in that
  * order, before the body is read (contract section 4).
  */
-export function v2AuthHook({ auth, limiter, defaultRateLimit }: V2AuthOptions) {
+export function v2AuthHook({ auth, limiter, defaultRateLimit, fixedActor }: V2AuthOptions) {
   return async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const actor = await identify(auth, request);
+    const actor = fixedActor ?? (await identify(auth, request));
     if (!actor) throw new AppError(401);
     const needed = request.routeOptions.config.access ?? 'WRITE';
     if (!GRANTS[needed].includes(actor.access)) throw new AppError(4000);
