@@ -11,7 +11,7 @@ import { v2AuthHook } from './auth/v2-auth.hook.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import type { Store } from './db/database.js';
-import { isStoreUnavailable } from './db/store-errors.js';
+import { isInvalidValue, isStoreUnavailable } from './db/store-errors.js';
 import { type EnvelopeKind, type ErrorReply, errorBody } from './envelopes.js';
 import { AppError, ERROR_TABLE } from './errors.js';
 import { createCustomerPromotionsRepository } from './promotions/customer-promotions.repository.js';
@@ -66,6 +66,8 @@ function classify(err: FastifyError | AppError | Error): ErrorReply {
     // Fastify's own 4xx: unparseable JSON, an empty body, a bad content length, a malformed URL.
     return { status: 400, code: 400, message: ERROR_TABLE[400].message };
   }
+  if (isInvalidValue(err))
+    return { status: 400, code: 400, message: 'The request holds a value that cannot be stored' };
   if (isStoreUnavailable(err)) return { status: 503, code: 503, message: ERROR_TABLE[503].message };
   return { status: 500, code: 500, message: ERROR_TABLE[500].message };
 }

@@ -44,6 +44,7 @@ export class Fields {
     }
     if (v.length > max)
       throw badRequest(this.field(key), `${this.field(key)} is longer than ${max} characters`);
+    if (v.includes('\u0000')) throw badRequest(this.field(key), `${this.field(key)} holds a NUL character`);
     return v;
   }
 

@@ -28,7 +28,7 @@ export function parseBasicHeader(
   if (!match?.[1]) return undefined;
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon <= 0) return undefined;
+  if (colon <= 0 || decoded.includes('\u0000')) return undefined;
   return { username: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
 }
 

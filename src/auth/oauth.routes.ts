@@ -19,7 +19,11 @@ export async function oauthRoutes(app: FastifyInstance, { auth }: { auth: Authen
       const key = body && typeof body === 'object' ? body.key : undefined;
       const secret = body && typeof body === 'object' ? body.secret : undefined;
       const token =
-        typeof key === 'string' && typeof secret === 'string' && key.length <= 200 && secret.length <= 200
+        typeof key === 'string' &&
+        typeof secret === 'string' &&
+        key.length <= 200 &&
+        secret.length <= 200 &&
+        !`${key}${secret}`.includes('\u0000')
           ? await auth.issueToken(key, secret)
           : undefined;
       if (!token) throw new AppError(401, TOKEN_FAILED);

@@ -1,7 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, type LogEvent, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import {
+  Kysely,
+  type LogEvent,
+  PostgresDialect,
+  type RawBuilder,
+  type SqlBool,
+  SqliteDialect,
+  sql,
+} from 'kysely';
 import pg from 'pg';
 import type { StoreConfig } from '../config.js';
 import type { Database } from './schema.js';
@@ -21,6 +29,8 @@ export interface Store {
 export interface StoreOptions {
   /** Called with the SQL of every statement sent to the store (tests count them). */
   onQuery?: (sqlText: string) => void;
+  /** Told of errors of idle connections (a restarted server, say); the pool replaces them itself. */
+  onIdleError?: (err: Error) => void;
 }
 
 const PG_INT8_OID = 20;
@@ -44,6 +54,8 @@ export function createStore(config: StoreConfig, options: StoreOptions = {}): St
             : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
       },
     });
+    // Without a listener, an idle connection that the server drops would crash the process.
+    pool.on('error', (err) => options.onIdleError?.(err));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log ? { log } : {}) });
     return { db, dialect: 'postgres', destroy: () => db.destroy() };
   }
@@ -78,4 +90,20 @@ export async function writeTransaction<T>(store: Store, fn: (trx: Trx) => Promis
       throw err;
     }
   });
+}
+
+/**
+ * `column` is one of `values`, as one statement shape whatever the number of values (an array
+ * parameter on PostgreSQL, a JSON one on SQLite), so that the store can reuse its prepared statement.
+ */
+export function oneOf(
+  dialect: Dialect,
+  column: string,
+  values: readonly (number | string)[],
+): RawBuilder<SqlBool> {
+  if (dialect === 'postgres') {
+    const type = typeof values[0] === 'string' ? sql`text[]` : sql`bigint[]`;
+    return sql<SqlBool>`${sql.ref(column)} = any(${values}::${type})`;
+  }
+  return sql<SqlBool>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(values)}))`;
 }

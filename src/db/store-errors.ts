@@ -16,3 +16,9 @@ export function isStoreUnavailable(err: unknown): boolean {
     code === 'SQLITE_BUSY'
   );
 }
+
+/** True when the store refused a value it cannot hold (a NUL character, bad encoding): the input's fault. */
+export function isInvalidValue(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '22021' || code === '22P05';
+}

@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { normalizeIdentifier, parsePositiveInt } from './identifiers.js';
+import { hasNul, normalizeIdentifier, parsePositiveInt } from './identifiers.js';
 import {
   ANY_SOURCE,
   type BulkAction,
@@ -91,7 +91,11 @@ export function parseBulkRequest(body: unknown, allowedActions: readonly BulkAct
     programId,
     promotionId: hasPromotionId ? (parsePositiveInt(details.promotionId) ?? 'invalid') : null,
     // A promoIdentifier of the wrong type matches no promotion; the empty string never does either.
-    promoIdentifier: hasIdentifier ? (promoIdentifier ?? '') : null,
+    promoIdentifier: hasIdentifier
+      ? promoIdentifier !== undefined && !hasNul(promoIdentifier)
+        ? promoIdentifier
+        : ''
+      : null,
     identifierName: identifierName as IdentifierName,
     customers: customers.map((c) => parseCustomer(c, identifierName as IdentifierName)),
   };

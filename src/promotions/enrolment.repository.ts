@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import { sql } from 'kysely';
-import { type Store, type Trx, writeTransaction } from '../db/database.js';
+import { oneOf, type Store, type Trx, writeTransaction } from '../db/database.js';
 import { allocateIds } from '../db/id-sequences.js';
 import type { PromotionsTable } from '../db/schema.js';
 import type { PromotionRef } from './bulk-request.js';
@@ -110,7 +110,7 @@ export function createEnrolmentRepository(store: Store) {
           )
           .select(['c.id', `${column} as key`, 'm.customer_id as member', 's.source'])
           .where('c.org_id', '=', orgId)
-          .where(column, 'in', keys as never[])
+          .where(oneOf(dialect, column, keys))
           .execute();
         const byId = new Map<number, CustomerMatch>();
         for (const row of rows) {
@@ -153,7 +153,7 @@ export function createEnrolmentRepository(store: Store) {
           ])
           .where('org_id', '=', orgId)
           .where('promotion_id', '=', promotionId)
-          .where('customer_id', 'in', customerIds)
+          .where(oneOf(dialect, 'customer_id', customerIds))
           .groupBy('customer_id')
           .execute();
         for (const row of rows) {
@@ -173,7 +173,7 @@ export function createEnrolmentRepository(store: Store) {
           .select((eb) => ['customer_id', eb.fn.countAll<number>().as('n')])
           .where('org_id', '=', orgId)
           .where('promotion_id', '=', promotionId)
-          .where('customer_id', 'in', customerIds)
+          .where(oneOf(dialect, 'customer_id', customerIds))
           .where('revoked_at', 'is', null)
           .groupBy('customer_id')
           .execute();
@@ -188,7 +188,7 @@ export function createEnrolmentRepository(store: Store) {
           .select(['id', 'issual_id', 'customer_id'])
           .where('org_id', '=', orgId)
           .where('promotion_id', '=', promotionId)
-          .where('customer_id', 'in', customerIds)
+          .where(oneOf(dialect, 'customer_id', customerIds))
           .where('revoked_at', 'is', null)
           .orderBy('id')
           .execute();
@@ -202,7 +202,7 @@ export function createEnrolmentRepository(store: Store) {
             .updateTable('issuals')
             .set(revoked)
             .where('org_id', '=', stamp.orgId)
-            .where('id', 'in', issualIds)
+            .where(oneOf(dialect, 'id', issualIds))
             .where('revoked_at', 'is', null)
             .execute();
         }
@@ -211,7 +211,7 @@ export function createEnrolmentRepository(store: Store) {
             .updateTable('earns')
             .set(revoked)
             .where('org_id', '=', stamp.orgId)
-            .where('id', 'in', earnIds)
+            .where(oneOf(dialect, 'id', earnIds))
             .where('revoked_at', 'is', null)
             .execute();
         }

@@ -21,7 +21,12 @@ export function normalizeMobile(value: string): string | undefined {
 /** Trimmed and lower-cased; undefined for something that cannot be an address. */
 export function normalizeEmail(value: string): string | undefined {
   const email = value.trim().toLowerCase();
-  return email.length > 0 && email.length <= 320 && email.includes('@') ? email : undefined;
+  return email.length > 0 && email.length <= 320 && email.includes('@') && !hasNul(email) ? email : undefined;
+}
+
+/** PostgreSQL cannot hold U+0000 in text, so no stored value has one: such input matches nothing. */
+export function hasNul(value: string): boolean {
+  return value.includes('\u0000');
 }
 
 /**
