@@ -28,11 +28,13 @@ async function loadDemo(config: Config, store: Store): Promise<boolean> {
 
 /** Migrates the store, loads the demo data where it belongs, and listens. */
 export async function startServer(config: Config): Promise<RunningServer> {
-  const store = createStore(config.store);
+  let log: ((err: Error) => void) | undefined;
+  const store = createStore(config.store, { onIdleError: (err) => log?.(err) });
   try {
     await migrateToLatest(store.db);
     const demo = await loadDemo(config, store);
     const app = await buildApp(config, { store });
+    log = (err) => app.log.warn({ err }, 'an idle store connection failed; the pool replaces it');
     await app.listen({ port: config.port, host: config.host });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

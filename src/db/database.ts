@@ -13,6 +13,7 @@ import {
 import pg from 'pg';
 import type { StoreConfig } from '../config.js';
 import type { Database } from './schema.js';
+import { cachingSqlite, namedStatementPool } from './statement-cache.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Db = Kysely<Database>;
@@ -56,7 +57,10 @@ export function createStore(config: StoreConfig, options: StoreOptions = {}): St
     });
     // Without a listener, an idle connection that the server drops would crash the process.
     pool.on('error', (err) => options.onIdleError?.(err));
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log ? { log } : {}) });
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: namedStatementPool(pool) }),
+      ...(log ? { log } : {}),
+    });
     return { db, dialect: 'postgres', destroy: () => db.destroy() };
   }
 
@@ -69,7 +73,10 @@ export function createStore(config: StoreConfig, options: StoreOptions = {}): St
   database.pragma('foreign_keys = ON');
   // Another process (say `loyalty seed` beside a running server) may hold the write lock for a moment.
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }), ...(log ? { log } : {}) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: cachingSqlite(database) }),
+    ...(log ? { log } : {}),
+  });
   return { db, dialect: 'sqlite', destroy: () => db.destroy() };
 }
 

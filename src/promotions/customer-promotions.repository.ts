@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { PromotionsTable } from '../db/schema.js';
+import { PROMOTION_COLUMNS } from './enrolment.repository.js';
 import type { IdentifierName, PromotionType } from './promotion.model.js';
 
 const IDENTIFIER_COLUMNS = { id: 'c.id', mobile: 'c.mobile', email: 'c.email' } as const;
@@ -47,7 +48,7 @@ export function createCustomerPromotionsRepository(db: Db) {
         .innerJoin('program_members as m', (join) =>
           join.onRef('m.org_id', '=', 'p.org_id').onRef('m.program_id', '=', 'p.program_id'),
         )
-        .selectAll('p')
+        .select(PROMOTION_COLUMNS.map((c) => `p.${c}` as const))
         .where('m.org_id', '=', orgId)
         .where('m.customer_id', '=', customerId)
         .$if(type !== undefined, (qb) => qb.where('p.type', '=', type as PromotionType))

@@ -42,6 +42,23 @@ export interface WriteStamp {
 
 const IDENTIFIER_COLUMNS = { id: 'c.id', mobile: 'c.mobile', email: 'c.email' } as const;
 
+/** Every column of a promotion, named (a named prepared statement must not select `*`). */
+export const PROMOTION_COLUMNS = [
+  'org_id',
+  'id',
+  'program_id',
+  'promo_identifier',
+  'name',
+  'type',
+  'active',
+  'start_at',
+  'end_at',
+  'max_issuals_per_customer',
+  'max_earns_per_customer',
+  'created_at',
+  'updated_at',
+] as const;
+
 export function toPromotion(row: Selectable<PromotionsTable>): Promotion {
   return {
     id: row.id,
@@ -277,8 +294,7 @@ export function createEnrolmentRepository(store: Store) {
           if (ref.promoIdentifier !== null) on = on.on('pr.promo_identifier', '=', ref.promoIdentifier);
           return on;
         })
-        .selectAll('pr')
-        .select('p.id as program_row_id')
+        .select(PROMOTION_COLUMNS.map((c) => `pr.${c}` as const))
         .where('p.org_id', '=', orgId)
         .where('p.id', '=', programId)
         .executeTakeFirst();
