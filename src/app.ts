@@ -11,6 +11,7 @@ import { v2AuthHook } from './auth/v2-auth.hook.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import type { Store } from './db/database.js';
+import { isSchemaCurrent } from './db/migrator.js';
 import { isInvalidValue, isStoreUnavailable } from './db/store-errors.js';
 import { type EnvelopeKind, type ErrorReply, errorBody } from './envelopes.js';
 import { AppError, ERROR_TABLE } from './errors.js';
@@ -93,7 +94,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   app.decorateRequest('actor', null);
 
+  // Once closing starts, answers in flight also close their connection, so that a keep-alive client
+  // cannot hold the process open until its idle timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (request, reply) => {
+    if (closing) reply.header('connection', 'close');
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('cache-control', 'no-store');
@@ -119,9 +127,21 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
 
   app.get('/health', async () => ({ status: 'ok' }));
+  // Ready: the store answers and its schema is the one this code expects (a load balancer's check).
+  app.get('/ready', async (request, reply) => {
+    try {
+      if (await isSchemaCurrent(deps.store.db)) return { status: 'ready' };
+      return reply
+        .code(503)
+        .send({ status: 'not ready', reason: 'the schema is not current: run loyalty migrate' });
+    } catch (err) {
+      request.log.warn({ err }, 'readiness check failed');
+      return reply.code(503).send({ status: 'not ready', reason: 'the store is not reachable' });
+    }
+  });
 
   const auth = createAuthenticator({
-    credentials: createCredentialRepository(deps.store.db),
+    credentials: createCredentialRepository(deps.store),
     clock,
     cacheMs: config.credentialCacheMs,
     jwtSecret: config.jwtSecret,

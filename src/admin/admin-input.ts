@@ -73,9 +73,8 @@ export class Fields {
   dateTime(key: string): number | null | undefined {
     const v = this.value[key];
     if (v === undefined || v === null) return v;
-    const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
-    const ms = typeof v === 'string' && iso.test(v) ? Date.parse(v) : Number.NaN;
-    if (Number.isNaN(ms)) {
+    const ms = typeof v === 'string' ? parseDateTime(v) : undefined;
+    if (ms === undefined) {
       throw badRequest(
         this.field(key),
         `${this.field(key)} must be an ISO 8601 date-time with an offset, like 2026-01-31T23:59:59+05:30`,
@@ -112,6 +111,32 @@ export class Fields {
     }
     return v as T;
   }
+}
+
+const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|([+-])(\d{2}):?(\d{2}))$/;
+
+/** Epoch milliseconds of a real ISO 8601 date-time with an offset; no 30 February rolled into March. */
+export function parseDateTime(text: string): number | undefined {
+  const m = ISO_DATE_TIME.exec(text);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute] = m.slice(1, 6).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const second = Number(m[6] ?? 0);
+  const millis = Number((m[7] ?? '0').padEnd(3, '0').slice(0, 3));
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return undefined;
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  const offsetHours = Number(m[10] ?? 0);
+  const offsetMinutes = Number(m[11] ?? 0);
+  if (offsetHours > 23 || offsetMinutes > 59) return undefined;
+  const offset = (m[9] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
+  return Date.UTC(year, month - 1, day, hour, minute, second, millis) - offset;
 }
 
 function join(path: string, key: string): string {

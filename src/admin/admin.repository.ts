@@ -1,5 +1,5 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
-import { type Store, type Trx, writeTransaction } from '../db/database.js';
+import { lockKind, type Store, type Trx, writeTransaction } from '../db/database.js';
 import { advanceSequence, allocateIds, type SequenceName } from '../db/id-sequences.js';
 import type { CustomersTable, PromotionsTable } from '../db/schema.js';
 
@@ -51,6 +51,11 @@ function queries(store: Store, db: Trx) {
 
     advanceSequence(name: SequenceName, maxId: number): Promise<void> {
       return advanceSequence(db, dialect, name, maxId);
+    },
+
+    /** Serialises writers of one kind of deployment-wide name (ids given by an operator, logins). */
+    lockKind(kind: string): Promise<void> {
+      return lockKind(db, dialect, kind);
     },
 
     async orgExists(orgId: number): Promise<boolean> {

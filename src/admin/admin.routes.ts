@@ -26,10 +26,14 @@ export async function adminRoutes(app: FastifyInstance, { management, adminToken
   const { records: service, credentials } = management;
   app.addHook('onRequest', async (request) => {
     const header = request.headers.authorization ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
+    const token = /^Bearer\s/i.test(header) ? header.slice(7).trim() : '';
     // Without a configured token the management API is off: nothing can open it.
     if (!adminToken || !token || !safeEqual(token, adminToken)) throw new AppError('unauthorized');
-    if (request.method === 'POST' || request.method === 'PATCH') requireJson(request);
+    // A body must be JSON; a POST without one (a rotation that generates the secret) needs no type.
+    const hasBody =
+      Number(request.headers['content-length'] ?? 0) > 0 ||
+      request.headers['transfer-encoding'] !== undefined;
+    if ((request.method === 'POST' || request.method === 'PATCH') && hasBody) requireJson(request);
   });
 
   const opts = { bodyLimit: ADMIN_BODY_LIMIT, config: { envelope: 'admin' as const } };

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { PromotionsTable } from '../db/schema.js';
 import { isUniqueViolation } from '../db/store-errors.js';
 import { AppError, badRequest } from '../errors.js';
-import { normalizeEmail, normalizeMobile } from '../promotions/identifiers.js';
+import { normalizeEmail, normalizeMobile, parsePositiveInt } from '../promotions/identifiers.js';
 import { PROMOTION_TYPES, parsePromotionType, parseSource, SOURCES } from '../promotions/promotion.model.js';
 import type { AdminQueries, AdminRepository, CustomerInsert } from './admin.repository.js';
 import { Fields } from './admin-input.js';
@@ -91,6 +91,7 @@ export function createAdminService({ repository, clock }: AdminServiceDeps) {
     id: number | undefined,
   ): Promise<number> {
     if (id === undefined) return (await repo.nextIds(table, 1))[0] as number;
+    await repo.lockKind(table);
     if ((await repo.takenIds(table, [id])).length > 0) {
       throw new AppError('conflict', `${table.slice(0, -1)} id ${id} is taken`, 'id');
     }
@@ -120,6 +121,7 @@ export function createAdminService({ repository, clock }: AdminServiceDeps) {
         if (given === undefined) {
           id = (await repo.nextIds('orgs', 1))[0] as number;
         } else {
+          await repo.lockKind('orgs');
           if (await repo.orgExists(given)) throw new AppError('conflict', `org id ${given} is taken`, 'id');
           await repo.advanceSequence('orgs', given);
           id = given;
@@ -288,7 +290,10 @@ export function createAdminService({ repository, clock }: AdminServiceDeps) {
       return source;
     });
     const programIds = (f.array('programIds', { max: 1000 }) ?? []).map((p, i) => {
-      const id = Fields.of({ p }, `${path}.programIds[${i}]`, ['p']).id('p', { required: true });
+      const id = parsePositiveInt(p);
+      if (id === undefined) {
+        throw badRequest(`${path}.programIds[${i}]`, `${path}.programIds[${i}] must be a positive integer`);
+      }
       return id;
     });
     return {
@@ -337,6 +342,7 @@ export function createAdminService({ repository, clock }: AdminServiceDeps) {
           throw new AppError('not_found', `program ${missing} does not exist in org ${orgId}`, 'programIds');
         }
         const explicit = parsed.flatMap((c) => (c.id === undefined ? [] : [c.id]));
+        if (explicit.length > 0) await repo.lockKind('customers');
         const taken = await repo.takenIds('customers', explicit);
         if (taken.length > 0) throw new AppError('conflict', `customer id ${taken[0]} is taken`, 'id');
         for (const [key, column] of [

@@ -93,21 +93,20 @@ export function createCredentialAdminService({
     const tokenTtlSeconds = ttl(f) ?? DEFAULT_TOKEN_TTL_SECONDS;
     const rateLimitPerMinute = rateLimit(f) ?? null;
     await requireOrg(orgId);
-    if (await credentials.find(kind, name))
-      throw new AppError('conflict', `${w.label} ${name} exists`, w.name);
+    const exists = () => new AppError('conflict', `${w.label} ${name} exists`, w.name);
+    if (await credentials.find(kind, name)) throw exists();
+    // Hashed before the transaction: the slow hash must not hold the lock.
+    const secretHash = await hashFor(kind, secret);
     const at = clock.now();
     try {
-      await credentials.insert(kind, {
-        orgId,
-        name,
-        secretHash: await hashFor(kind, secret),
-        access,
-        rateLimitPerMinute,
-        tokenTtlSeconds,
-        at,
+      await credentials.transaction(async (repo) => {
+        // Logins are unique across orgs, which no org-led unique index can say: one creator at a time.
+        await repo.lockNames(kind);
+        if (await repo.find(kind, name)) throw exists();
+        await repo.insert(kind, { orgId, name, secretHash, access, rateLimitPerMinute, tokenTtlSeconds, at });
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw new AppError('conflict', `${w.label} ${name} exists`, w.name);
+      if (isUniqueViolation(err)) throw exists();
       throw err;
     }
     const stored = await credentials.find(kind, name);

@@ -14,7 +14,7 @@ export interface Management {
 export function createManagement(store: Store, clock: Clock, onCredentialChange?: () => void): Management {
   const records = createAdminService({ repository: createAdminRepository(store), clock });
   const credentials = createCredentialAdminService({
-    credentials: createCredentialRepository(store.db),
+    credentials: createCredentialRepository(store),
     orgExists: records.orgExists,
     clock,
     ...(onCredentialChange ? { onChange: onCredentialChange } : {}),

@@ -109,24 +109,29 @@ export function createAuthenticator({
     return found;
   }
 
-  function signingKey(orgId: number): Promise<Uint8Array> {
+  /** The org's signing key; `create` makes and stores one if the org has none yet. */
+  function signingKey(orgId: number, create: boolean): Promise<Uint8Array | undefined> {
     if (configKey) return Promise.resolve(configKey);
-    let key = keys.get(orgId);
-    if (!key) {
-      key = (async () => {
-        const stored =
-          (await credentials.findSigningKey(orgId, STORED_KID)) ??
-          (await credentials.ensureSigningKey(
-            orgId,
-            STORED_KID,
-            randomBytes(32).toString('base64url'),
-            clock.now(),
-          ));
-        return new Uint8Array(Buffer.from(stored, 'base64url'));
-      })();
-      keys.set(orgId, key);
-      key.catch(() => keys.delete(orgId));
-    }
+    const cached = keys.get(orgId);
+    if (cached) return cached;
+    const key = (async () => {
+      const stored =
+        (await credentials.findSigningKey(orgId, STORED_KID)) ??
+        (create
+          ? await credentials.ensureSigningKey(
+              orgId,
+              STORED_KID,
+              randomBytes(32).toString('base64url'),
+              clock.now(),
+            )
+          : undefined);
+      return stored === undefined ? undefined : new Uint8Array(Buffer.from(stored, 'base64url'));
+    })();
+    // Only a found key is remembered, so that a key made later (by another process) is seen.
+    key.then(
+      (k) => (k ? keys.set(orgId, key as Promise<Uint8Array>) : undefined),
+      () => undefined,
+    );
     return key;
   }
 
@@ -162,7 +167,7 @@ export function createAuthenticator({
         .setSubject(found.name)
         .setIssuedAt(now)
         .setExpirationTime(now + ttlSeconds)
-        .sign(await signingKey(found.orgId));
+        .sign((await signingKey(found.orgId, true)) as Uint8Array);
       return { accessToken, ttlSeconds };
     },
 
@@ -179,9 +184,12 @@ export function createAuthenticator({
         return undefined;
       }
       if (typeof orgId !== 'number' || !Number.isSafeInteger(orgId) || orgId <= 0) return undefined;
+      // A store failure here is a 503 for the caller, not a refusal: it is not caught below.
+      const key = await signingKey(orgId, false);
+      if (!key) return undefined;
       let clientId: unknown;
       try {
-        const { payload } = await jwtVerify(token, await signingKey(orgId), {
+        const { payload } = await jwtVerify(token, key, {
           algorithms: ['HS256'],
           issuer: ISSUER,
           currentDate: new Date(clock.now()),

@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.js';
+import { lockKind, type Store, type Trx, writeTransaction } from '../db/database.js';
 import type { Access } from '../db/schema.js';
 
 export type CredentialKind = 'till' | 'apiClient';
@@ -30,10 +30,20 @@ const TABLES = {
   apiClient: { table: 'api_clients', name: 'client_key' },
 } as const;
 
+export type CredentialQueries = ReturnType<typeof queries>;
 export type CredentialRepository = ReturnType<typeof createCredentialRepository>;
 
 /** Tills, API clients and OAuth signing keys. */
-export function createCredentialRepository(db: Db) {
+export function createCredentialRepository(store: Store) {
+  return {
+    ...queries(store, store.db),
+    transaction<T>(fn: (repo: CredentialQueries) => Promise<T>): Promise<T> {
+      return writeTransaction(store, (trx) => fn(queries(store, trx)));
+    },
+  };
+}
+
+function queries(store: Store, db: Trx) {
   function select(kind: CredentialKind) {
     const { table, name } = TABLES[kind];
     return db
@@ -66,6 +76,11 @@ export function createCredentialRepository(db: Db) {
   }
 
   return {
+    /** Serialises the creation of logins, which must be unique across orgs. */
+    lockNames(kind: CredentialKind): Promise<void> {
+      return lockKind(db, store.dialect, `credential:${kind}`);
+    },
+
     /** A credential by its login name, whatever its org (login names are unique in the deployment). */
     async find(kind: CredentialKind, name: string): Promise<StoredCredential | undefined> {
       const row = await select(kind)

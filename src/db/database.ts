@@ -114,3 +114,13 @@ export function oneOf(
   }
   return sql<SqlBool>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(values)}))`;
 }
+
+/**
+ * Inside a write transaction: waits until no other transaction holds the lock of `kind`. Unique
+ * indexes lead with org_id, so names that must be unique across orgs are guarded this way. SQLite's
+ * write transactions are serial already.
+ */
+export async function lockKind(trx: Trx, dialect: Dialect, kind: string): Promise<void> {
+  if (dialect !== 'postgres') return;
+  await sql`select pg_advisory_xact_lock(hashtext(${`loyalty:${kind}`}))`.execute(trx);
+}

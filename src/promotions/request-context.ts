@@ -10,7 +10,8 @@ export function requestContext(request: FastifyRequest): RequestContext {
   const actor = request.actor;
   if (!actor) throw new Error('an unauthenticated request reached a /v2 handler');
   const key = request.headers['idempotency-key'];
-  if (key === undefined) return { actor, requestId: request.id };
+  // Only writes are replayed; a read ignores the header.
+  if (key === undefined || request.method !== 'POST') return { actor, requestId: request.id };
   if (typeof key !== 'string' || !KEY.test(key)) {
     throw new AppError(400, 'Idempotency-Key must be 1 to 255 printable ASCII characters');
   }
