@@ -1,0 +1,62 @@
+import { expect } from 'vitest';
+import type { JsonResponse, TestApp } from './test-app.js';
+
+/** POSTs through the management API and insists on 201; answers the record. */
+export async function create(t: TestApp, url: string, body: unknown): Promise<any> {
+  const res = await t.admin('POST', url, body);
+  if (res.status !== 201) throw new Error(`POST ${url} answered ${res.status}: ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+let uniqueCounter = 0;
+
+/** A string no other call in this process returns. */
+export function unique(prefix: string): string {
+  uniqueCounter += 1;
+  return `${prefix}-${process.pid}-${uniqueCounter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+// Explicit ids are handed out far apart, so the store's own ids (which move past every explicit
+// id) never reach the next explicit id that a test picks.
+let nextExplicit = 50_000_000 + Math.floor(Math.random() * 1_000) * 1_000_000;
+
+/** An id that no record holds yet and that the store will not assign before it is used. */
+export function explicitId(): number {
+  nextExplicit += 1_000_000;
+  return nextExplicit;
+}
+
+/** The management API's error body, with the field when one is expected. */
+export function expectAdminError(
+  res: JsonResponse,
+  status: number,
+  code: string,
+  field?: string | RegExp,
+): void {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/json/);
+  expect(res.body).toEqual({
+    error: {
+      code,
+      message: expect.any(String),
+      ...(field === undefined
+        ? {}
+        : { field: typeof field === 'string' ? field : expect.stringMatching(field) }),
+    },
+  });
+  expect(res.body.error.message.length).toBeGreaterThan(0);
+}
+
+/** The number of rows of a table that belong to an org. */
+export async function countRows(
+  t: TestApp,
+  table: 'programs' | 'promotions' | 'customers' | 'customer_sources' | 'program_members' | 'tills',
+  orgId: number,
+): Promise<number> {
+  const row = await t.testStore.store.db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('org_id', '=', orgId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
