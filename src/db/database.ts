@@ -47,6 +47,8 @@ export function createStore(config: StoreConfig, options: StoreOptions = {}): St
     const pool = new pg.Pool({
       connectionString: config.connectionString,
       max: config.poolSize,
+      // While the store is down, a request fails fast with 503 rather than waiting without end.
+      connectionTimeoutMillis: 5_000,
       // Ids and epoch milliseconds are bigint columns; all of them fit in a double.
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>

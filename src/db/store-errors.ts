@@ -7,12 +7,26 @@ export function isUniqueViolation(err: unknown): boolean {
 /** True when the store itself cannot be reached or is shutting down, rather than refusing a query. */
 export function isStoreUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : '';
+  // node-postgres reports a connection lost mid-query, or a pool wait that timed out, by message only.
+  if (
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+      message,
+    )
+  ) {
+    return true;
+  }
   return (
     code === 'ECONNREFUSED' ||
     code === 'ECONNRESET' ||
     code === 'ETIMEDOUT' ||
     code === '57P01' || // admin_shutdown
     code === '57P03' || // cannot_connect_now
+    code === '57P02' || // crash_shutdown
+    code === '08006' || // connection_failure
+    code === '08001' || // unable to connect
+    code === 'ENOTFOUND' ||
+    code === 'EPIPE' ||
     code === 'SQLITE_BUSY'
   );
 }
