@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Dialect, Trx } from './database.js';
 
-export type SequenceName = 'orgs' | 'programs' | 'promotions' | 'customers' | 'issuals' | 'earns';
+export type SequenceName = 'orgs' | 'programs' | 'promotions' | 'customers' | 'issuals' | 'earns' | 'audit';
 
 /**
  * Takes `counts[name]` fresh ids from each named sequence in one statement, whatever the counts.
@@ -20,6 +20,7 @@ export async function allocateIds(
     customers: [],
     issuals: [],
     earns: [],
+    audit: [],
   };
   const wanted = (Object.entries(counts) as [SequenceName, number][]).filter(([, n]) => n > 0);
   if (wanted.length === 0) return result;

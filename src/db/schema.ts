@@ -131,6 +131,20 @@ export interface IdempotencyKeysTable {
   created_at: Millis;
 }
 
+export interface AuditLogTable {
+  /** The org acted on; 0 for the deployment itself. */
+  org_id: number;
+  id: number;
+  at: Millis;
+  who: string;
+  /** Method and route, e.g. `PATCH /admin/v1/orgs/:orgId/tills/:name`. */
+  action: string;
+  /** The route's parameters as JSON, e.g. `{"orgId":"1","name":"till-1"}`. */
+  target: string;
+  status: number;
+  request_id: string;
+}
+
 /** SQLite's stand-in for PostgreSQL sequences (PostgreSQL uses real ones). */
 export interface IdSequencesTable {
   name: string;
@@ -150,5 +164,6 @@ export interface Database {
   issuals: IssualsTable;
   earns: EarnsTable;
   idempotency_keys: IdempotencyKeysTable;
+  audit_log: AuditLogTable;
   id_sequences: IdSequencesTable;
 }

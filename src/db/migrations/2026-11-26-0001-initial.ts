@@ -2,7 +2,7 @@ import { type Kysely, PostgresAdapter, sql } from 'kysely';
 
 // Ids that the store assigns, one counter per kind. PostgreSQL has real sequences; SQLite keeps a
 // counter row per kind, which is safe there because SQLite runs one write transaction at a time.
-const SEQUENCES = ['orgs', 'programs', 'promotions', 'customers', 'issuals', 'earns'] as const;
+const SEQUENCES = ['orgs', 'programs', 'promotions', 'customers', 'issuals', 'earns', 'audit'] as const;
 
 function isPostgres(db: Kysely<any>): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
@@ -224,6 +224,21 @@ export async function up(db: Kysely<any>): Promise<void> {
     .columns(['org_id', 'created_at'])
     .execute();
 
+  // Every management action: who, what, when. org_id 0 marks actions on the deployment itself.
+  await db.schema
+    .createTable('audit_log')
+    .addColumn('org_id', bigint, (c) => c.notNull())
+    .addColumn('id', bigint, (c) => c.notNull())
+    .addColumn('at', bigint, (c) => c.notNull())
+    .addColumn('who', 'text', (c) => c.notNull())
+    .addColumn('action', 'text', (c) => c.notNull())
+    .addColumn('target', 'text', (c) => c.notNull())
+    .addColumn('status', 'integer', (c) => c.notNull())
+    .addColumn('request_id', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('audit_log_pk', ['org_id', 'id'])
+    .execute();
+  await db.schema.createIndex('audit_log_id_idx').on('audit_log').column('id').execute();
+
   if (pg) {
     for (const name of SEQUENCES) await sql`create sequence ${sql.id(`${name}_id_seq`)}`.execute(db);
   } else {
@@ -246,6 +261,7 @@ export async function down(db: Kysely<any>): Promise<void> {
     await db.schema.dropTable('id_sequences').ifExists().execute();
   }
   for (const table of [
+    'audit_log',
     'idempotency_keys',
     'earns',
     'issuals',
