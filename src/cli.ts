@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { loadFixture } from './admin/fixture.service.js';
 import { createManagement } from './admin/management.js';
+import { runBulkCommand } from './bulk/bulk.command.js';
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createStore } from './db/database.js';
@@ -15,6 +16,8 @@ Commands:
   serve        start the HTTP server (PORT, HOST, DATABASE_URL, LOYALTY_ADMIN_TOKEN, LOYALTY_DEMO)
   migrate      bring the database named by DATABASE_URL to the current schema
   seed FILE    load a fixture file of orgs, programs, promotions, customers, tills and API clients
+  bulk ACTION  enrol, earn, revoke-enrol or revoke-earn the customers of a CSV file through the API
+               of a running server (loyalty bulk --help for its options)
   help         show this text
 `;
 
@@ -51,6 +54,25 @@ async function seed(file: string | undefined): Promise<void> {
   }
 }
 
+/** Ctrl-C (or SIGTERM) stops a bulk run where it stands, for --resume; a second one exits at once. */
+async function bulk(args: string[]): Promise<void> {
+  const interrupt = new AbortController();
+  const onSignal = () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    interrupt.abort(new Error('interrupted'));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const code = await runBulkCommand(args, {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    signal: interrupt.signal,
+  });
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  process.exitCode = code;
+}
+
 class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<void> {
@@ -62,6 +84,8 @@ async function main(argv: string[]): Promise<void> {
       return migrate();
     case 'seed':
       return seed(rest[0]);
+    case 'bulk':
+      return bulk(rest);
     case undefined:
     case 'help':
     case '--help':
