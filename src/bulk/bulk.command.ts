@@ -273,26 +273,35 @@ class BulkRun {
     let writing: Promise<void> = Promise.resolve();
     // Later chunks wait in memory for an earlier one still being retried; this bounds how many.
     const window = o.concurrency * 2;
+    // Writes in chunk order, one at a time; never rejects. After a failed write the files' positions
+    // are unknown, so nothing more is written: the journal still holds what is safely done.
+    let writeFailed = false;
     const flush = () => {
-      writing = writing.then(async () => {
-        for (let ready = completed.get(nextToWrite); ready; ready = completed.get(nextToWrite)) {
-          completed.delete(nextToWrite);
-          await files.commitChunk(ready.index, ready.text, ready.counts);
-          counts.ok += ready.counts.ok;
-          counts.warning += ready.counts.warning;
-          counts.failed += ready.counts.failed;
-          done += ready.rows;
-          nextToWrite += 1;
-          this.#progress.update({ done, total, failed: counts.failed });
-        }
-      });
-      writing.catch(fail);
+      writing = writing
+        .then(async () => {
+          if (writeFailed) return;
+          for (let ready = completed.get(nextToWrite); ready; ready = completed.get(nextToWrite)) {
+            completed.delete(nextToWrite);
+            await files.commitChunk(ready.index, ready.text, ready.counts);
+            counts.ok += ready.counts.ok;
+            counts.warning += ready.counts.warning;
+            counts.failed += ready.counts.failed;
+            done += ready.rows;
+            nextToWrite += 1;
+            this.#progress.update({ done, total, failed: counts.failed });
+          }
+        })
+        .catch((err: unknown) => {
+          writeFailed = true;
+          fail(err);
+        });
       return writing;
     };
 
     let endpoint: EndpointName | undefined = this.#endpointFor();
     const inFlight = new Set<Promise<void>>();
     let seen = 0;
+    this.#progress.begin(done);
     if (this.#io.stderr.isTTY) this.#progress.update({ done, total, failed: counts.failed }, true);
     const rows = readCustomers(o.csvPath, o.identifierName);
     for await (const chunk of chunksOf(rows)) {
@@ -324,7 +333,7 @@ class BulkRun {
       task.finally(() => inFlight.delete(task));
     }
     await Promise.allSettled(inFlight);
-    await writing.catch(() => undefined);
+    await writing;
 
     if (userSignal?.aborted) return { reason: 'interrupted', interrupted: true };
     if (fatal !== undefined)

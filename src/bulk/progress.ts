@@ -46,6 +46,11 @@ export class ProgressDisplay {
     this.#startedAt = this.#now();
   }
 
+  /** Marks where this process starts from, so that the rate counts only its own rows. */
+  begin(done: number): void {
+    this.#startDone = done;
+  }
+
   /** Reports progress; drawn only when enough time passed, or when `force`. */
   update(s: ProgressSnapshot, force = false): void {
     this.#startDone ??= s.done;
