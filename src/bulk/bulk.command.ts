@@ -193,6 +193,10 @@ class BulkRun {
       ]),
     );
     this.#fingerprint = fingerprint;
+    const after = await stat(o.csvPath);
+    if (after.size !== scan.size || after.mtimeMs !== scan.mtimeMs) {
+      throw new BulkInputError(`${o.csvPath} changed while it was being checked: run the command again`);
+    }
     const { files, state, resumed } = await RunFiles.open(
       o.outPath,
       o.journalPath,
@@ -226,7 +230,7 @@ class BulkRun {
           `loyalty bulk: ${stopped.interrupted ? 'interrupted' : `could not finish: ${stopped.reason}`}\n` +
             `${done.toLocaleString('en-US')} of ${scan.customers.toLocaleString('en-US')} customers done, ` +
             `their results in ${this.#show(o.outPath)}. ` +
-            `${stopped.interrupted ? '' : 'Once the cause is fixed, '}run the same command with --resume to continue.\n`,
+            `${stopped.interrupted ? 'Run' : 'Once the cause is fixed, run'} the same command with --resume to continue.\n`,
         );
         return 1;
       }
