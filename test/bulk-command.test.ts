@@ -299,6 +299,11 @@ for (const kind of STORES) {
       expect(doneAtKill).toBeLessThan(200);
       expect(readFileSync(journal, 'utf8')).not.toContain('"finished"');
 
+      // Without --resume the journal's done chunks would be lost: refused.
+      const fresh = await runCli(dist.cli, args);
+      expect(fresh.code).toBe(1);
+      expect(fresh.stderr).toMatch(/unfinished run: add --resume/);
+
       const resumed = await runCli(dist.cli, [...args, '--resume'], 120_000);
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(resumed.stderr).toMatch(new RegExp(`resuming: ${doneAtKill} of 200 chunk`));
@@ -486,6 +491,12 @@ for (const kind of STORES) {
       ]);
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(/could not finish: rows 2-3: HTTP 400: 8874 promotion id passed is invalid/);
+      // Nothing was done, so the corrected command may start afresh without --resume.
+      const fixed = await runCli(
+        dist.cli,
+        bulkArgs(server, 'enrol', org, csv, path.join(tmp, `refused-${kind}.results.csv`)),
+      );
+      expect(fixed.code, fixed.stderr).toBe(0);
     });
 
     it('revokes earns and enrolments, finding the endpoint of a direct promotion by itself', async () => {

@@ -138,7 +138,8 @@ export class RunFiles {
     resume: boolean,
   ): Promise<{ files: RunFiles; state: RunState; resumed: boolean }> {
     const found = (await exists(journalPath)) ? await readJournal(journalPath) : undefined;
-    if (found && !resume && !found.finished) {
+    // An unfinished run that got no chunk done has no results to lose; one that did must be resumed.
+    if (found && !resume && !found.finished && found.entries.length > 0) {
       throw new BulkInputError(
         `${journalPath} holds an unfinished run: add --resume to continue it, or delete it (and ${resultsPath}) to start over`,
       );
