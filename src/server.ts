@@ -7,6 +7,7 @@ import { systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { createStore, type Store } from './db/database.js';
 import { migrateToLatest } from './db/migrator.js';
+import { keepStatistics } from './db/statistics.js';
 import { DEMO_CLIENT, DEMO_FIXTURE, DEMO_TILL } from './demo/demo-data.js';
 
 export interface RunningServer {
@@ -35,6 +36,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const demo = await loadDemo(config, store);
     const app = await buildApp(config, { store });
     log = (err) => app.log.warn({ err }, 'an idle store connection failed; the pool replaces it');
+    const stopStatistics = keepStatistics(store, 30_000, (err) =>
+      app.log.warn({ err }, 'refreshing table statistics failed'),
+    );
+    app.addHook('onClose', async () => stopStatistics());
     await app.listen({ port: config.port, host: config.host });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

@@ -2,6 +2,7 @@ import type { Insertable, Selectable, Updateable } from 'kysely';
 import { lockKind, type Store, type Trx, writeTransaction } from '../db/database.js';
 import { advanceSequence, allocateIds, type SequenceName } from '../db/id-sequences.js';
 import type { CustomersTable, PromotionsTable } from '../db/schema.js';
+import { refreshStatistics } from '../db/statistics.js';
 
 // Both stores cap the number of bound parameters of one statement; rows are inserted in chunks of this.
 const CHUNK = 500;
@@ -35,6 +36,8 @@ export type AdminRepository = ReturnType<typeof createAdminRepository>;
 export function createAdminRepository(store: Store) {
   return {
     ...queries(store, store.db),
+    /** After a bulk import: fresh planner statistics for the tables it grew (PostgreSQL). */
+    refreshStatistics: () => refreshStatistics(store),
     transaction<T>(fn: (repo: AdminQueries) => Promise<T>): Promise<T> {
       return writeTransaction(store, (trx) => fn(queries(store, trx)));
     },

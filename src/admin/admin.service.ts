@@ -332,7 +332,7 @@ export function createAdminService({ repository, clock }: AdminServiceDeps) {
     }
 
     const at = clock.now();
-    return guarded(() =>
+    const created = await guarded(() =>
       repository.transaction(async (repo) => {
         await requireOrg(repo, orgId);
         const programIds = [...new Set(parsed.flatMap((c) => c.programIds))];
@@ -366,6 +366,9 @@ export function createAdminService({ repository, clock }: AdminServiceDeps) {
         return { customers };
       }),
     );
+    // A large import changes the shape of the tables the bulk path reads; tell the planner now.
+    if (parsed.length >= 1000) await repository.refreshStatistics();
+    return created;
   }
 
   async function issualReport(

@@ -28,7 +28,7 @@ export function cachingSqlite(database: SqliteDatabase.Database, max = 256): Kys
 
 // Statements that name their columns only: a `*` would make a named statement fail after a
 // migration changes the table while the connection lives.
-const NAMEABLE = /^(select|insert|update|delete|with)\b(?![\s\S]*\.\*)(?![\s\S]*select \*)/i;
+const NAMEABLE = /^\s*(select|insert|update|delete|with)\b(?![\s\S]*\.\*)(?![\s\S]*select \*)/i;
 
 /**
  * Sends parameterised statements as named prepared statements, so that PostgreSQL parses and plans

@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import { sql } from 'kysely';
-import { oneOf, type Store, type Trx, writeTransaction } from '../db/database.js';
+import { type Dialect, oneOf, type Store, type Trx, writeTransaction } from '../db/database.js';
 import { allocateIds } from '../db/id-sequences.js';
 import type { PromotionsTable } from '../db/schema.js';
 import type { PromotionRef } from './bulk-request.js';
@@ -102,6 +102,13 @@ export interface ActiveEarn {
 
 export type EnrolmentRepository = ReturnType<typeof createEnrolmentRepository>;
 
+/** The ids as a one-column table `k(customer_id)`, bound as one parameter. */
+function idTable(dialect: Dialect, ids: readonly number[]) {
+  return dialect === 'postgres'
+    ? sql`unnest(${ids}::bigint[]) as k(customer_id)`
+    : sql`(select value as customer_id from json_each(${JSON.stringify(ids)})) as k`;
+}
+
 function lockKey(promotionId: number, customerId: number): bigint {
   return BigInt.asIntN(64, (BigInt(promotionId) << 32n) ^ BigInt(customerId));
 }
@@ -114,36 +121,40 @@ export function createEnrolmentRepository(store: Store) {
       async findCustomers(orgId, programId, identifierName, keys) {
         if (keys.length === 0) return [];
         const column = IDENTIFIER_COLUMNS[identifierName];
+        // Membership and sources are correlated subqueries, not joins: whatever the statistics say,
+        // each is a few index probes per customer, never a scan of the org's members.
+        const sources =
+          dialect === 'postgres'
+            ? sql<string | null>`array_to_string(array(select s.source from customer_sources s
+                where s.org_id = c.org_id and s.customer_id = c.id), ',')`
+            : sql<string | null>`(select group_concat(s.source, ',') from customer_sources s
+                where s.org_id = c.org_id and s.customer_id = c.id)`;
         const rows = await trx
           .selectFrom('customers as c')
-          .leftJoin('program_members as m', (join) =>
-            join
-              .onRef('m.org_id', '=', 'c.org_id')
-              .onRef('m.customer_id', '=', 'c.id')
-              .on('m.program_id', '=', programId),
-          )
-          .leftJoin('customer_sources as s', (join) =>
-            join.onRef('s.org_id', '=', 'c.org_id').onRef('s.customer_id', '=', 'c.id'),
-          )
-          .select(['c.id', `${column} as key`, 'm.customer_id as member', 's.source'])
+          .select((eb) => [
+            'c.id',
+            `${column} as key`,
+            eb
+              .exists(
+                eb
+                  .selectFrom('program_members as m')
+                  .select(sql.lit(1).as('one'))
+                  .whereRef('m.org_id', '=', 'c.org_id')
+                  .where('m.program_id', '=', programId)
+                  .whereRef('m.customer_id', '=', 'c.id'),
+              )
+              .as('member'),
+            sources.as('sources'),
+          ])
           .where('c.org_id', '=', orgId)
           .where(oneOf(dialect, column, keys))
           .execute();
-        const byId = new Map<number, CustomerMatch>();
-        for (const row of rows) {
-          let match = byId.get(row.id);
-          if (!match) {
-            match = {
-              id: row.id,
-              key: row.key as string | number,
-              member: row.member !== null,
-              sources: new Set(),
-            };
-            byId.set(row.id, match);
-          }
-          if (row.source !== null) match.sources.add(row.source);
-        }
-        return [...byId.values()];
+        return rows.map((row) => ({
+          id: row.id,
+          key: row.key as string | number,
+          member: row.member === true || Number(row.member) === 1,
+          sources: new Set(row.sources ? row.sources.split(',') : []),
+        }));
       },
 
       async lockCustomers(promotionId, customerIds) {
@@ -159,22 +170,16 @@ export function createEnrolmentRepository(store: Store) {
       async issualStats(orgId, promotionId, customerIds) {
         const stats = new Map<number, IssualStats>();
         if (customerIds.length === 0) return stats;
-        const rows = await trx
-          .selectFrom('issuals')
-          .select((eb) => [
-            'customer_id',
-            eb.fn.countAll<number>().as('total'),
-            eb.fn
-              .max<number | null>(eb.case().when('revoked_at', 'is', null).then(eb.ref('id')).end())
-              .as('active_id'),
-          ])
-          .where('org_id', '=', orgId)
-          .where('promotion_id', '=', promotionId)
-          .where(oneOf(dialect, 'customer_id', customerIds))
-          .groupBy('customer_id')
-          .execute();
+        // One pair of index probes per customer (see findCustomers for why not a join or an IN list).
+        const { rows } = await sql<{ customer_id: number; total: number; active_id: number | null }>`
+          select k.customer_id,
+            (select count(*) from issuals i where i.org_id = ${orgId} and i.promotion_id = ${promotionId}
+              and i.customer_id = k.customer_id) as total,
+            (select max(i.id) from issuals i where i.org_id = ${orgId} and i.promotion_id = ${promotionId}
+              and i.customer_id = k.customer_id and i.revoked_at is null) as active_id
+          from ${idTable(dialect, customerIds)}`.execute(trx);
         for (const row of rows) {
-          stats.set(row.customer_id, {
+          stats.set(Number(row.customer_id), {
             total: Number(row.total),
             activeIssualId: row.active_id === null ? null : Number(row.active_id),
           });
@@ -185,16 +190,12 @@ export function createEnrolmentRepository(store: Store) {
       async activeEarnCounts(orgId, promotionId, customerIds) {
         const counts = new Map<number, number>();
         if (customerIds.length === 0) return counts;
-        const rows = await trx
-          .selectFrom('earns')
-          .select((eb) => ['customer_id', eb.fn.countAll<number>().as('n')])
-          .where('org_id', '=', orgId)
-          .where('promotion_id', '=', promotionId)
-          .where(oneOf(dialect, 'customer_id', customerIds))
-          .where('revoked_at', 'is', null)
-          .groupBy('customer_id')
-          .execute();
-        for (const row of rows) counts.set(row.customer_id, Number(row.n));
+        const { rows } = await sql<{ customer_id: number; n: number }>`
+          select k.customer_id,
+            (select count(*) from earns e where e.org_id = ${orgId} and e.promotion_id = ${promotionId}
+              and e.customer_id = k.customer_id and e.revoked_at is null) as n
+          from ${idTable(dialect, customerIds)}`.execute(trx);
+        for (const row of rows) counts.set(Number(row.customer_id), Number(row.n));
         return counts;
       },
 
