@@ -1,4 +1,5 @@
 import type { RequestContext } from '../auth/actor.js';
+import type { CustomerPromotion } from '../client/types.js';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import type { CustomerPromotionsRepository } from './customer-promotions.repository.js';
@@ -33,25 +34,7 @@ export interface PromotionDataQuery {
   offset?: string;
 }
 
-export interface Limit {
-  kpi: 'ISSUALS' | 'EARNS';
-  maxLimit: number | null;
-  currentCustomerUsage: number;
-}
-
-export interface CustomerPromotion {
-  programId: number;
-  promotionId: number;
-  promoIdentifier?: string;
-  name: string;
-  type: string;
-  startDate: string | null;
-  endDate: string | null;
-  statusForCustomer: CustomerStatus;
-  issual: { issualId: string; createdAt: string } | null;
-  earns: { earnedId: string; issualId: string; createdAt: string }[];
-  limits: Limit[];
-}
+export type { CustomerPromotion, PromotionLimit as Limit } from '../client/types.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 

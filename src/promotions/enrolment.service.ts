@@ -1,4 +1,5 @@
 import type { RequestContext } from '../auth/actor.js';
+import type { BulkItem, BulkResponse, BulkResult, IssueResponse } from '../client/types.js';
 import type { Clock } from '../clock.js';
 import { type ApiMessage, AppError, apiMessage, MESSAGES } from '../errors.js';
 import { type BulkRequest, type CustomerRef, parseBulkRequest } from './bulk-request.js';
@@ -20,29 +21,8 @@ import {
   type PromotionType,
 } from './promotion.model.js';
 
-export interface BulkResult {
-  entityType: 'CUSTOMER';
-  entityId: number;
-  promotionId: number;
-  promoIdentifier?: string;
-  programId: number;
-  issualId?: string;
-  earnedId?: string;
-  revokedIssualId?: string;
-  revokedEarnIds?: string[];
-}
-
-export interface BulkItem {
-  result?: BulkResult;
-  errors: ApiMessage[];
-  warnings: ApiMessage[];
-}
-
-export interface BulkResponse {
-  response: BulkItem[];
-  totalCount: number;
-  failureCount: number;
-}
+// The answers are the client's wire types, so that the server and its client cannot drift apart.
+export type { BulkItem, BulkResponse, BulkResult, IssueResponse } from '../client/types.js';
 
 /** What one bulk endpoint accepts: its actions, and the promotion types it serves (all when absent). */
 export interface BulkEndpoint {
@@ -370,17 +350,4 @@ export interface IssueQuery {
   identifierName?: string;
   identifierValue?: string;
   source?: string;
-}
-
-export interface IssueResponse {
-  warnings: ApiMessage[];
-  errors: ApiMessage[];
-  sideEffects: {
-    programId: number;
-    promotionId: number;
-    promoIdentifier?: string;
-    issualId: string;
-    earnedId: string;
-    type: 'EARN';
-  }[];
 }
