@@ -4,7 +4,7 @@ import { loadFixture } from './admin/fixture.service.js';
 import { createManagement } from './admin/management.js';
 import { runBulkCommand } from './bulk/bulk.command.js';
 import { systemClock } from './clock.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, describeConfig, loadConfig } from './config.js';
 import { createStore } from './db/database.js';
 import { migrateToLatest } from './db/migrator.js';
 import { AppError } from './errors.js';
@@ -18,6 +18,7 @@ Commands:
   seed FILE    load a fixture file of orgs, programs, promotions, customers, tills and API clients
   bulk ACTION  enrol, earn, revoke-enrol or revoke-earn the customers of a CSV file through the API
                of a running server (loyalty bulk --help for its options)
+  config       print the effective configuration, secrets masked, and exit (non-zero if it is invalid)
   help         show this text
 `;
 
@@ -86,6 +87,9 @@ async function main(argv: string[]): Promise<void> {
       return seed(rest[0]);
     case 'bulk':
       return bulk(rest);
+    case 'config':
+      console.log(JSON.stringify(describeConfig(loadConfig()), null, 2));
+      return;
     case undefined:
     case 'help':
     case '--help':

@@ -136,3 +136,29 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
     ...overrides,
   } satisfies Config);
 }
+
+/** The configuration as an operator may see it: every setting, with secrets masked. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  const secret = (value: string | undefined) =>
+    value === undefined ? '(not set)' : `(set, ${Buffer.byteLength(value)} bytes)`;
+  const store =
+    config.store.kind === 'sqlite'
+      ? { kind: 'sqlite', filename: config.store.filename }
+      : {
+          kind: 'postgres',
+          url: config.store.connectionString.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'),
+          poolSize: config.store.poolSize,
+        };
+  return {
+    port: config.port,
+    host: config.host,
+    store,
+    adminToken: secret(config.adminToken),
+    demo: config.demo,
+    logLevel: config.logLevel,
+    bodyLimit: config.bodyLimit,
+    credentialCacheMs: config.credentialCacheMs,
+    jwtSecret: secret(config.jwtSecret),
+    rateLimitPerMinute: config.rateLimitPerMinute,
+  };
+}
