@@ -240,40 +240,32 @@ export function createEnrolmentRepository(store: Store) {
       },
 
       async insert(stamp, issuals, earns) {
-        const common = {
-          org_id: stamp.orgId,
-          created_at: stamp.at,
-          created_by: stamp.by,
-          request_id: stamp.requestId,
-        };
+        // Rows travel as a few array (PostgreSQL) or one JSON (SQLite) parameters rather than nine
+        // parameters a row: one statement shape for any count, which the store compiles once.
+        const stampColumns = sql`${stamp.orgId}, ${stamp.at}, ${stamp.by}, ${stamp.requestId}`;
         if (issuals.length > 0) {
-          await trx
-            .insertInto('issuals')
-            .values(
-              issuals.map((i) => ({
-                ...common,
-                id: i.id,
-                promotion_id: i.promotionId,
-                customer_id: i.customerId,
-                source: i.source,
-              })),
-            )
-            .execute();
+          const rows =
+            dialect === 'postgres'
+              ? sql`select ${stampColumns}, r.id, r.promotion_id, r.customer_id, r.source
+                  from unnest(${issuals.map((i) => i.id)}::bigint[], ${issuals.map((i) => i.promotionId)}::bigint[],
+                    ${issuals.map((i) => i.customerId)}::bigint[], ${issuals.map((i) => i.source)}::text[])
+                    as r(id, promotion_id, customer_id, source)`
+              : sql`select ${stampColumns}, value ->> 0, value ->> 1, value ->> 2, value ->> 3
+                  from json_each(${JSON.stringify(issuals.map((i) => [i.id, i.promotionId, i.customerId, i.source]))})`;
+          await sql`insert into issuals (org_id, created_at, created_by, request_id, id, promotion_id, customer_id, source)
+            ${rows}`.execute(trx);
         }
         if (earns.length > 0) {
-          await trx
-            .insertInto('earns')
-            .values(
-              earns.map((e) => ({
-                ...common,
-                id: e.id,
-                issual_id: e.issualId,
-                promotion_id: e.promotionId,
-                customer_id: e.customerId,
-                source: e.source,
-              })),
-            )
-            .execute();
+          const rows =
+            dialect === 'postgres'
+              ? sql`select ${stampColumns}, r.id, r.issual_id, r.promotion_id, r.customer_id, r.source
+                  from unnest(${earns.map((e) => e.id)}::bigint[], ${earns.map((e) => e.issualId)}::bigint[],
+                    ${earns.map((e) => e.promotionId)}::bigint[], ${earns.map((e) => e.customerId)}::bigint[],
+                    ${earns.map((e) => e.source)}::text[]) as r(id, issual_id, promotion_id, customer_id, source)`
+              : sql`select ${stampColumns}, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
+                  from json_each(${JSON.stringify(earns.map((e) => [e.id, e.issualId, e.promotionId, e.customerId, e.source]))})`;
+          await sql`insert into earns (org_id, created_at, created_by, request_id, id, issual_id, promotion_id, customer_id, source)
+            ${rows}`.execute(trx);
         }
       },
     };
