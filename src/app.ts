@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { adminRoutes } from './admin/admin.routes.js';
 import { createAuditRepository } from './admin/audit.repository.js';
@@ -16,6 +17,8 @@ import { isSchemaCurrent } from './db/migrator.js';
 import { isInvalidValue, isStoreUnavailable } from './db/store-errors.js';
 import { type EnvelopeKind, type ErrorReply, errorBody } from './envelopes.js';
 import { AppError, ERROR_TABLE } from './errors.js';
+import { createMetrics, type Metrics, metricsRoutes } from './metrics/metrics.js';
+import { docsRoutes } from './openapi/docs.routes.js';
 import { createCustomerPromotionsRepository } from './promotions/customer-promotions.repository.js';
 import { customerPromotionsRoutes } from './promotions/customer-promotions.routes.js';
 import { createCustomerPromotionsService } from './promotions/customer-promotions.service.js';
@@ -34,6 +37,9 @@ export interface AppDeps {
   /** A pino logger or logger options; by default one at the configured level, to stdout. */
   logger?: FastifyServerOptions['loggerInstance'] | FastifyServerOptions['logger'];
 }
+
+// The package's version, for the OpenAPI document (from src/ and from dist/ alike).
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 // Credentials never reach a log line, whatever a serializer or a debug statement prints.
@@ -108,7 +114,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     reply.header('cache-control', 'no-store');
     reply.header('x-frame-options', 'DENY');
     reply.header('referrer-policy', 'no-referrer');
-    reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    // A page (the API reference) may carry a policy of its own; nothing else runs anything.
+    reply.header(
+      'content-security-policy',
+      request.routeOptions.config?.csp ?? "default-src 'none'; frame-ancestors 'none'",
+    );
   });
 
   app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
@@ -129,6 +139,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     });
     return reply.code(404).send(body);
   });
+
+  // Before any route, so that the request counters see every one of them.
+  let metrics: Metrics | undefined;
+  if (config.metrics) {
+    metrics = createMetrics(app, deps.store);
+    await app.register(metricsRoutes, { metrics });
+  }
+  await app.register(docsRoutes, { version, metrics: config.metrics });
 
   app.get('/health', async () => ({ status: 'ok' }));
   // Ready: the store answers and its schema is the one this code expects (a load balancer's check).
@@ -156,6 +174,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     clock,
   });
   const enrolment = createEnrolmentService({ repository: createEnrolmentRepository(deps.store), clock });
+  const routeOptions = {
+    service: enrolment,
+    bodyLimit: config.bodyLimit,
+    ...(metrics ? { onAnswer: metrics.countCustomers } : {}),
+  };
   await app.register(async (v2) => {
     v2.addHook(
       'onRequest',
@@ -166,8 +189,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
         ...(deps.unauthenticatedActor ? { fixedActor: deps.unauthenticatedActor } : {}),
       }),
     );
-    await v2.register(enrolmentRoutes, { service: enrolment, bodyLimit: config.bodyLimit });
-    await v2.register(issueRoutes, { service: enrolment, bodyLimit: config.bodyLimit });
+    await v2.register(enrolmentRoutes, routeOptions);
+    await v2.register(issueRoutes, routeOptions);
     await v2.register(customerPromotionsRoutes, { service: customerPromotions });
   });
   await app.register(oauthRoutes, { auth });

@@ -23,6 +23,8 @@ export interface Config {
   readonly jwtSecret: string | undefined;
   /** Requests a minute per credential that sets no limit of its own; 0 is no limit. */
   readonly rateLimitPerMinute: number;
+  /** Serve Prometheus metrics at GET /metrics (and collect them). */
+  readonly metrics: boolean;
 }
 
 export class ConfigError extends Error {
@@ -98,6 +100,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push(`LOYALTY_DEMO must be 0 or 1 (got "${demoRaw}")`);
   }
 
+  const metricsRaw =
+    env.LOYALTY_METRICS === undefined || env.LOYALTY_METRICS === '' ? '1' : env.LOYALTY_METRICS;
+  if (!['0', '1', 'true', 'false'].includes(metricsRaw)) {
+    problems.push(`LOYALTY_METRICS must be 0 or 1 (got "${metricsRaw}")`);
+  }
+
   const logLevel = (env.LOG_LEVEL ?? 'info') as Config['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${env.LOG_LEVEL}")`);
@@ -117,6 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     credentialCacheMs,
     jwtSecret,
     rateLimitPerMinute,
+    metrics: metricsRaw === '1' || metricsRaw === 'true',
   });
 }
 
@@ -133,6 +142,7 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
     credentialCacheMs: 30_000,
     jwtSecret: undefined,
     rateLimitPerMinute: 0,
+    metrics: true,
     ...overrides,
   } satisfies Config);
 }
@@ -160,5 +170,6 @@ export function describeConfig(config: Config): Record<string, unknown> {
     credentialCacheMs: config.credentialCacheMs,
     jwtSecret: secret(config.jwtSecret),
     rateLimitPerMinute: config.rateLimitPerMinute,
+    metrics: config.metrics,
   };
 }

@@ -9,5 +9,7 @@ declare module 'fastify' {
     /** Access to the CUSTOMER resource that the route needs. */
     access?: 'READ' | 'WRITE';
     envelope?: EnvelopeKind;
+    /** A Content-Security-Policy of the route's own, for a page (the API reference); else none is allowed. */
+    csp?: string;
   }
 }

@@ -13,6 +13,7 @@ import {
 import pg from 'pg';
 import type { StoreConfig } from '../config.js';
 import type { Database } from './schema.js';
+import { SqliteGroupCommit } from './sqlite-group-commit.js';
 import { cachingSqlite, namedStatementPool } from './statement-cache.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -25,6 +26,28 @@ export interface Store {
   readonly db: Db;
   readonly dialect: Dialect;
   destroy(): Promise<void>;
+  /** PostgreSQL: the connection pool's figures, for metrics (absent on SQLite, which has no pool). */
+  poolStats?(): PoolStats;
+}
+
+export interface PoolStats {
+  /** Connections open, idle or busy. */
+  total: number;
+  idle: number;
+  /** Callers waiting for a connection. */
+  waiting: number;
+}
+
+/** Told how long each write transaction took, in seconds, and whether it committed. */
+export type TransactionListener = (seconds: number, committed: boolean) => void;
+const transactionListeners = new WeakMap<Store, TransactionListener>();
+
+/** Times every write transaction of `store` (metrics); returns the function that stops it. */
+export function observeTransactions(store: Store, listener: TransactionListener): () => void {
+  transactionListeners.set(store, listener);
+  return () => {
+    if (transactionListeners.get(store) === listener) transactionListeners.delete(store);
+  };
 }
 
 export interface StoreOptions {
@@ -63,7 +86,12 @@ export function createStore(config: StoreConfig, options: StoreOptions = {}): St
       dialect: new PostgresDialect({ pool: namedStatementPool(pool) }),
       ...(log ? { log } : {}),
     });
-    return { db, dialect: 'postgres', destroy: () => db.destroy() };
+    return {
+      db,
+      dialect: 'postgres',
+      destroy: () => db.destroy(),
+      poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    };
   }
 
   if (config.filename !== ':memory:')
@@ -83,22 +111,35 @@ export function createStore(config: StoreConfig, options: StoreOptions = {}): St
 }
 
 /**
- * Runs `fn` in one write transaction. On SQLite the transaction takes the write lock at its start
- * (BEGIN IMMEDIATE), so reads inside it are never stale against another writer process.
+ * Runs `fn` all or nothing. On PostgreSQL it is one transaction. On SQLite it is one savepoint of a
+ * group transaction that takes the write lock at its start (BEGIN IMMEDIATE, so reads inside are
+ * never stale against another writer process) and commits the requests that arrived together at once.
  */
 export async function writeTransaction<T>(store: Store, fn: (trx: Trx) => Promise<T>): Promise<T> {
+  const listener = transactionListeners.get(store);
+  if (!listener) return runWriteTransaction(store, fn);
+  const started = process.hrtime.bigint();
+  let committed = false;
+  try {
+    const result = await runWriteTransaction(store, fn);
+    committed = true;
+    return result;
+  } finally {
+    listener(Number(process.hrtime.bigint() - started) / 1e9, committed);
+  }
+}
+
+// One group committer per SQLite store (see sqlite-group-commit.ts); PostgreSQL groups commits itself.
+const groupCommits = new WeakMap<Store, SqliteGroupCommit<Database>>();
+
+async function runWriteTransaction<T>(store: Store, fn: (trx: Trx) => Promise<T>): Promise<T> {
   if (store.dialect === 'postgres') return store.db.transaction().execute(fn);
-  return store.db.connection().execute(async (conn) => {
-    await sql`begin immediate`.execute(conn);
-    try {
-      const result = await fn(conn);
-      await sql`commit`.execute(conn);
-      return result;
-    } catch (err) {
-      await sql`rollback`.execute(conn);
-      throw err;
-    }
-  });
+  let writer = groupCommits.get(store);
+  if (!writer) {
+    writer = new SqliteGroupCommit(store.db);
+    groupCommits.set(store, writer);
+  }
+  return writer.run(fn);
 }
 
 /**

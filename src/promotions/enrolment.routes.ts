@@ -1,48 +1,17 @@
 import type { FastifyInstance } from 'fastify';
+import type { BulkResponse } from '../client/types.js';
+import { bulkResponseSchema, issueResponseSchema } from '../openapi/schemas.js';
 import type { BulkEndpoint, EnrolmentService, IssueQuery } from './enrolment.service.js';
 import { requestContext } from './request-context.js';
 
-const message = {
-  type: 'object',
-  properties: { status: { type: 'boolean' }, code: { type: 'integer' }, message: { type: 'string' } },
-} as const;
-
-/** Serialises the bulk answer by schema (fast, and never leaks a field that is not in it). */
-export const bulkResponseSchema = {
-  type: 'object',
-  properties: {
-    response: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          result: {
-            type: 'object',
-            properties: {
-              entityType: { type: 'string' },
-              entityId: { type: 'integer' },
-              promotionId: { type: 'integer' },
-              promoIdentifier: { type: 'string' },
-              programId: { type: 'integer' },
-              issualId: { type: 'string' },
-              earnedId: { type: 'string' },
-              revokedIssualId: { type: 'string' },
-              revokedEarnIds: { type: 'array', items: { type: 'string' } },
-            },
-          },
-          errors: { type: 'array', items: message },
-          warnings: { type: 'array', items: message },
-        },
-      },
-    },
-    totalCount: { type: 'integer' },
-    failureCount: { type: 'integer' },
-  },
-} as const;
+// The answers' schemas live with the OpenAPI document, which is generated from them.
+export { bulkResponseSchema } from '../openapi/schemas.js';
 
 export interface EnrolmentRoutesOptions {
   service: EnrolmentService;
   bodyLimit: number;
+  /** Told of every answer that reached the customers (metrics count them by action and outcome). */
+  onAnswer?: (action: string, answer: Pick<BulkResponse, 'response'>) => void;
 }
 
 const BULK_ROUTES: readonly { url: string; endpoint: BulkEndpoint }[] = [
@@ -55,7 +24,10 @@ const BULK_ROUTES: readonly { url: string; endpoint: BulkEndpoint }[] = [
   { url: '/v2/promotion/bulk/revokeDirectEarn', endpoint: { actions: ['REVOKE_EARN'], types: ['DIRECT'] } },
 ];
 
-export async function enrolmentRoutes(app: FastifyInstance, { service, bodyLimit }: EnrolmentRoutesOptions) {
+export async function enrolmentRoutes(
+  app: FastifyInstance,
+  { service, bodyLimit, onAnswer }: EnrolmentRoutesOptions,
+) {
   for (const { url, endpoint } of BULK_ROUTES) {
     app.post(
       url,
@@ -66,6 +38,8 @@ export async function enrolmentRoutes(app: FastifyInstance, { service, bodyLimit
       },
       async (request, reply) => {
         const result = await service.bulk(requestContext(request), request.body, endpoint);
+        // The whole-request checks passed, so bulkAction is one of the endpoint's actions.
+        onAnswer?.(String((request.body as { bulkAction?: unknown } | null)?.bulkAction), result);
         // Capillary's v2 convention: 201 when some customers failed, 200 when none did.
         return reply.code(result.failureCount > 0 ? 201 : 200).send(result);
       },
@@ -73,30 +47,11 @@ export async function enrolmentRoutes(app: FastifyInstance, { service, bodyLimit
   }
 }
 
-const issueResponseSchema = {
-  type: 'object',
-  properties: {
-    warnings: { type: 'array', items: message },
-    errors: { type: 'array', items: message },
-    sideEffects: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          programId: { type: 'integer' },
-          promotionId: { type: 'integer' },
-          promoIdentifier: { type: 'string' },
-          issualId: { type: 'string' },
-          earnedId: { type: 'string' },
-          type: { type: 'string' },
-        },
-      },
-    },
-  },
-} as const;
-
 /** `POST /v2/promotion/issue`: one customer, named in the query string. */
-export async function issueRoutes(app: FastifyInstance, { service, bodyLimit }: EnrolmentRoutesOptions) {
+export async function issueRoutes(
+  app: FastifyInstance,
+  { service, bodyLimit, onAnswer }: EnrolmentRoutesOptions,
+) {
   app.post<{ Querystring: IssueQuery }>(
     '/v2/promotion/issue',
     {
@@ -106,6 +61,7 @@ export async function issueRoutes(app: FastifyInstance, { service, bodyLimit }: 
     },
     async (request, reply) => {
       const result = await service.issue(requestContext(request), request.query, request.body);
+      onAnswer?.('EARN', { response: [result] });
       return reply.code(result.errors.length > 0 ? 400 : 200).send(result);
     },
   );
