@@ -36,6 +36,9 @@ export async function adminRoutes(
     const token = /^Bearer\s/i.test(header) ? header.slice(7).trim() : '';
     // Without a configured token the management API is off: nothing can open it.
     if (!adminToken || !token || !safeEqual(token, adminToken)) throw new AppError('unauthorized');
+    // Later log lines of the request say who made it (the token itself never).
+    const log = request.log as typeof request.log & { setBindings?: (bindings: object) => void };
+    log.setBindings?.({ credential: 'admin' });
     // A body must be JSON; a POST without one (a rotation that generates the secret) needs no type.
     const hasBody =
       Number(request.headers['content-length'] ?? 0) > 0 ||

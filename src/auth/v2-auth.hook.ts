@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Access } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import type { Actor } from './actor.js';
@@ -44,6 +44,10 @@ export function v2AuthHook({ auth, limiter, defaultRateLimit, fixedActor }: V2Au
       throw new AppError(429);
     }
     request.actor = actor;
+    // Every later log line of the request names who made it (never with a secret).
+    // (The request's child logger is shared with its reply, so the closing line carries them too.)
+    const log = request.log as FastifyBaseLogger & { setBindings?: (bindings: object) => void };
+    log.setBindings?.({ credential: actor.credential, orgId: actor.orgId });
     if (request.method === 'POST') requireJson(request);
   };
 }
