@@ -1,0 +1,203 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { cleanEnv, freePort, ROOT } from './cli.js';
+
+/**
+ * `loyalty serve` as a real process, from a private build (so that no other test file's build
+ * rewrites the files it loads), for the tests that kill it or take its store away.
+ */
+
+export interface PrivateBuild {
+  cli: string;
+  remove(): void;
+}
+
+/** Compiles src/ into a temporary outDir of its own. */
+export async function privateBuild(prefix: string): Promise<PrivateBuild> {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  writeFileSync(path.join(dir, 'package.json'), '{"type": "module", "version": "0.0.0-test"}\n');
+  symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  await promisify(execFile)('npm', ['run', 'build', '--', '--outDir', path.join(dir, 'dist')], { cwd: ROOT });
+  return {
+    cli: path.join(dir, 'dist', 'cli.js'),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  output(): string;
+  /** kill -9, and wait until the process is gone. */
+  kill9(): Promise<void>;
+  /** SIGTERM (SIGKILL after 10 s), and wait. */
+  stop(): Promise<void>;
+}
+
+function gone(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Starts `loyalty serve` on a free port with `env`, and waits (up to 60 s) until /health is 200. */
+export async function startServerProcess(cli: string, env: Record<string, string>): Promise<ServerProcess> {
+  const port = await freePort();
+  let output = '';
+  const child = spawn(process.execPath, [cli, 'serve'], {
+    cwd: path.dirname(path.dirname(cli)),
+    env: cleanEnv({ HOST: '127.0.0.1', PORT: String(port), LOYALTY_DEMO: '0', LOG_LEVEL: 'warn', ...env }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const append = (chunk: string) => {
+    output = (output + chunk).slice(-200_000);
+  };
+  child.stdout?.setEncoding('utf8').on('data', append);
+  child.stderr?.setEncoding('utf8').on('data', append);
+  const url = `http://127.0.0.1:${port}`;
+  const server: ServerProcess = {
+    child,
+    url,
+    output: () => output,
+    kill9: async () => {
+      const exited = gone(child);
+      child.kill('SIGKILL');
+      await exited;
+    },
+    stop: async () => {
+      const exited = gone(child);
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`loyalty serve exited before it was healthy:\n${output}`);
+    }
+    try {
+      if ((await fetch(`${url}/health`)).status === 200) return server;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await server.kill9();
+      throw new Error(`loyalty serve was not healthy in time:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export interface Answer {
+  status: number;
+  body: any;
+  text: string;
+}
+
+/** One HTTP call; the body is parsed when it is JSON. Network errors are thrown. */
+export async function call(
+  url: string,
+  method: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
+  const res = await fetch(url, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // keep the text
+  }
+  return { status: res.status, body: parsed, text };
+}
+
+export function tillHeader(username: string, password: string): string {
+  const md5 = createHash('md5').update(password).digest('hex');
+  return `Basic ${Buffer.from(`${username}:${md5}`).toString('base64')}`;
+}
+
+export interface LoadOrg {
+  orgId: number;
+  programId: number;
+  enrolAndIssue: number;
+  direct: number;
+  customerIds: number[];
+  auth: string;
+}
+
+/** An org with an enrol-and-issue and a direct promotion (no earn limits), customers and a till. */
+export async function seedLoadOrg(url: string, adminToken: string, customers: number): Promise<LoadOrg> {
+  const admin = async (p: string, body: unknown) => {
+    const res = await call(`${url}${p}`, 'POST', body, { authorization: `Bearer ${adminToken}` });
+    if (res.status !== 201) throw new Error(`POST ${p} answered ${res.status}: ${res.text.slice(0, 300)}`);
+    return res.body;
+  };
+  const orgId = (await admin('/admin/v1/orgs', { name: `Load ${process.pid} ${Date.now()}` })).id as number;
+  const base = `/admin/v1/orgs/${orgId}`;
+  const programId = (await admin(`${base}/programs`, { name: 'Main' })).id as number;
+  const promo = async (type: string) =>
+    (await admin(`${base}/promotions`, { programId, name: type, type, maxEarnsPerCustomer: null }))
+      .id as number;
+  const enrolAndIssue = await promo('ENROL_AND_ISSUE');
+  const direct = await promo('DIRECT');
+  const made = await admin(`${base}/customers`, {
+    customers: Array.from({ length: customers }, () => ({ sources: ['INSTORE'], programIds: [programId] })),
+  });
+  const username = `load-till-${orgId}`;
+  await admin(`${base}/tills`, { username, password: 'load-till-password', customerAccess: 'WRITE' });
+  return {
+    orgId,
+    programId,
+    enrolAndIssue,
+    direct,
+    customerIds: made.customers.map((c: { id: number }) => c.id),
+    auth: tillHeader(username, 'load-till-password'),
+  };
+}
+
+export function bulkBody(action: string, programId: number, promotionId: number, ids: number[]) {
+  return {
+    type: 'CUSTOMER',
+    bulkAction: action,
+    promotionDetails: { programId, promotionId },
+    identifierName: 'id',
+    customers: ids.map((id) => ({ identifierValue: String(id), source: 'INSTORE' })),
+  };
+}
+
+/** What the clients were told: every issualId and earnedId, with the customer and promotion. */
+export interface Received {
+  issuals: Map<string, { customer: number; promotion: number }>;
+  earns: Map<string, { customer: number; promotion: number; issual: string }>;
+}
+
+export function newReceived(): Received {
+  return { issuals: new Map(), earns: new Map() };
+}
+
+/** Records the ids of a bulk answer's success items. */
+export function record(received: Received, promotion: number, body: any): void {
+  for (const item of body?.response ?? []) {
+    const r = item.result;
+    if (!r) continue;
+    if (r.issualId !== undefined) received.issuals.set(r.issualId, { customer: r.entityId, promotion });
+    if (r.earnedId !== undefined) {
+      received.earns.set(r.earnedId, { customer: r.entityId, promotion, issual: r.issualId });
+    }
+  }
+}
+
+/** Customers `start..start+count` of `ids`, wrapping around. */
+export function slice(ids: number[], start: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => ids[(start + i) % ids.length] as number);
+}
