@@ -229,6 +229,29 @@ for (const kind of STORES) {
         ]),
       );
       expect(earned.status).toBe(201);
+      // The wire order is Capillary's: result first, then errors and warnings.
+      expect(Object.keys(earned.body.response[0])).toEqual(['result', 'errors', 'warnings']);
+      expect(Object.keys(earned.body.response[0].result)).toEqual([
+        'entityType',
+        'entityId',
+        'promotionId',
+        'programId',
+        'issualId',
+        'earnedId',
+      ]);
+      expect(Object.keys(earned.body)).toEqual(['response', 'totalCount', 'failureCount']);
+      const byIdentifier = await bulk(
+        BULK_URL,
+        bulkBody('ENROL', org.programId, { promoIdentifier: org.promoIdentifier }, 'id', [[a, 'INSTORE']]),
+      );
+      expect(Object.keys(byIdentifier.body.response[0].result)).toEqual([
+        'entityType',
+        'entityId',
+        'promotionId',
+        'promoIdentifier',
+        'programId',
+        'issualId',
+      ]);
       expect(
         (await bulk(BULK_URL, bulkBody('ENROL', org.programId, enrolAndIssue, 'id', [[a, 'INSTORE']]))).body
           .response[0].warnings,

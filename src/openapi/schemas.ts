@@ -258,6 +258,20 @@ export const readySchema = {
   additionalProperties: false,
 } as const;
 
+/**
+ * A schema for serialising an answer: the same, without `required`, which fast-json-stringify would
+ * otherwise honour by writing required fields first (the wire order is Capillary's, result first).
+ */
+export function forSerialization<T>(schema: T): T {
+  if (Array.isArray(schema)) return schema.map(forSerialization) as T;
+  if (typeof schema !== 'object' || schema === null) return schema;
+  return Object.fromEntries(
+    Object.entries(schema)
+      .filter(([key]) => key !== 'required')
+      .map(([key, value]) => [key, forSerialization(value)]),
+  ) as T;
+}
+
 // ---- Request bodies (documentation only) ----
 
 const positiveIntOrDigits = {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { BulkResponse } from '../client/types.js';
-import { bulkResponseSchema, issueResponseSchema } from '../openapi/schemas.js';
+import { bulkResponseSchema, forSerialization, issueResponseSchema } from '../openapi/schemas.js';
 import type { BulkEndpoint, EnrolmentService, IssueQuery } from './enrolment.service.js';
 import { requestContext } from './request-context.js';
 
@@ -13,6 +13,9 @@ export interface EnrolmentRoutesOptions {
   /** Told of every answer that reached the customers (metrics count them by action and outcome). */
   onAnswer?: (action: string, answer: Pick<BulkResponse, 'response'>) => void;
 }
+
+const bulkSerializer = forSerialization(bulkResponseSchema);
+const issueSerializer = forSerialization(issueResponseSchema);
 
 const BULK_ROUTES: readonly { url: string; endpoint: BulkEndpoint }[] = [
   { url: '/v2/promotion/bulk/enrolAndEarn', endpoint: { actions: ['ENROL', 'EARN'] } },
@@ -34,7 +37,7 @@ export async function enrolmentRoutes(
       {
         bodyLimit,
         config: { access: 'WRITE', envelope: 'bulk' },
-        schema: { response: { 200: bulkResponseSchema, 201: bulkResponseSchema } },
+        schema: { response: { 200: bulkSerializer, 201: bulkSerializer } },
       },
       async (request, reply) => {
         const result = await service.bulk(requestContext(request), request.body, endpoint);
@@ -57,7 +60,7 @@ export async function issueRoutes(
     {
       bodyLimit,
       config: { access: 'WRITE', envelope: 'v2' },
-      schema: { response: { 200: issueResponseSchema, 400: issueResponseSchema } },
+      schema: { response: { 200: issueSerializer, 400: issueSerializer } },
     },
     async (request, reply) => {
       const result = await service.issue(requestContext(request), request.query, request.body);
