@@ -82,6 +82,12 @@ export function createStore(config: StoreConfig, options: StoreOptions = {}): St
     });
     // Without a listener, an idle connection that the server drops would crash the process.
     pool.on('error', (err) => options.onIdleError?.(err));
+    // A connection in use has no pool listener: a server ending it between two statements (an admin
+    // shutdown, a restart) emitted an unhandled 'error' and crashed the process. Now the statement
+    // that follows fails (a 503), and the pool drops the broken connection when it is released.
+    pool.on('connect', (client) => {
+      client.on('error', () => undefined);
+    });
     const db = new Kysely<Database>({
       dialect: new PostgresDialect({ pool: namedStatementPool(pool) }),
       ...(log ? { log } : {}),
