@@ -230,8 +230,19 @@ function mutation(customerIds: () => number[]): fc.Arbitrary<Mutation> {
   }) as fc.Arbitrary<Mutation>;
 }
 
+/** A deep copy that shares the Lazy values (they hold functions, which structuredClone refuses). */
+function clone(value: unknown): unknown {
+  if (value instanceof Lazy || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(clone);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    Object.defineProperty(out, k, { value: clone(v), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
 function applyMutations(valid: unknown, mutations: Mutation[]): unknown {
-  let root: unknown = structuredClone(valid);
+  let root: unknown = clone(valid);
   for (const m of mutations) {
     const paths = pathsOf(root);
     const path = paths[m.at % paths.length] as Path;
@@ -246,8 +257,7 @@ function applyMutations(valid: unknown, mutations: Mutation[]): unknown {
     if (Array.isArray(parent)) {
       const i = last as number;
       if (m.op === 'drop') parent.splice(i, 1);
-      else if (m.op === 'duplicate')
-        parent.splice(i, 0, parent[i] instanceof Lazy ? parent[i] : structuredClone(parent[i]));
+      else if (m.op === 'duplicate') parent.splice(i, 0, clone(parent[i]));
       else if (m.op === 'wrap') parent[i] = [parent[i]];
       else parent[i] = m.value;
     } else {
@@ -1029,6 +1039,19 @@ for (const kind of STORES) {
         expect(res.headers['content-security-policy']).toMatch(/default-src 'none'/);
         expect(res.body).not.toContain('9'.repeat(201));
       }
+    });
+
+    it('a lookup parameter given twice answers 400, not 500 (found by fuzzing)', async () => {
+      const res = await t.app.inject({
+        method: 'GET',
+        url: `/v2/customers/lookup/promotionData?identifierName=id&identifierValue=${ids[0]}&identifierValue=2&source=INSTORE`,
+        headers: { authorization: org.auth.read },
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toStrictEqual({
+        warnings: [],
+        errors: [{ status: false, code: 400, message: 'identifierValue must be given once' }],
+      });
     });
 
     it('mutated bodies get their envelope, never a 5xx', { timeout: PROPERTY_TIMEOUT }, async () => {

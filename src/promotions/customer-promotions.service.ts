@@ -36,6 +36,16 @@ export interface PromotionDataQuery {
 
 export type { CustomerPromotion, PromotionLimit as Limit } from '../client/types.js';
 
+const QUERY_FIELDS = [
+  'identifierName',
+  'identifierValue',
+  'source',
+  'promotionStatusForCustomer',
+  'promotionType',
+  'limit',
+  'offset',
+] as const satisfies readonly (keyof PromotionDataQuery)[];
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** Where the customer stands in a promotion, given its usage so far. */
@@ -80,6 +90,12 @@ export function createCustomerPromotionsService({
 }) {
   /** A customer's promotions, with enrolment, earns and limits, filtered and paged. */
   async function promotionData(ctx: RequestContext, query: PromotionDataQuery) {
+    // A parameter given twice arrives as an array: refuse it rather than fail on it (a 500, before).
+    for (const name of QUERY_FIELDS) {
+      const value: unknown = query[name];
+      if (value !== undefined && typeof value !== 'string')
+        throw new AppError(400, `${name} must be given once`);
+    }
     const { identifierName, identifierValue, source } = query;
     if (!identifierName) throw new AppError(11013);
     if (!['id', 'mobile', 'email'].includes(identifierName)) throw new AppError(8013);
