@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyServerOptions,
+} from 'fastify';
 import { adminRoutes } from './admin/admin.routes.js';
 import { createAuditRepository } from './admin/audit.repository.js';
 import { createManagement } from './admin/management.js';
@@ -80,6 +85,15 @@ function classify(err: FastifyError | AppError | Error): ErrorReply {
   return { status: 500, code: 500, message: ERROR_TABLE[500].message };
 }
 
+function securityHeaders(reply: FastifyReply, requestId: string): void {
+  reply.header('x-request-id', requestId);
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('cache-control', 'no-store');
+  reply.header('x-frame-options', 'DENY');
+  reply.header('referrer-policy', 'no-referrer');
+  reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+}
+
 /** Builds the HTTP application over an open store. Listening and shutdown belong to the caller. */
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
   const clock = deps.clock ?? systemClock;
@@ -98,6 +112,19 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     routerOptions: { maxParamLength: 200 },
+    // A path parameter too long or not decodable never reaches a route: answer it in the route
+    // family's envelope, with the usual headers, rather than Fastify's own body echoing the URL.
+    frameworkErrors: (err, request, reply) => {
+      const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const kind = envelopeOf(request.url, undefined);
+      const error: ErrorReply = tooLong
+        ? { status: 404, code: kind === 'admin' ? 'not_found' : 404, message: ERROR_TABLE[404].message }
+        : { status: 400, code: kind === 'admin' ? 'invalid_request' : 400, message: 'The URL is malformed' };
+      request.log.info({ code: err.code }, 'request refused');
+      const answer = reply as FastifyReply;
+      securityHeaders(answer, request.id);
+      return answer.code(error.status).send(errorBody(kind === 'bulk' ? 'v2' : kind, error));
+    },
   });
   app.decorateRequest('actor', null);
 
