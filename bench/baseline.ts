@@ -1,0 +1,352 @@
+// The raw-store baseline: the statements the service sends for one 100-customer ENROL and one EARN
+// (src/promotions/enrolment.repository.ts), hand-written and prepared, issued straight to the store
+// with no HTTP and no service code. SQLite runs them one transaction at a time (it has one writer);
+// PostgreSQL runs them on C connections in parallel. A process of its own, started by run.ts.
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import {
+  type Action,
+  BATCH,
+  type BaselineJob,
+  type BaselinePhase,
+  type BaselineResult,
+  batchAt,
+  round,
+  Samples,
+  type Slots,
+  serveOneJob,
+  slotCapacity,
+  summarize,
+} from './common.js';
+
+const SOURCE = 'INSTORE';
+const CREATED_BY = 'bench:baseline';
+
+/** One batch's work on some store: resolves once its transaction committed. */
+type BatchRunner = (action: Action, promotionId: number, ids: number[]) => Promise<void> | void;
+
+interface Found {
+  id: number;
+  member: number | null;
+  source: string | null;
+}
+interface Stats {
+  customer_id: number;
+  total: number;
+  active_id: number | null;
+}
+interface Count {
+  customer_id: number;
+  n: number;
+}
+
+const placeholders = (n: number, from: number, dollar: boolean) =>
+  Array.from({ length: n }, (_, i) => (dollar ? `$${from + i}` : '?')).join(', ');
+
+const findSql = (dollar: boolean) =>
+  'select "c"."id", "c"."id" as "key", "m"."customer_id" as "member", "s"."source" from "customers" as "c" ' +
+  'left join "program_members" as "m" on "m"."org_id" = "c"."org_id" and "m"."customer_id" = "c"."id" ' +
+  `and "m"."program_id" = ${dollar ? '$1' : '?'} left join "customer_sources" as "s" on "s"."org_id" = "c"."org_id" ` +
+  `and "s"."customer_id" = "c"."id" where "c"."org_id" = ${dollar ? '$2' : '?'} ` +
+  `and "c"."id" in (${placeholders(BATCH, 3, dollar)})`;
+
+const statsSql = (dollar: boolean) =>
+  'select "customer_id", count(*) as "total", max(case when "revoked_at" is null then "id" end) as "active_id" ' +
+  `from "issuals" where "org_id" = ${dollar ? '$1' : '?'} and "promotion_id" = ${dollar ? '$2' : '?'} ` +
+  `and "customer_id" in (${placeholders(BATCH, 3, dollar)}) group by "customer_id"`;
+
+const earnCountSql = (dollar: boolean) =>
+  'select "customer_id", count(*) as "n" from "earns" ' +
+  `where "org_id" = ${dollar ? '$1' : '?'} and "promotion_id" = ${dollar ? '$2' : '?'} ` +
+  `and "customer_id" in (${placeholders(BATCH, 3, dollar)}) and "revoked_at" is null group by "customer_id"`;
+
+const ISSUAL_COLUMNS = [
+  'org_id',
+  'created_at',
+  'created_by',
+  'request_id',
+  'id',
+  'promotion_id',
+  'customer_id',
+  'source',
+];
+const EARN_COLUMNS = [
+  'org_id',
+  'created_at',
+  'created_by',
+  'request_id',
+  'id',
+  'issual_id',
+  'promotion_id',
+  'customer_id',
+  'source',
+];
+
+function insertSql(table: 'issuals' | 'earns', rows: number, dollar: boolean): string {
+  const columns = table === 'issuals' ? ISSUAL_COLUMNS : EARN_COLUMNS;
+  const values = Array.from(
+    { length: rows },
+    (_, r) => `(${placeholders(columns.length, r * columns.length + 1, dollar)})`,
+  );
+  return `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values ${values.join(', ')}`;
+}
+
+/** The customers of the batch who may take part: found, members of the program, registered INSTORE. */
+function eligible(rows: Found[], ids: number[]): number[] {
+  const ok = new Set<number>();
+  for (const row of rows) if (row.member !== null && row.source === SOURCE) ok.add(Number(row.id));
+  const out = ids.filter((id) => ok.has(id));
+  if (out.length !== ids.length)
+    throw new Error(`only ${out.length} of ${ids.length} customers are eligible`);
+  return out;
+}
+
+/** ENROL: customers with no issual yet (maxIssualsPerCustomer 1). EARN: their active issual. */
+function plan(
+  action: Action,
+  customerIds: number[],
+  stats: Stats[],
+): { customerId: number; issualId: number }[] {
+  const byCustomer = new Map(stats.map((s) => [Number(s.customer_id), s]));
+  return customerIds.map((customerId) => {
+    const s = byCustomer.get(customerId);
+    if (action === 'ENROL') {
+      if (s && Number(s.total) >= 1) throw new Error(`customer ${customerId} is already enrolled`);
+      return { customerId, issualId: 0 };
+    }
+    if (!s || s.active_id === null) throw new Error(`customer ${customerId} is not enrolled`);
+    return { customerId, issualId: Number(s.active_id) };
+  });
+}
+
+function rowsOf(
+  action: Action,
+  orgId: number,
+  promotionId: number,
+  planned: { customerId: number; issualId: number }[],
+  ids: number[],
+): unknown[] {
+  const at = Date.now();
+  const requestId = randomUUID();
+  const values: unknown[] = [];
+  planned.forEach((p, i) => {
+    values.push(orgId, at, CREATED_BY, requestId, ids[i]);
+    if (action === 'EARN') values.push(p.issualId);
+    values.push(promotionId, p.customerId, SOURCE);
+  });
+  return values;
+}
+
+function sqliteRunner(job: BaselineJob): { run: BatchRunner; close: () => void } {
+  const db = new Database(job.target);
+  // The pragmas of src/db/database.ts.
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  const find = db.prepare(findSql(false));
+  const stats = db.prepare(statsSql(false));
+  const earnCounts = db.prepare(earnCountSql(false));
+  const allocate = db.prepare(
+    'update "id_sequences" set "value" = value + case name when ? then ? else 0 end where "name" in (?) returning "name", "value"',
+  );
+  const inserts = {
+    issuals: db.prepare(insertSql('issuals', BATCH, false)),
+    earns: db.prepare(insertSql('earns', BATCH, false)),
+  };
+  const begin = db.prepare('begin immediate');
+  const commit = db.prepare('commit');
+  const rollback = db.prepare('rollback');
+
+  const run: BatchRunner = (action, promotionId, ids) => {
+    begin.run();
+    try {
+      const customers = eligible(find.all(job.programId, job.orgId, ...ids) as Found[], ids);
+      const planned = plan(action, customers, stats.all(job.orgId, promotionId, ...customers) as Stats[]);
+      if (action === 'EARN') earnCounts.all(job.orgId, promotionId, ...customers) as Count[];
+      const table = action === 'ENROL' ? 'issuals' : 'earns';
+      const row = allocate.get(table, planned.length, table) as { value: number };
+      const newIds = planned.map((_, i) => row.value - planned.length + 1 + i);
+      inserts[table].run(...rowsOf(action, job.orgId, promotionId, planned, newIds));
+      commit.run();
+    } catch (err) {
+      rollback.run();
+      throw err;
+    }
+  };
+  return { run, close: () => db.close() };
+}
+
+const PG_INT8_OID = 20;
+const int8AsNumber = ((oid: number, format?: 'text' | 'binary') =>
+  oid === PG_INT8_OID ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser;
+
+function lockKey(promotionId: number, customerId: number): bigint {
+  return BigInt.asIntN(64, (BigInt(promotionId) << 32n) ^ BigInt(customerId));
+}
+
+async function postgresRunners(
+  job: BaselineJob,
+): Promise<{ runs: BatchRunner[]; analyze: () => Promise<void>; close: () => Promise<void> }> {
+  const clients = await Promise.all(
+    Array.from({ length: job.connections }, async () => {
+      const client = new pg.Client({ connectionString: job.target, types: { getTypeParser: int8AsNumber } });
+      await client.connect();
+      // BENCH_PLAN_CACHE_MODE=force_custom_plan: plan every execution afresh (no generic plans).
+      if (process.env.BENCH_PLAN_CACHE_MODE) {
+        await client.query(
+          `set plan_cache_mode = ${client.escapeIdentifier(process.env.BENCH_PLAN_CACHE_MODE)}`,
+        );
+      }
+      return client;
+    }),
+  );
+  // Named statements, as the service sends them: parsed once per connection, and planned generically
+  // after five runs. A generic plan made before the warm-up's ANALYZE is dropped by that ANALYZE.
+  const q = {
+    find: { name: 'bl_find', text: findSql(true) },
+    lock: { name: 'bl_lock', text: 'select pg_advisory_xact_lock(k) from unnest($1::bigint[]) as t(k)' },
+    stats: { name: 'bl_stats', text: statsSql(true) },
+    earnCounts: { name: 'bl_earn_counts', text: earnCountSql(true) },
+    ids: {
+      name: 'bl_ids',
+      text: 'select $1::text as name, nextval($2::regclass) as id from generate_series(1, $3::int)',
+    },
+    issuals: { name: 'bl_ins_issuals', text: insertSql('issuals', BATCH, true) },
+    earns: { name: 'bl_ins_earns', text: insertSql('earns', BATCH, true) },
+  };
+  const runs = clients.map(
+    (client): BatchRunner =>
+      async (action, promotionId, ids) => {
+        await client.query('begin');
+        try {
+          const found = await client.query<Found>({ ...q.find, values: [job.programId, job.orgId, ...ids] });
+          const customers = eligible(found.rows, ids);
+          const keys = [...new Set(customers.map((id) => lockKey(promotionId, id)))]
+            .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+            .map(String);
+          await client.query({ ...q.lock, values: [keys] });
+          const stats = await client.query<Stats>({
+            ...q.stats,
+            values: [job.orgId, promotionId, ...customers],
+          });
+          const planned = plan(action, customers, stats.rows);
+          if (action === 'EARN') {
+            await client.query<Count>({ ...q.earnCounts, values: [job.orgId, promotionId, ...customers] });
+          }
+          const table = action === 'ENROL' ? 'issuals' : 'earns';
+          const allocated = await client.query<{ id: number }>({
+            ...q.ids,
+            values: [table, `${table}_id_seq`, planned.length],
+          });
+          const newIds = allocated.rows.map((r) => Number(r.id));
+          await client.query({
+            ...q[table],
+            values: rowsOf(action, job.orgId, promotionId, planned, newIds),
+          });
+          await client.query('commit');
+        } catch (err) {
+          await client.query('rollback').catch(() => undefined);
+          throw err;
+        }
+      },
+  );
+  const analyze = async () => {
+    const client = new pg.Client({ connectionString: job.target });
+    await client.connect();
+    try {
+      await client.query('analyze issuals, earns');
+    } finally {
+      await client.end();
+    }
+  };
+  return { runs, analyze, close: async () => void (await Promise.all(clients.map((c) => c.end()))) };
+}
+
+async function phase(
+  action: Action,
+  job: BaselineJob,
+  runs: BatchRunner[],
+  slots: Slots,
+  cycle: number | undefined,
+  analyze?: () => Promise<void>,
+): Promise<BaselinePhase> {
+  const capacity = slotCapacity(slots);
+  const cpuStart = process.cpuUsage();
+  const start = performance.now();
+  const measureFrom = start + job.warmupMs;
+  const end = measureFrom + job.durationMs;
+  const latencies = new Samples();
+  let next = 0;
+  let batches = 0;
+  let exhausted = false;
+  // Halfway through the warm-up, as run.ts does for the server: statistics that know the promotions.
+  const analyzing =
+    analyze && job.warmupMs > 0
+      ? new Promise<void>((resolve, reject) =>
+          setTimeout(() => analyze().then(resolve, reject), job.warmupMs / 2),
+        ).catch((err: unknown) => console.warn(`baseline: ANALYZE during the warm-up failed: ${String(err)}`))
+      : undefined;
+
+  async function worker(run: BatchRunner): Promise<void> {
+    while (performance.now() < end) {
+      if (action === 'ENROL' && next >= capacity) {
+        exhausted = true;
+        return;
+      }
+      const k = next++;
+      const slot = batchAt(slots, cycle === undefined ? k : k % cycle);
+      if (!slot) throw new Error(`batch ${k} is outside the walk`);
+      const ids = Array.from({ length: BATCH }, (_, i) => slot.firstId + i);
+      const t0 = performance.now();
+      await run(action, slot.promotionId, ids);
+      const t1 = performance.now();
+      if (t1 >= measureFrom && t1 <= end) {
+        batches++;
+        latencies.push(t1 - t0);
+      }
+    }
+  }
+
+  await Promise.all(runs.map(worker));
+  await analyzing;
+  const seconds = (Math.min(performance.now(), end) - measureFrom) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
+  return {
+    action,
+    seconds: round(seconds, 3),
+    batches,
+    batchesPerSecond: seconds > 0 ? round(batches / seconds, 1) : 0,
+    customersPerSecond: seconds > 0 ? round((batches * BATCH) / seconds, 0) : 0,
+    latency: summarize(latencies.values()),
+    batchesSent: next,
+    exhausted,
+    cpuSeconds: round((cpu.user + cpu.system) / 1e6, 2),
+  };
+}
+
+async function run(job: BaselineJob): Promise<BaselineResult> {
+  if (job.store === 'sqlite') {
+    const { run: runBatch, close } = sqliteRunner(job);
+    try {
+      // One writer: the batches run one after another (each call is synchronous).
+      const enrol = await phase('ENROL', job, [runBatch], job.slots, undefined);
+      const earn = await phase('EARN', job, [runBatch], job.slots, enrol.batchesSent);
+      return { concurrency: 1, enrol, earn };
+    } finally {
+      close();
+    }
+  }
+  const { runs, analyze, close } = await postgresRunners(job);
+  const maybe = job.analyze ? analyze : undefined;
+  try {
+    const enrol = await phase('ENROL', job, runs, job.slots, undefined, maybe);
+    const earn = await phase('EARN', job, runs, job.slots, enrol.batchesSent, maybe);
+    return { concurrency: runs.length, enrol, earn };
+  } finally {
+    await close();
+  }
+}
+
+serveOneJob(run);

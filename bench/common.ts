@@ -1,0 +1,208 @@
+// Shared by the bench's processes: the orchestrator (run.ts), the load generator (load.ts) and the
+// raw-store baseline (baseline.ts). Nothing here touches the network or the store.
+
+export const BATCH = 100;
+
+export type Action = 'ENROL' | 'EARN';
+export type StoreKind = 'sqlite' | 'postgres';
+
+/**
+ * Where batch k of a walk goes. Customers 1..N are cut into blocks of 100 consecutive ids; a walk
+ * enrols each block once in each of its promotions, so every ENROL is for customers not yet enrolled
+ * (in that promotion) however fast the run goes. Consecutive batches go to the promotions in turn (all
+ * of a walk's promotions fill together, and one ANALYZE early in the phase sees all of them), and the
+ * blocks are taken in a scattered order, so that a phase touches the whole id space rather than its
+ * first pages only.
+ */
+export interface Slots {
+  promotionIds: number[];
+  customers: number;
+}
+
+export function batchesPerPromotion(customers: number): number {
+  return Math.floor(customers / BATCH);
+}
+
+export function slotCapacity(slots: Slots): number {
+  return slots.promotionIds.length * batchesPerPromotion(slots.customers);
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** A step coprime with n near 0.618·n: j → j·step mod n visits every block once, scattered. */
+function scatterStep(n: number): number {
+  let step = Math.max(1, Math.round(n * 0.618));
+  while (gcd(step, n) !== 1) step++;
+  return step;
+}
+
+const steps = new Map<number, number>();
+
+/** The promotion and the first customer id of batch k, or undefined past the end of the walk. */
+export function batchAt(slots: Slots, k: number): { promotionId: number; firstId: number } | undefined {
+  const blocks = batchesPerPromotion(slots.customers);
+  const promotions = slots.promotionIds.length;
+  if (k >= promotions * blocks) return undefined;
+  let step = steps.get(blocks);
+  if (step === undefined) {
+    step = scatterStep(blocks);
+    steps.set(blocks, step);
+  }
+  const round = Math.floor(k / promotions);
+  const block = (round * step) % blocks;
+  return { promotionId: slots.promotionIds[k % promotions] as number, firstId: block * BATCH + 1 };
+}
+
+/** Latency summary in milliseconds. */
+export interface LatencySummary {
+  count: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentiles of the samples (milliseconds). */
+export function summarize(samples: Float64Array): LatencySummary {
+  const sorted = Float64Array.from(samples).sort();
+  const n = sorted.length;
+  if (n === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 };
+  const at = (p: number) => sorted[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))] as number;
+  let sum = 0;
+  for (const v of sorted) sum += v;
+  return {
+    count: n,
+    mean: round(sum / n),
+    p50: round(at(50)),
+    p90: round(at(90)),
+    p99: round(at(99)),
+    max: round(sorted[n - 1] as number),
+  };
+}
+
+export function round(value: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/** A growable array of doubles, so that recording a sample costs no allocation. */
+export class Samples {
+  private data = new Float64Array(4096);
+  private n = 0;
+  push(value: number): void {
+    if (this.n === this.data.length) {
+      const bigger = new Float64Array(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.n++] = value;
+  }
+  values(): Float64Array {
+    return this.data.subarray(0, this.n);
+  }
+}
+
+/** What the orchestrator asks a load-generator process to do. */
+export interface LoadJob {
+  origin: string;
+  headers: Record<string, string>;
+  action: Action;
+  programId: number;
+  slots: Slots;
+  /** EARN: cycle over the first `cycle` batches of the walk (the ones the ENROL phase enrolled). */
+  cycle?: number;
+  connections: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+export interface LoadResult {
+  action: Action;
+  /** Seconds of the measured window (after the warm-up). */
+  seconds: number;
+  /** Answers received in the measured window, whatever they were. */
+  requests: number;
+  /** 200 or 201 with failureCount 0 and 100 items: the only answers that count. */
+  good: number;
+  /** Good answers that carried a warning (an ENROL of a customer already enrolled, a limit reached). */
+  warned: number;
+  /** 200/201 answers with failureCount above 0. */
+  failed: number;
+  /** Answers by HTTP status outside 200/201. */
+  non2xx: Record<string, number>;
+  /** Requests that got no answer (connection refused, reset, timeout). */
+  errors: number;
+  errorSamples: string[];
+  latency: LatencySummary;
+  /** Batches sent, warm-up included: the EARN phase cycles over these. */
+  batchesSent: number;
+  /** The walk ran out of fresh customers before the time was up. */
+  exhausted: boolean;
+  /** CPU seconds the load generator itself used (user + system). */
+  cpuSeconds: number;
+}
+
+/** What the orchestrator asks the raw-store baseline process to do. */
+export interface BaselineJob {
+  store: StoreKind;
+  /** sqlite: the file name; postgres: the connection string. */
+  target: string;
+  orgId: number;
+  programId: number;
+  slots: Slots;
+  connections: number;
+  warmupMs: number;
+  durationMs: number;
+  /** PostgreSQL: ANALYZE issuals and earns halfway through each warm-up. */
+  analyze: boolean;
+}
+
+export interface BaselinePhase {
+  action: Action;
+  seconds: number;
+  batches: number;
+  batchesPerSecond: number;
+  customersPerSecond: number;
+  latency: LatencySummary;
+  batchesSent: number;
+  exhausted: boolean;
+  cpuSeconds: number;
+}
+
+export interface BaselineResult {
+  concurrency: number;
+  enrol: BaselinePhase;
+  earn: BaselinePhase;
+}
+
+export type ChildMessage<T> = { ok: true; result: T } | { ok: false; error: string };
+
+export function errorText(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as Error & { code?: string }).code;
+    return cause ? `${err.message} (${cause})` : err.message;
+  }
+  return String(err);
+}
+
+/** Runs `fn` with the job the parent sends over IPC, then sends back the result and exits. */
+export function serveOneJob<J, R>(fn: (job: J) => Promise<R>): void {
+  if (!process.send) {
+    console.error('this file is started by bench/run.ts, not by hand');
+    process.exit(64);
+  }
+  process.once('message', (job: J) => {
+    fn(job).then(
+      (result) => reply({ ok: true, result }),
+      (err: unknown) =>
+        reply({ ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+    );
+  });
+  // Orphaned (the orchestrator died): stop at once rather than keep loading the store.
+  process.once('disconnect', () => process.exit(1));
+}
+
+function reply<R>(message: ChildMessage<R>): void {
+  process.send?.(message, () => process.exit(message.ok ? 0 : 1));
+}

@@ -1,0 +1,961 @@
+// The benchmark: `npm run bench -- --store sqlite|postgres [options]` (see USAGE). Seeds a fresh store
+// through the project's bulk import, measures the raw store doing the statements of ENROL and EARN,
+// then drives the real server (built code, its own process) from a load generator in another process,
+// per authentication mode, and prints and saves what it measured. All traffic stays on 127.0.0.1.
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { request } from 'undici';
+import {
+  type Action,
+  BATCH,
+  type BaselineJob,
+  type BaselineResult,
+  batchesPerPromotion,
+  errorText,
+  type LoadJob,
+  type LoadResult,
+  round,
+  type Slots,
+  type StoreKind,
+} from './common.js';
+import {
+  killAll,
+  machineBusyOver,
+  type ProcessSample,
+  runJob,
+  type ServerProcess,
+  sample,
+  startServer,
+} from './procs.js';
+import { type ProfileSummary, summarizeProfile } from './profile.js';
+
+const USAGE = `Usage: npm run bench -- --store sqlite|postgres [options]
+
+  --customers N         customers seeded through the bulk import (default 1000000)
+  --duration S          seconds measured per phase (default 20)
+  --warmup S            seconds of load before each phase starts counting (default 2)
+  --connections C       concurrent HTTP connections; also PostgreSQL baseline connections (default 16)
+  --auth MODE           none | basic | oauth | all (default all)
+  --compare-sizes A,B   instead of the full run: the ENROL phase on a fresh store of each size
+                        (auth: basic, or the one --auth names), and the ratio of largest to smallest
+  --pg-url URL          PostgreSQL server (loopback only) on which a fresh database is created and
+                        dropped (default $BENCH_PG_URL or postgres://postgres@127.0.0.1:5432/test)
+  --skip-analyze        PostgreSQL: no ANALYZE after the import and during each warm-up (by default the
+                        bench does what autovacuum would soon do, so that plans fit the tables)
+  --skip-baseline       leave out the raw-store baseline
+  --skip-build          do not run npm run build first
+  --cpu-prof            run the server under node --cpu-prof and print where its CPU time went
+                        (profiles in bench/results/profiles; profiled figures are a little lower)
+
+Environment: BENCH_PG_URL (as --pg-url); BENCH_PLAN_CACHE_MODE (PostgreSQL baseline connections'
+plan_cache_mode, e.g. force_custom_plan); BENCH_COMMIT (the commit to record when the bench runs from
+an exported copy of the tree). The server processes inherit the environment (LOYALTY_PG_POOL_SIZE…).
+Figures and settings go to bench/results/latest.json and a timestamped copy beside it.
+`;
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const BENCH = path.join(ROOT, 'bench');
+const RESULTS = path.join(BENCH, 'results');
+const AUTH_MODES = ['none', 'basic', 'oauth'] as const;
+type AuthMode = (typeof AUTH_MODES)[number];
+// No run here reaches this many batches a second; each walk gets enough promotions for it.
+const BATCH_RATE_CEILING = 3_000;
+const IMPORT_CHUNK = 10_000;
+const CORES = os.cpus().length;
+const TILL = { username: 'bench.till', password: 'bench-till-password' };
+const CLIENT = { key: 'bench-client', secret: 'bench-client-secret-0123456789' };
+
+interface Options {
+  store: StoreKind;
+  customers: number;
+  durationS: number;
+  warmupS: number;
+  connections: number;
+  modes: AuthMode[];
+  compareSizes: number[] | undefined;
+  pgUrl: string;
+  skipBaseline: boolean;
+  skipAnalyze: boolean;
+  skipBuild: boolean;
+  cpuProf: boolean;
+}
+
+class UsageError extends Error {}
+
+function positiveInt(name: string, raw: string | undefined, fallback: number, min = 1): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw.replace(/_/g, ''));
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}`);
+  return n;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      store: { type: 'string' },
+      customers: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      auth: { type: 'string' },
+      'compare-sizes': { type: 'string' },
+      'pg-url': { type: 'string' },
+      'skip-baseline': { type: 'boolean' },
+      'skip-analyze': { type: 'boolean' },
+      'skip-build': { type: 'boolean' },
+      'cpu-prof': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  if (values.store !== 'sqlite' && values.store !== 'postgres')
+    throw new UsageError('--store must be sqlite or postgres');
+  const auth = values.auth ?? 'all';
+  if (auth !== 'all' && !(AUTH_MODES as readonly string[]).includes(auth)) {
+    throw new UsageError('--auth must be none, basic, oauth or all');
+  }
+  const compareSizes = values['compare-sizes']
+    ?.split(',')
+    .map((s) => positiveInt('compare-sizes', s.trim(), 0, BATCH));
+  if (compareSizes && compareSizes.length < 2)
+    throw new UsageError('--compare-sizes needs two sizes or more');
+  const pgUrl = values['pg-url'] ?? process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const host = new URL(pgUrl).hostname;
+  if (!['127.0.0.1', 'localhost', '[::1]', '::1'].includes(host)) {
+    throw new UsageError(`--pg-url must point at this machine (127.0.0.1), not ${host}`);
+  }
+  return {
+    store: values.store,
+    customers: positiveInt('customers', values.customers, 1_000_000, BATCH),
+    durationS: positiveInt('duration', values.duration, 20),
+    warmupS: positiveInt('warmup', values.warmup, 2, 0),
+    connections: positiveInt('connections', values.connections, 16),
+    modes: auth === 'all' ? [...AUTH_MODES] : [auth as AuthMode],
+    compareSizes,
+    pgUrl,
+    skipBaseline: values['skip-baseline'] ?? false,
+    skipAnalyze: values['skip-analyze'] ?? false,
+    skipBuild: values['skip-build'] ?? false,
+    cpuProf: values['cpu-prof'] ?? false,
+  };
+}
+
+// ---- cleanup: every child and every store the bench made goes away, whatever happens ----
+
+const cleanups: (() => Promise<void>)[] = [];
+
+async function runCleanups(): Promise<void> {
+  while (cleanups.length > 0) {
+    const fn = cleanups.pop() as () => Promise<void>;
+    await fn().catch((err: unknown) => console.error(`cleanup: ${errorText(err)}`));
+  }
+}
+
+let stopping: { code: number; done: Promise<void> } | undefined;
+/** Stops every child, removes the store, exits. The first caller's exit code wins (Ctrl-C: 130). */
+async function shutdown(code: number, why?: string): Promise<never> {
+  if (!stopping) {
+    if (why) console.error(why);
+    killAll('SIGTERM');
+    stopping = { code, done: runCleanups() };
+  }
+  await stopping.done;
+  process.exit(stopping.code);
+}
+
+// ---- the store ----
+
+interface BenchStore {
+  kind: StoreKind;
+  databaseUrl: string;
+  /** What the baseline opens: the SQLite file, or the PostgreSQL connection string. */
+  baselineTarget: string;
+  /** PostgreSQL: the bench's database, whose backends' CPU is counted. */
+  pgDatabase?: string;
+  dispose(): Promise<void>;
+}
+
+async function pgAdmin(url: string, text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new Error(`PostgreSQL is not reachable at ${url}: ${errorText(err)}`);
+  }
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+async function openStore(options: Options): Promise<BenchStore> {
+  if (options.store === 'sqlite') {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'loyalty-bench-'));
+    const file = path.join(dir, 'bench.db');
+    const store: BenchStore = {
+      kind: 'sqlite',
+      databaseUrl: `sqlite:${file}`,
+      baselineTarget: file,
+      dispose: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+    cleanups.push(store.dispose);
+    return store;
+  }
+  const name = `loyalty_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await pgAdmin(options.pgUrl, `create database ${name}`);
+  const url = new URL(options.pgUrl);
+  url.pathname = `/${name}`;
+  let dropped = false;
+  const store: BenchStore = {
+    kind: 'postgres',
+    databaseUrl: url.toString(),
+    baselineTarget: url.toString(),
+    pgDatabase: name,
+    dispose: async () => {
+      if (dropped) return;
+      dropped = true;
+      await pgAdmin(options.pgUrl, `drop database if exists ${name} with (force)`);
+    },
+  };
+  cleanups.push(store.dispose);
+  return store;
+}
+
+/**
+ * PostgreSQL plans by statistics, and a store just filled by the import has none until autovacuum
+ * gets to it (within a minute or so): until then the customer lookup scans the whole org, and a
+ * generic plan of a named statement made meanwhile stays with its connection. The bench measures the
+ * steady state, so it runs the ANALYZE that autovacuum would run (--skip-analyze: it does not).
+ */
+async function analyze(store: BenchStore, options: Options): Promise<void> {
+  if (store.kind !== 'postgres' || options.skipAnalyze) return;
+  const t0 = performance.now();
+  await pgAdmin(store.databaseUrl, 'analyze');
+  console.log(`ANALYZE after the import: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+/**
+ * The same for the rows a phase writes: halfway through its warm-up, so that the plans of the
+ * measured part know the promotions being filled (a new promotion is otherwise estimated at one row,
+ * and PostgreSQL then reads every issual of the promotion to find 100 customers'). --skip-analyze
+ * shows what a fresh promotion costs without it.
+ */
+function analyzeDuringWarmup(store: BenchStore, options: Options): Promise<void> | undefined {
+  if (store.kind !== 'postgres' || options.skipAnalyze || options.warmupS === 0) return undefined;
+  return new Promise<void>((resolve, reject) =>
+    setTimeout(
+      () => pgAdmin(store.databaseUrl, 'analyze issuals, earns').then(resolve, reject),
+      (options.warmupS * 1000) / 2,
+    ),
+  ).catch((err: unknown) => console.warn(`bench: ANALYZE during the warm-up failed: ${errorText(err)}`));
+}
+
+// ---- the server ----
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface ServerPlan {
+  store: BenchStore;
+  adminToken: string;
+  orgId: number;
+  profileDir?: string;
+}
+
+/** `node dist/cli.js serve`, or for `none` the no-auth entry; fresh process, fresh port. */
+async function launch(plan: ServerPlan, mode: AuthMode | 'import'): Promise<ServerProcess> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATABASE_URL: plan.store.databaseUrl,
+    LOYALTY_ADMIN_TOKEN: plan.adminToken,
+    LOYALTY_DEMO: '0',
+    LOG_LEVEL: 'warn',
+    BENCH_ORG_ID: String(plan.orgId),
+  };
+  const profiling =
+    plan.profileDir && mode !== 'import'
+      ? [
+          '--cpu-prof',
+          `--cpu-prof-dir=${plan.profileDir}`,
+          `--cpu-prof-name=${plan.store.kind}-${mode}.cpuprofile`,
+        ]
+      : [];
+  const entry = mode === 'none' ? ['bench/server-noauth.js'] : ['dist/cli.js', 'serve'];
+  const server = await startServer([...profiling, ...entry], env, ROOT, port, `server ${mode}`);
+  cleanups.push(() => server.stop());
+  return server;
+}
+
+// ---- the management API: the bench's only way in for seeding ----
+
+async function call(
+  origin: string,
+  method: 'POST',
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+) {
+  const res = await request(`${origin}${url}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+    headersTimeout: 600_000,
+    bodyTimeout: 600_000,
+  });
+  const text = await res.body.text();
+  if (res.statusCode !== 200 && res.statusCode !== 201) {
+    throw new Error(`${method} ${url}: HTTP ${res.statusCode} ${text.slice(0, 500)}`);
+  }
+  return JSON.parse(text) as any;
+}
+
+interface Seeded {
+  orgId: number;
+  programId: number;
+  /** The promotions of each walk, by walk name (baseline, none, basic, oauth). */
+  walks: Record<string, number[]>;
+  import: { customers: number; seconds: number; customersPerSecond: number; serverPeakRssMb: number };
+}
+
+function promotionsPerWalk(customers: number, options: Options): number {
+  const batches = BATCH_RATE_CEILING * (options.warmupS + options.durationS);
+  return Math.max(1, Math.ceil(batches / batchesPerPromotion(customers)));
+}
+
+async function seed(
+  server: ServerProcess,
+  adminToken: string,
+  customers: number,
+  walks: string[],
+  perWalk: number,
+): Promise<Seeded> {
+  const admin = { authorization: `Bearer ${adminToken}` };
+  const post = (url: string, body: unknown) =>
+    call(server.origin, 'POST', url, admin, typeof body === 'string' ? body : JSON.stringify(body));
+  const org = await post('/admin/v1/orgs', { name: 'Bench org' });
+  const base = `/admin/v1/orgs/${org.id}`;
+  const program = await post(`${base}/programs`, { name: 'Bench program' });
+  const promotionIds: Record<string, number[]> = {};
+  for (const walk of walks) {
+    promotionIds[walk] = [];
+    for (let i = 0; i < perWalk; i++) {
+      const promotion = await post(`${base}/promotions`, {
+        programId: program.id,
+        name: `Bench ${walk} ${i + 1}`,
+        type: 'ENROL_AND_ISSUE',
+        maxIssualsPerCustomer: 1,
+        maxEarnsPerCustomer: null,
+      });
+      promotionIds[walk].push(promotion.id);
+    }
+  }
+  await post(`${base}/tills`, { ...TILL, customerAccess: 'WRITE' });
+  await post(`${base}/api-clients`, { ...CLIENT, customerAccess: 'WRITE', tokenTtlSeconds: 86_400 });
+
+  console.log(
+    `importing ${customers.toLocaleString('en')} customers in calls of ${IMPORT_CHUNK.toLocaleString('en')}…`,
+  );
+  const done = sample(server.pid);
+  const t0 = performance.now();
+  let lastReport = t0;
+  for (let first = 1; first <= customers; first += IMPORT_CHUNK) {
+    const last = Math.min(customers, first + IMPORT_CHUNK - 1);
+    let body = '{"customers":[';
+    for (let id = first; id <= last; id++)
+      body += `${id === first ? '' : ','}{"id":${id},"programIds":[${program.id}]}`;
+    await post(`${base}/customers`, `${body}]}`);
+    if (performance.now() - lastReport > 10_000) {
+      lastReport = performance.now();
+      const s = (lastReport - t0) / 1000;
+      console.log(`  ${last.toLocaleString('en')} customers after ${s.toFixed(0)} s`);
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const rss = done();
+  console.log(
+    `imported in ${seconds.toFixed(1)} s (${Math.round(customers / seconds).toLocaleString('en')} customers/s)`,
+  );
+  return {
+    orgId: org.id,
+    programId: program.id,
+    walks: promotionIds,
+    import: {
+      customers,
+      seconds: round(seconds, 1),
+      customersPerSecond: Math.round(customers / seconds),
+      serverPeakRssMb: rss.peakRssMb,
+    },
+  };
+}
+
+async function authHeaders(mode: AuthMode, origin: string): Promise<Record<string, string>> {
+  if (mode === 'none') return {};
+  if (mode === 'basic') {
+    const md5 = createHash('md5').update(TILL.password).digest('hex');
+    return { authorization: `Basic ${Buffer.from(`${TILL.username}:${md5}`).toString('base64')}` };
+  }
+  const answer = await call(origin, 'POST', '/v3/oauth/token/generate', {}, JSON.stringify(CLIENT));
+  return { 'x-cap-api-oauth-token': answer.data.accessToken as string };
+}
+
+// ---- phases ----
+
+interface PhaseReport {
+  action: Action;
+  seconds: number;
+  customersPerSecond: number;
+  requestsPerSecond: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+  requests: number;
+  good: number;
+  warned: number;
+  failed: number;
+  non2xx: Record<string, number>;
+  errors: number;
+  errorSamples: string[];
+  exhausted: boolean;
+  server: ProcessSample;
+  loadGeneratorCores: number;
+  /** Cores busy with anything else (other programs on the machine): high values spoil the figures. */
+  otherCores: number;
+  /** Service customers/s over raw-store customers/s for the same action. */
+  vsBaseline?: number;
+}
+
+async function phase(
+  server: ServerProcess,
+  store: BenchStore,
+  options: Options,
+  job: Omit<LoadJob, 'origin' | 'connections' | 'warmupMs' | 'durationMs'>,
+): Promise<{ report: PhaseReport; batchesSent: number }> {
+  const done = sample(server.pid, store.pgDatabase);
+  const analyzing = analyzeDuringWarmup(store, options);
+  const load = await runJob<LoadJob, LoadResult>(
+    path.join(BENCH, 'load.ts'),
+    {
+      ...job,
+      origin: server.origin,
+      connections: options.connections,
+      warmupMs: options.warmupS * 1000,
+      durationMs: options.durationS * 1000,
+    },
+    ROOT,
+    (options.warmupS + options.durationS + 120) * 1000,
+  );
+  const processes = done();
+  await analyzing;
+  const seconds = load.seconds;
+  const loadGeneratorCores = round(load.cpuSeconds / (options.warmupS + options.durationS), 2);
+  const report: PhaseReport = {
+    action: job.action,
+    seconds: round(seconds, 3),
+    customersPerSecond: seconds > 0 ? Math.round((load.good * BATCH) / seconds) : 0,
+    requestsPerSecond: seconds > 0 ? round(load.good / seconds, 1) : 0,
+    latencyMs: {
+      p50: load.latency.p50,
+      p90: load.latency.p90,
+      p99: load.latency.p99,
+      max: load.latency.max,
+      mean: load.latency.mean,
+    },
+    requests: load.requests,
+    good: load.good,
+    warned: load.warned,
+    failed: load.failed,
+    non2xx: load.non2xx,
+    errors: load.errors,
+    errorSamples: load.errorSamples,
+    exhausted: load.exhausted,
+    server: processes,
+    loadGeneratorCores,
+    otherCores: round(
+      Math.max(
+        0,
+        processes.machineBusy * CORES - processes.serverCores - processes.postgresCores - loadGeneratorCores,
+      ),
+      2,
+    ),
+  };
+  const problems = load.failed + load.errors + Object.values(load.non2xx).reduce((a, b) => a + b, 0);
+  if (load.warned > 0)
+    console.log(`  ${job.action}: ${load.warned} good answers carried warnings (unexpected)`);
+  if (problems > 0)
+    console.log(`  ${job.action}: ${problems} bad answers, e.g. ${load.errorSamples[0] ?? ''}`);
+  return { report, batchesSent: load.batchesSent };
+}
+
+interface ModeReport {
+  auth: AuthMode;
+  enrol: PhaseReport;
+  earn: PhaseReport;
+  profile?: ProfileSummary;
+}
+
+async function runMode(
+  plan: ServerPlan,
+  seeded: Seeded,
+  mode: AuthMode,
+  options: Options,
+): Promise<ModeReport> {
+  console.log(
+    `\n== ${options.store}, auth ${mode}: ENROL then EARN, ${options.connections} connections, ${options.durationS} s each (+${options.warmupS} s warm-up)`,
+  );
+  const server = await launch(plan, mode);
+  let enrol: PhaseReport;
+  let earn: PhaseReport;
+  try {
+    const headers = await authHeaders(mode, server.origin);
+    const slots: Slots = { promotionIds: seeded.walks[mode] as number[], customers: options.customers };
+    const base = { headers, programId: seeded.programId, slots };
+    const first = await phase(server, plan.store, options, { ...base, action: 'ENROL' });
+    enrol = first.report;
+    printPhase(mode, enrol);
+    earn = (await phase(server, plan.store, options, { ...base, action: 'EARN', cycle: first.batchesSent }))
+      .report;
+    printPhase(mode, earn);
+  } finally {
+    await server.stop();
+  }
+  const profile = plan.profileDir ? profileOf(plan.profileDir, `${options.store}-${mode}`) : undefined;
+  return { auth: mode, enrol, earn, ...(profile ? { profile } : {}) };
+}
+
+function profileOf(dir: string, name: string): ProfileSummary | undefined {
+  const file = readdirSync(dir).find((f) => f === `${name}.cpuprofile`);
+  return file ? summarizeProfile(path.join(dir, file)) : undefined;
+}
+
+function printPhase(mode: string, p: PhaseReport): void {
+  console.log(
+    `  ${mode} ${p.action}: ${p.customersPerSecond.toLocaleString('en')} customers/s, ${p.requestsPerSecond} req/s, ` +
+      `p50 ${p.latencyMs.p50} ms, p99 ${p.latencyMs.p99} ms, server ${p.server.peakRssMb} MB, ` +
+      `${p.server.serverCores} cores${p.server.postgresCores ? `, postgres ${p.server.postgresCores} cores` : ''}`,
+  );
+}
+
+interface BaselineReport extends BaselineResult {
+  /** CPU over both phases: "serverCores" is the baseline process here (it stands in for the server). */
+  processes: ProcessSample & { otherCores: number };
+}
+
+async function runBaseline(store: BenchStore, seeded: Seeded, options: Options): Promise<BaselineReport> {
+  const concurrency = store.kind === 'sqlite' ? 1 : options.connections;
+  console.log(
+    `\n== ${store.kind}, raw-store baseline: ENROL then EARN, ${concurrency} connection(s), ${options.durationS} s each (+${options.warmupS} s warm-up)`,
+  );
+  // The bench's own process tree is now the baseline process alone (no server runs meanwhile).
+  const done = sample(process.pid, store.pgDatabase);
+  const result = await runJob<BaselineJob, BaselineResult>(
+    path.join(BENCH, 'baseline.ts'),
+    {
+      store: store.kind,
+      target: store.baselineTarget,
+      orgId: seeded.orgId,
+      programId: seeded.programId,
+      slots: { promotionIds: seeded.walks.baseline as number[], customers: options.customers },
+      connections: concurrency,
+      warmupMs: options.warmupS * 1000,
+      durationMs: options.durationS * 1000,
+      analyze: store.kind === 'postgres' && !options.skipAnalyze,
+    },
+    ROOT,
+    (2 * (options.warmupS + options.durationS) + 120) * 1000,
+  );
+  const p = done();
+  const processes = {
+    ...p,
+    otherCores: round(Math.max(0, p.machineBusy * CORES - p.serverCores - p.postgresCores), 2),
+  };
+  for (const p of [result.enrol, result.earn]) {
+    console.log(
+      `  baseline ${p.action}: ${p.batchesPerSecond} batches/s (${p.customersPerSecond.toLocaleString('en')} customers/s), ` +
+        `p50 ${p.latency.p50} ms, p99 ${p.latency.p99} ms`,
+    );
+  }
+  return { ...result, processes };
+}
+
+// ---- the runs ----
+
+async function fullRun(options: Options, meta: Record<string, unknown>) {
+  const store = await openStore(options);
+  const plan: ServerPlan = { store, adminToken: randomBytes(24).toString('hex'), orgId: 0 };
+  if (options.cpuProf) plan.profileDir = path.join(RESULTS, 'profiles');
+  if (plan.profileDir) mkdirSync(plan.profileDir, { recursive: true });
+
+  console.log(`\n== ${store.kind}: seeding a fresh store through the management API`);
+  const importer = await launch(plan, 'import');
+  const walks = [...(options.skipBaseline ? [] : ['baseline']), ...options.modes];
+  const seeded = await seed(
+    importer,
+    plan.adminToken,
+    options.customers,
+    walks,
+    promotionsPerWalk(options.customers, options),
+  );
+  await importer.stop();
+  await analyze(store, options);
+  plan.orgId = seeded.orgId;
+
+  const baseline = options.skipBaseline ? undefined : await runBaseline(store, seeded, options);
+  const runs: ModeReport[] = [];
+  for (const mode of options.modes) runs.push(await runMode(plan, seeded, mode, options));
+  if (baseline) {
+    for (const run of runs) {
+      run.enrol.vsBaseline = round(
+        run.enrol.customersPerSecond / Math.max(1, baseline.enrol.customersPerSecond),
+        3,
+      );
+      run.earn.vsBaseline = round(
+        run.earn.customersPerSecond / Math.max(1, baseline.earn.customersPerSecond),
+        3,
+      );
+    }
+  }
+  await store.dispose();
+  return { meta, import: seeded.import, baseline, runs, targets: targets(runs, undefined, options) };
+}
+
+type FullReport = Awaited<ReturnType<typeof fullRun>>;
+
+/** The full run (baseline, then one auth mode) on a fresh store of each size, and the ratios. */
+async function compareSizes(options: Options, sizes: number[], meta: Record<string, unknown>) {
+  const mode: AuthMode = options.modes.length === 1 ? (options.modes[0] as AuthMode) : 'basic';
+  const results: (FullReport & { customers: number })[] = [];
+  for (const customers of sizes) {
+    console.log(`\n==== ${options.store}: ${customers.toLocaleString('en')} customers`);
+    const report = await fullRun({ ...options, customers, modes: [mode] }, { ...meta, customers });
+    results.push({ customers, ...report });
+  }
+  const bySize = [...results].sort((a, b) => a.customers - b.customers);
+  const small = bySize[0] as FullReport;
+  const large = bySize[bySize.length - 1] as FullReport;
+  const ratio = (f: (r: FullReport) => number | undefined) => {
+    const a = f(small);
+    const b = f(large);
+    return a === undefined || b === undefined ? undefined : round(b / Math.max(1, a), 3);
+  };
+  const largeOverSmall = {
+    serviceEnrol: ratio((r) => r.runs[0]?.enrol.customersPerSecond) as number,
+    serviceEarn: ratio((r) => r.runs[0]?.earn.customersPerSecond),
+    baselineEnrol: ratio((r) => r.baseline?.enrol.customersPerSecond),
+    baselineEarn: ratio((r) => r.baseline?.earn.customersPerSecond),
+  };
+  return {
+    meta: { ...meta, customers: sizes, auth: mode },
+    sizes: results,
+    largeOverSmall,
+    targets: targets([], largeOverSmall.serviceEnrol, options),
+  };
+}
+
+// ---- the issue's targets ----
+
+interface Target {
+  target: string;
+  measured: string;
+  pass: boolean;
+}
+
+function targets(runs: ModeReport[], sizeRatio: number | undefined, options: Options): Target[] {
+  const out: Target[] = [];
+  const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
+  for (const run of runs) {
+    if (run.enrol.vsBaseline !== undefined) {
+      out.push({
+        target: `${run.auth}: ENROL ≥ 70% of baseline`,
+        measured: pct(run.enrol.vsBaseline),
+        pass: run.enrol.vsBaseline >= 0.7,
+      });
+    }
+    if (run.earn.vsBaseline !== undefined) {
+      out.push({
+        target: `${run.auth}: EARN ≥ 60% of baseline`,
+        measured: pct(run.earn.vsBaseline),
+        pass: run.earn.vsBaseline >= 0.6,
+      });
+    }
+    const p99 = Math.max(run.enrol.latencyMs.p99, run.earn.latencyMs.p99);
+    out.push({
+      target: `${run.auth}: p99 ≤ 25 ms at ${options.connections} connections`,
+      measured: `${p99} ms`,
+      pass: p99 <= 25,
+    });
+    const rss = Math.max(run.enrol.server.peakRssMb, run.earn.server.peakRssMb);
+    out.push({ target: `${run.auth}: server RSS < 300 MB`, measured: `${rss} MB`, pass: rss < 300 });
+  }
+  const none = runs.find((r) => r.auth === 'none');
+  for (const run of runs) {
+    if (!none || run === none) continue;
+    for (const action of ['enrol', 'earn'] as const) {
+      const cost = 1 - run[action].customersPerSecond / Math.max(1, none[action].customersPerSecond);
+      out.push({
+        target: `${run.auth}: ${action.toUpperCase()} costs ≤ 5% against no auth`,
+        measured: pct(cost),
+        pass: cost <= 0.05,
+      });
+    }
+  }
+  if (sizeRatio !== undefined) {
+    out.push({
+      target: 'ENROL at the largest size within 15% of the smallest',
+      measured: pct(sizeRatio),
+      pass: sizeRatio >= 0.85,
+    });
+  }
+  return out;
+}
+
+// ---- output ----
+
+function table(rows: string[][]): string {
+  const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows
+    .map((r, n) => {
+      const line = r
+        .map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+        .join('  ');
+      return n === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
+    })
+    .join('\n');
+}
+
+const fmt = (n: number) => n.toLocaleString('en');
+
+function phaseRow(store: string, who: string, p: PhaseReport): string[] {
+  const non2xx = Object.values(p.non2xx).reduce((a, b) => a + b, 0);
+  return [
+    store,
+    who,
+    p.action,
+    fmt(p.customersPerSecond),
+    fmt(p.requestsPerSecond),
+    String(p.latencyMs.p50),
+    String(p.latencyMs.p99),
+    String(p.server.peakRssMb),
+    String(p.server.serverCores),
+    p.server.postgresCores ? String(p.server.postgresCores) : '-',
+    String(p.otherCores),
+    p.vsBaseline === undefined ? '-' : `${Math.round(p.vsBaseline * 100)}%`,
+    `${non2xx}/${p.failed}/${p.errors}${p.exhausted ? ' (walk exhausted)' : ''}`,
+  ];
+}
+
+const HEADER = [
+  'store',
+  'run',
+  'phase',
+  'customers/s',
+  'req/s',
+  'p50 ms',
+  'p99 ms',
+  'RSS MB',
+  'srv cores',
+  'pg cores',
+  'other cores',
+  'vs base',
+  'non2xx/failed/err',
+];
+
+function reportRows(report: FullReport, store: StoreKind, prefix = ''): string[][] {
+  const rows: string[][] = [];
+  if (report.baseline) {
+    const b = report.baseline;
+    for (const p of [b.enrol, b.earn]) {
+      rows.push([
+        store,
+        `${prefix}raw store (${b.concurrency} conn)`,
+        p.action,
+        fmt(p.customersPerSecond),
+        fmt(p.batchesPerSecond),
+        String(p.latency.p50),
+        String(p.latency.p99),
+        '-',
+        String(b.processes.serverCores),
+        b.processes.postgresCores ? String(b.processes.postgresCores) : '-',
+        String(b.processes.otherCores),
+        '100%',
+        `0/0/0${p.exhausted ? ' (walk exhausted)' : ''}`,
+      ]);
+    }
+  }
+  for (const run of report.runs) {
+    rows.push(phaseRow(store, `${prefix}service, auth ${run.auth}`, run.enrol));
+    rows.push(phaseRow(store, `${prefix}service, auth ${run.auth}`, run.earn));
+  }
+  return rows;
+}
+
+function printFull(report: FullReport, store: StoreKind): void {
+  const rows = [HEADER, ...reportRows(report, store)];
+  console.log(
+    `\nImport: ${fmt(report.import.customers)} customers in ${report.import.seconds} s (${fmt(report.import.customersPerSecond)}/s)`,
+  );
+  console.log(`\n${table(rows)}`);
+  console.log('(req/s of the raw store: batches/s; a batch is the work of one 100-customer request)');
+  for (const run of report.runs) if (run.profile) printProfile(run.auth, run.profile);
+  printTargets(report.targets);
+}
+
+function printProfile(label: string, p: ProfileSummary): void {
+  console.log(`\nServer CPU profile, auth ${label} (${fmt(p.totalMs)} ms of CPU, self time):`);
+  console.log(`  by area: ${p.byArea.map((a) => `${a.area} ${a.percent}%`).join(', ')}`);
+  for (const f of p.byFunction) console.log(`  ${String(f.percent).padStart(5)}%  ${f.fn}`);
+}
+
+function printTargets(list: Target[]): void {
+  if (list.length === 0) return;
+  console.log('\nTargets of issue 5:');
+  for (const t of list) console.log(`  ${t.pass ? 'PASS' : 'FAIL'}  ${t.target}: ${t.measured}`);
+}
+
+function gitCommit(): string {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  // BENCH_COMMIT names the commit when the bench runs from an exported copy of the tree.
+  if (head.status !== 0) return process.env.BENCH_COMMIT ?? 'unknown';
+  return `${head.stdout.trim()}${dirty.stdout.trim() ? ' (with local changes)' : ''}`;
+}
+
+async function storeVersion(options: Options): Promise<Record<string, string>> {
+  if (options.store === 'sqlite') {
+    const db = new Database(':memory:');
+    const { v } = db.prepare('select sqlite_version() as v').get() as { v: string };
+    db.close();
+    return { sqlite: v, journal_mode: 'wal', synchronous: 'full' };
+  }
+  const client = new pg.Client({ connectionString: options.pgUrl });
+  await client.connect();
+  try {
+    const out: Record<string, string> = {};
+    out.postgres = (await client.query('show server_version')).rows[0].server_version;
+    for (const name of ['synchronous_commit', 'fsync', 'shared_buffers']) {
+      out[name] = (await client.query(`show ${name}`)).rows[0][name];
+    }
+    out.serverPoolSize = process.env.LOYALTY_PG_POOL_SIZE ?? '10 (default)';
+    return out;
+  } finally {
+    await client.end();
+  }
+}
+
+async function main(): Promise<void> {
+  let options: Options;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    console.error(`bench: ${errorText(err)}\n\n${USAGE}`);
+    process.exit(64);
+  }
+  if (!options.skipBuild) {
+    console.log('== npm run build');
+    const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+    if (build.status !== 0) throw new Error('npm run build failed');
+  }
+  if (!existsSync(path.join(ROOT, 'dist', 'cli.js')))
+    throw new Error('dist/cli.js is missing: run npm run build');
+  mkdirSync(RESULTS, { recursive: true });
+
+  const busyBefore = await machineBusyOver(1_000);
+  if (busyBefore > 0.2) {
+    console.warn(
+      `\nbench: warning: ${Math.round(busyBefore * 100)}% of the CPU is busy before the run: other programs ` +
+        'running now will lower the figures (see "other cores" in the table)',
+    );
+  }
+  const startedAt = new Date();
+  const meta = {
+    startedAt: startedAt.toISOString(),
+    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+    commit: gitCommit(),
+    store: options.store,
+    storeInfo: await storeVersion(options),
+    customers: options.customers,
+    durationS: options.durationS,
+    warmupS: options.warmupS,
+    connections: options.connections,
+    batch: BATCH,
+    node: process.version,
+    cpu: `${os.cpus()[0]?.model ?? 'unknown'} × ${os.cpus().length}`,
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    machineBusyBefore: busyBefore,
+    analyze:
+      options.store === 'postgres' && !options.skipAnalyze
+        ? 'after the import, and halfway through the warm-up of every phase (baseline and service)'
+        : 'none',
+  };
+
+  let report: unknown;
+  if (options.compareSizes) {
+    const sized = await compareSizes(options, options.compareSizes, meta);
+    const rows = [
+      HEADER,
+      ...sized.sizes.flatMap((r) => reportRows(r, options.store, `${fmt(r.customers)}: `)),
+    ];
+    console.log(`\n${table(rows)}`);
+    const pct = (x: number | undefined) => (x === undefined ? '-' : `${Math.round(x * 1000) / 10}%`);
+    const l = sized.largeOverSmall;
+    console.log(
+      `\nLargest size over smallest, customers/s: service ENROL ${pct(l.serviceEnrol)}, EARN ${pct(l.serviceEarn)}; ` +
+        `raw store ENROL ${pct(l.baselineEnrol)}, EARN ${pct(l.baselineEarn)}`,
+    );
+    printTargets(sized.targets);
+    report = sized;
+  } else {
+    const full = await fullRun(options, meta);
+    printFull(full, options.store);
+    report = full;
+  }
+
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const kind = options.compareSizes ? 'sizes' : 'full';
+  writeFileSync(path.join(RESULTS, 'latest.json'), json);
+  writeFileSync(path.join(RESULTS, `${options.store}-${kind}-${stamp}.json`), json);
+  console.log(
+    `\nwritten: bench/results/latest.json and bench/results/${options.store}-${kind}-${stamp}.json`,
+  );
+}
+
+process.on(
+  'SIGINT',
+  () => void shutdown(130, '\nbench: interrupted; stopping its processes and removing its store'),
+);
+process.on(
+  'SIGTERM',
+  () => void shutdown(143, 'bench: terminated; stopping its processes and removing its store'),
+);
+process.on('exit', () => killAll('SIGKILL'));
+
+main().then(
+  () => shutdown(0),
+  (err: unknown) =>
+    shutdown(1, `bench: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
+);
