@@ -41,7 +41,37 @@ export interface AppDeps {
   unauthenticatedActor?: Actor;
   /** A pino logger or logger options; by default one at the configured level, to stdout. */
   logger?: FastifyServerOptions['loggerInstance'] | FastifyServerOptions['logger'];
+  /** Tests only: other transport limits (shorter timeouts, fewer connections) than the defaults. */
+  limits?: Partial<ServerLimits>;
 }
+
+/** What a client may hold of the server at the transport; the README's limits table lists them. */
+export interface ServerLimits {
+  /** The request line and headers together, in bytes; over it Node answers 431 and closes. */
+  maxHeaderSize: number;
+  /** Time to receive the headers, in ms; over it the answer is 408 and the connection closes. */
+  headersTimeout: number;
+  /** Time to receive the whole request, body included, in ms; over it 408. */
+  requestTimeout: number;
+  /** A socket with no traffic for this long, in ms, is closed. */
+  connectionTimeout: number;
+  /** A kept-alive connection idle this long between requests, in ms, is closed. */
+  keepAliveTimeout: number;
+  /** Requests on one connection; the last is answered with `Connection: close`. */
+  maxRequestsPerSocket: number;
+  /** Connections open at once; further ones are dropped when accepted. */
+  maxConnections: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
+  maxHeaderSize: 16 * 1024,
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  connectionTimeout: 60_000,
+  keepAliveTimeout: 72_000,
+  maxRequestsPerSocket: 10_000,
+  maxConnections: 2_048,
+});
 
 // The package's version, for the OpenAPI document (from src/ and from dist/ alike).
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -98,6 +128,7 @@ function securityHeaders(reply: FastifyReply, requestId: string): void {
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? { level: config.logLevel, redact: REDACT };
+  const limits = { ...DEFAULT_LIMITS, ...deps.limits };
   const app = Fastify({
     ...(typeof logger === 'object' && 'child' in logger ? { loggerInstance: logger } : { logger }),
     bodyLimit: config.bodyLimit,
@@ -105,9 +136,17 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    requestTimeout: 30_000,
-    connectionTimeout: 60_000,
-    keepAliveTimeout: 72_000,
+    http: {
+      maxHeaderSize: limits.maxHeaderSize,
+      headersTimeout: limits.headersTimeout,
+      requestTimeout: limits.requestTimeout,
+      // How often Node checks the two timeouts above (its default, 30 s, would let them overrun).
+      connectionsCheckingInterval: Math.min(1_000, limits.headersTimeout),
+    },
+    requestTimeout: limits.requestTimeout,
+    connectionTimeout: limits.connectionTimeout,
+    keepAliveTimeout: limits.keepAliveTimeout,
+    maxRequestsPerSocket: limits.maxRequestsPerSocket,
     return503OnClosing: true,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -126,6 +165,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       return answer.code(error.status).send(errorBody(kind === 'bulk' ? 'v2' : kind, error));
     },
   });
+  app.server.maxConnections = limits.maxConnections;
   app.decorateRequest('actor', null);
 
   // Once closing starts, answers in flight also close their connection, so that a keep-alive client

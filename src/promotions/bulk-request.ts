@@ -12,6 +12,8 @@ export const MAX_CUSTOMERS_PER_REQUEST = 100;
 const IDENTIFIER_NAMES: readonly string[] = ['id', 'mobile', 'email'];
 // Longer identifier values or sources than this cannot be valid; they are not worth normalising.
 const MAX_VALUE_LENGTH = 320;
+/** The management API refuses longer promoIdentifiers, so a longer one can name no promotion. */
+export const MAX_PROMO_IDENTIFIER_LENGTH = 100;
 
 /** How the promotion was named: by id, by external identifier, or both (which must agree). */
 export interface PromotionRef {
@@ -90,9 +92,11 @@ export function parseBulkRequest(body: unknown, allowedActions: readonly BulkAct
     action: action as BulkAction,
     programId,
     promotionId: hasPromotionId ? (parsePositiveInt(details.promotionId) ?? 'invalid') : null,
-    // A promoIdentifier of the wrong type matches no promotion; the empty string never does either.
+    // A promoIdentifier of the wrong type, or too long, matches no promotion; nor does the empty string.
     promoIdentifier: hasIdentifier
-      ? promoIdentifier !== undefined && !hasNul(promoIdentifier)
+      ? promoIdentifier !== undefined &&
+        promoIdentifier.length <= MAX_PROMO_IDENTIFIER_LENGTH &&
+        !hasNul(promoIdentifier)
         ? promoIdentifier
         : ''
       : null,
