@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
@@ -72,9 +71,6 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxRequestsPerSocket: 10_000,
   maxConnections: 2_048,
 });
-
-// The package's version, for the OpenAPI document (from src/ and from dist/ alike).
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 // Credentials never reach a log line, whatever a serializer or a debug statement prints.
@@ -213,7 +209,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     metrics = createMetrics(app, deps.store);
     await app.register(metricsRoutes, { metrics });
   }
-  await app.register(docsRoutes, { version, metrics: config.metrics });
+  await app.register(docsRoutes, { metrics: config.metrics });
 
   app.get('/health', async () => ({ status: 'ok' }));
   // Ready: the store answers and its schema is the one this code expects (a load balancer's check).

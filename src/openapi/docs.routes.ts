@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildOpenApiDocument, type DocumentOptions } from './document.js';
 
@@ -40,9 +42,31 @@ const INIT = `window.addEventListener('load', function () {
 });
 `;
 
+/** The package's version: from the nearest package.json of this package above this file (src/ or dist/). */
+export function packageVersion(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'loyalty-promotions' && pkg.version) return pkg.version;
+    } catch {
+      // none here: look higher
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return '0.0.0';
+    dir = parent;
+  }
+}
+
 /** `GET /openapi.json`, and the interactive reference at `GET /docs`. */
-export async function docsRoutes(app: FastifyInstance, options: DocumentOptions) {
-  const document = JSON.stringify(buildOpenApiDocument(options));
+export async function docsRoutes(
+  app: FastifyInstance,
+  { metrics, version = packageVersion() }: Omit<DocumentOptions, 'version'> & { version?: string },
+) {
+  const document = JSON.stringify(buildOpenApiDocument({ version, metrics }));
   const cache = new Map<string, Buffer>();
 
   app.get('/openapi.json', async (_request, reply) =>
