@@ -34,6 +34,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** A shorter admin token is refused: guessing it would open every org's records. */
+export const MIN_ADMIN_TOKEN_BYTES = 32;
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const DEFAULT_SQLITE_FILE = path.join('data', 'loyalty.db');
 
@@ -112,6 +115,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const adminToken = env.LOYALTY_ADMIN_TOKEN === '' ? undefined : env.LOYALTY_ADMIN_TOKEN;
+  if (adminToken !== undefined && Buffer.byteLength(adminToken) < MIN_ADMIN_TOKEN_BYTES) {
+    problems.push(
+      `LOYALTY_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_BYTES} bytes long (openssl rand -hex 32 makes one)`,
+    );
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({

@@ -4,6 +4,7 @@ import type { CredentialKind } from '../auth/credential.repository.js';
 import { safeEqual } from '../auth/secret-hash.js';
 import { requireJson } from '../auth/v2-auth.hook.js';
 import type { Clock } from '../clock.js';
+import { MIN_ADMIN_TOKEN_BYTES } from '../config.js';
 import { AppError } from '../errors.js';
 import { pathId } from './admin-input.js';
 import type { AuditRepository } from './audit.repository.js';
@@ -31,11 +32,12 @@ export async function adminRoutes(
   { management, adminToken, audit, clock }: AdminRoutesOptions,
 ) {
   const { records: service, credentials } = management;
+  const enabled = adminToken !== undefined && Buffer.byteLength(adminToken) >= MIN_ADMIN_TOKEN_BYTES;
   app.addHook('onRequest', async (request) => {
     const header = request.headers.authorization ?? '';
     const token = /^Bearer\s/i.test(header) ? header.slice(7).trim() : '';
-    // Without a configured token the management API is off: nothing can open it.
-    if (!adminToken || !token || !safeEqual(token, adminToken)) throw new AppError('unauthorized');
+    // Without a configured token of 32 bytes or more the management API is off: nothing can open it.
+    if (!enabled || !token || !safeEqual(token, adminToken as string)) throw new AppError('unauthorized');
     // Later log lines of the request say who made it (the token itself never).
     const log = request.log as typeof request.log & { setBindings?: (bindings: object) => void };
     log.setBindings?.({ credential: 'admin' });
