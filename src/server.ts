@@ -4,7 +4,7 @@ import { loadFixture } from './admin/fixture.service.js';
 import { createManagement } from './admin/management.js';
 import { buildApp } from './app.js';
 import { systemClock } from './clock.js';
-import type { Config } from './config.js';
+import { adminTokenTooShort, type Config, MIN_ADMIN_TOKEN_BYTES } from './config.js';
 import { createStore, type Store } from './db/database.js';
 import { migrateToLatest } from './db/migrator.js';
 import { keepStatistics } from './db/statistics.js';
@@ -36,6 +36,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const demo = await loadDemo(config, store);
     const app = await buildApp(config, { store });
     log = (err) => app.log.warn({ err }, 'an idle store connection failed; the pool replaces it');
+    if (adminTokenTooShort(config)) {
+      app.log.warn(
+        `LOYALTY_ADMIN_TOKEN is shorter than ${MIN_ADMIN_TOKEN_BYTES} bytes, so the management API stays off ` +
+          '(every /admin call answers 401); make one with: openssl rand -hex 32',
+      );
+    }
     const stopStatistics = keepStatistics(store, 30_000, (err) =>
       app.log.warn({ err }, 'refreshing table statistics failed'),
     );
