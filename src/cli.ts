@@ -8,12 +8,13 @@ import { ConfigError, describeConfig, loadConfig } from './config.js';
 import { createStore } from './db/database.js';
 import { migrateToLatest } from './db/migrator.js';
 import { AppError } from './errors.js';
-import { serve } from './server.js';
+import { serveWorkers } from './server.js';
 
 const USAGE = `Usage: loyalty <command>
 
 Commands:
-  serve        start the HTTP server (PORT, HOST, DATABASE_URL, LOYALTY_ADMIN_TOKEN, LOYALTY_DEMO)
+  serve        start the HTTP server (PORT, HOST, DATABASE_URL, LOYALTY_ADMIN_TOKEN, LOYALTY_DEMO);
+               --workers N runs N processes on the same port (PostgreSQL only)
   migrate      bring the database named by DATABASE_URL to the current schema
   seed FILE    load a fixture file of orgs, programs, promotions, customers, tills and API clients
   bulk ACTION  enrol, earn, revoke-enrol or revoke-earn the customers of a CSV file through the API
@@ -76,11 +77,21 @@ async function bulk(args: string[]): Promise<void> {
 
 class UsageError extends Error {}
 
+function workersOption(args: string[]): number {
+  if (args.length === 0) return 1;
+  const [flag, value, ...extra] = args;
+  const n = Number(value);
+  if (flag !== '--workers' || extra.length > 0 || !Number.isInteger(n) || n < 1 || n > 64) {
+    throw new UsageError('serve takes only --workers N, with N from 1 to 64');
+  }
+  return n;
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve':
-      return serve(loadConfig());
+      return serveWorkers(loadConfig(), workersOption(rest));
     case 'migrate':
       return migrate();
     case 'seed':

@@ -1,10 +1,11 @@
+import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import { md5Hex } from './admin/credential-admin.service.js';
 import { loadFixture } from './admin/fixture.service.js';
 import { createManagement } from './admin/management.js';
 import { buildApp } from './app.js';
 import { systemClock } from './clock.js';
-import { adminTokenTooShort, type Config, MIN_ADMIN_TOKEN_BYTES } from './config.js';
+import { adminTokenTooShort, type Config, ConfigError, MIN_ADMIN_TOKEN_BYTES } from './config.js';
 import { createStore, type Store } from './db/database.js';
 import { migrateToLatest } from './db/migrator.js';
 import { keepStatistics } from './db/statistics.js';
@@ -78,6 +79,44 @@ export async function startServer(config: Config): Promise<RunningServer> {
 }
 
 /** Runs until SIGTERM or SIGINT, then drains requests in flight and exits 0. */
+/**
+ * `loyalty serve --workers N`: N server processes sharing the port (node:cluster), for PostgreSQL,
+ * where one Node process is the limit before the store is. The primary migrates once, then forks;
+ * SIGTERM to the primary drains every worker, and it exits 0 when they all have.
+ */
+export async function serveWorkers(config: Config, workers: number): Promise<void> {
+  if (workers <= 1) return serve(config);
+  if (config.store.kind !== 'postgres') {
+    throw new ConfigError([
+      '--workers needs PostgreSQL: SQLite has one writer, so more processes only wait on it',
+    ]);
+  }
+  if (!cluster.isPrimary) return serve(config);
+  const store = createStore(config.store);
+  try {
+    await migrateToLatest(store.db);
+  } finally {
+    await store.destroy();
+  }
+  let stopping = false;
+  for (let i = 0; i < workers; i++) cluster.fork();
+  cluster.on('exit', (worker, code) => {
+    if (!stopping) {
+      // A worker that died unasked is replaced, so the server keeps its size.
+      console.error(`worker ${worker.process.pid} exited with ${code}; starting another`);
+      cluster.fork();
+    } else if (Object.keys(cluster.workers ?? {}).length === 0) {
+      process.exit(0);
+    }
+  });
+  const stop = () => {
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
 export async function serve(config: Config): Promise<void> {
   const server = await startServer(config);
   const stop = (signal: string) => {
