@@ -242,31 +242,9 @@ export async function newApiClient(
   return { key, token: res.json().data.accessToken };
 }
 
-/** The till username inside a Basic header made by basicAuth. */
-export function usernameOf(authorization: string): string {
-  const decoded = Buffer.from(authorization.replace(/^Basic /, ''), 'base64').toString('utf8');
-  return decoded.slice(0, decoded.indexOf(':'));
-}
+// The same helpers as the bulk suite's, under the names this family's tests use.
+export { earnsOf as earnRows, issualsOf as issualRows, usernameOf } from './bulk.js';
 
-export function issualRows(t: TestApp, promotionId: number) {
-  return t.testStore.store.db
-    .selectFrom('issuals')
-    .selectAll()
-    .where('promotion_id', '=', promotionId)
-    .orderBy('id')
-    .execute();
-}
-
-export function earnRows(t: TestApp, promotionId: number) {
-  return t.testStore.store.db
-    .selectFrom('earns')
-    .selectAll()
-    .where('promotion_id', '=', promotionId)
-    .orderBy('id')
-    .execute();
-}
-
-/** Every row of the tables a v2 request may write (to show that a request wrote nothing). */
 export interface WriteCounts {
   issuals: number;
   earns: number;
