@@ -17,25 +17,8 @@ export const URLS = {
   lookup: '/v2/customers/lookup/promotionData',
 } as const;
 
-export const MESSAGE = {
-  8899: 'Cannot enrol/issue to the user group.',
-  8901: 'invalid entity type passed',
-  8902: 'bulk action passed not supported',
-  '8902type': 'bulk action passed not supported for loyalty/generic promotion type',
-  8881: 'Insufficient parameters passed; program ID and one of the promotion ID/identifiers are required',
-  11013: 'identifierName, identifierValue, source can not be empty',
-  8013: 'identifierName is invalid',
-  1060: 'Batch limit size exceeded',
-  1101: 'invalid programId passed',
-  8874: 'promotion id passed is invalid',
-  8892: 'promotion is inactive',
-  8003: 'Invalid source',
-  8015: 'Customer not found for the given identifiers',
-  8890: 'Customer is already enrolled',
-  8896: 'Error occurred while issuing promotion to the customer',
-  401: 'Authentication failed. Please check username and password.',
-  4000: 'Not authorized. Access is denied!',
-} as const;
+// The contract's messages, written out once in the bulk suite's helpers.
+export { MSG as MESSAGE } from './bulk.js';
 
 export const ID = /^[1-9][0-9]*$/;
 export const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
