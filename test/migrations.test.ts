@@ -22,6 +22,7 @@ for (const kind of STORES) {
           program_id: 10,
           name: 'x',
           type: 'GENERIC',
+          active: 1,
           created_at: 0,
           updated_at: 0,
         })
