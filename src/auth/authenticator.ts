@@ -74,7 +74,8 @@ export type Authenticator = ReturnType<typeof createAuthenticator>;
  * Basic credentials of tills and OAuth tokens of API clients. A verified Basic credential is
  * remembered for `cacheMs`, so a busy till pays the slow hash once per lifetime rather than once per
  * call; a changed or disabled credential is therefore honoured within `cacheMs` by every process,
- * and at once by the process that changed it.
+ * and at once by the process that changed it. A token's signature is checked once per `cacheMs` (and
+ * never past its expiry); whether its client is still enabled, as often as for Basic.
  */
 export function createAuthenticator({
   credentials,
@@ -85,6 +86,13 @@ export function createAuthenticator({
 }: AuthenticatorDeps) {
   const verified = new TtlCache<Promise<Actor | undefined>>(clock, cacheMs, maxCacheEntries);
   const clients = new TtlCache<Promise<StoredCredential | undefined>>(clock, cacheMs, maxCacheEntries);
+  // A token that verified once, with its expiry: a client sends the same token for minutes, and
+  // checking its signature again each time cost as much as the rest of authentication together.
+  const tokens = new TtlCache<{ orgId: number; clientId: string; expiresAtMs: number }>(
+    clock,
+    cacheMs,
+    maxCacheEntries,
+  );
   const keys = new Map<number, Promise<Uint8Array>>();
   const configKey = jwtSecret ? new TextEncoder().encode(jwtSecret) : undefined;
 
@@ -135,6 +143,13 @@ export function createAuthenticator({
     return key;
   }
 
+  /** The API client a verified token names, if it still exists, belongs to the org and is enabled. */
+  async function activeClient(orgId: number, clientId: string): Promise<Actor | undefined> {
+    const found = await client(clientId);
+    if (!found || found.disabled || found.orgId !== orgId) return undefined;
+    return toActor('apiClient', found);
+  }
+
   return {
     /** A till by `username` and the `md5hex(password)` it sends. */
     async basic(username: string, secret: string): Promise<Actor | undefined> {
@@ -174,6 +189,8 @@ export function createAuthenticator({
     /** The API client a token speaks for, if its signature, expiry and client all hold. */
     async verifyToken(token: string): Promise<Actor | undefined> {
       if (token.length > 4096) return undefined;
+      const known = tokens.get(token);
+      if (known && known.expiresAtMs > clock.now()) return activeClient(known.orgId, known.clientId);
       let orgId: unknown;
       try {
         // Read unverified only to choose the org's key; nothing is trusted before jwtVerify.
@@ -188,6 +205,7 @@ export function createAuthenticator({
       const key = await signingKey(orgId, false);
       if (!key) return undefined;
       let clientId: unknown;
+      let expiresAtMs: number;
       try {
         const { payload } = await jwtVerify(token, key, {
           algorithms: ['HS256'],
@@ -197,19 +215,20 @@ export function createAuthenticator({
         });
         if (payload.org_id !== orgId) return undefined;
         clientId = payload.client_id;
+        expiresAtMs = (payload.exp as number) * 1000;
       } catch {
         return undefined;
       }
       if (typeof clientId !== 'string') return undefined;
-      const found = await client(clientId);
-      if (!found || found.disabled || found.orgId !== orgId) return undefined;
-      return toActor('apiClient', found);
+      tokens.set(token, { orgId, clientId, expiresAtMs });
+      return activeClient(orgId, clientId);
     },
 
     /** Forgets every remembered credential (after a rotation, a disable or an access change here). */
     clear(): void {
       verified.clear();
       clients.clear();
+      tokens.clear();
     },
   };
 }
