@@ -1,7 +1,10 @@
 // The raw-store baseline: the statements the service sends for one 100-customer ENROL and one EARN
 // (src/promotions/enrolment.repository.ts), hand-written and prepared, issued straight to the store
-// with no HTTP and no service code. SQLite runs them one transaction at a time (it has one writer);
-// PostgreSQL runs them on C connections in parallel. A process of its own, started by run.ts.
+// with no HTTP and no service code. SQLite has one writer: it runs the batches one after another, and
+// commits them the way the service's group commit does at best, `group` batches per transaction with a
+// savepoint each (so that the baseline is the store's limit under the same durability, not its fsync
+// rate). PostgreSQL runs them on C connections in parallel, a transaction each. A process of its own,
+// started by run.ts.
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -23,8 +26,13 @@ import {
 const SOURCE = 'INSTORE';
 const CREATED_BY = 'bench:baseline';
 
-/** One batch's work on some store: resolves once its transaction committed. */
-type BatchRunner = (action: Action, promotionId: number, ids: number[]) => Promise<void> | void;
+interface Batch {
+  promotionId: number;
+  ids: number[];
+}
+
+/** Some batches' work on some store: resolves once the transaction that holds them committed. */
+type BatchRunner = (action: Action, batches: Batch[]) => Promise<void> | void;
 
 interface Found {
   id: number;
@@ -159,16 +167,24 @@ function sqliteRunner(job: BaselineJob): { run: BatchRunner; close: () => void }
   const commit = db.prepare('commit');
   const rollback = db.prepare('rollback');
 
-  const run: BatchRunner = (action, promotionId, ids) => {
+  const savepoint = db.prepare('savepoint batch');
+  const release = db.prepare('release batch');
+
+  const one = (action: Action, { promotionId, ids }: Batch) => {
+    savepoint.run();
+    const customers = eligible(find.all(job.programId, job.orgId, ...ids) as Found[], ids);
+    const planned = plan(action, customers, stats.all(job.orgId, promotionId, ...customers) as Stats[]);
+    if (action === 'EARN') earnCounts.all(job.orgId, promotionId, ...customers) as Count[];
+    const table = action === 'ENROL' ? 'issuals' : 'earns';
+    const row = allocate.get(table, planned.length, table) as { value: number };
+    const newIds = planned.map((_, i) => row.value - planned.length + 1 + i);
+    inserts[table].run(...rowsOf(action, job.orgId, promotionId, planned, newIds));
+    release.run();
+  };
+  const run: BatchRunner = (action, batches) => {
     begin.run();
     try {
-      const customers = eligible(find.all(job.programId, job.orgId, ...ids) as Found[], ids);
-      const planned = plan(action, customers, stats.all(job.orgId, promotionId, ...customers) as Stats[]);
-      if (action === 'EARN') earnCounts.all(job.orgId, promotionId, ...customers) as Count[];
-      const table = action === 'ENROL' ? 'issuals' : 'earns';
-      const row = allocate.get(table, planned.length, table) as { value: number };
-      const newIds = planned.map((_, i) => row.value - planned.length + 1 + i);
-      inserts[table].run(...rowsOf(action, job.orgId, promotionId, planned, newIds));
+      for (const batch of batches) one(action, batch);
       commit.run();
     } catch (err) {
       rollback.run();
@@ -216,42 +232,44 @@ async function postgresRunners(
     issuals: { name: 'bl_ins_issuals', text: insertSql('issuals', BATCH, true) },
     earns: { name: 'bl_ins_earns', text: insertSql('earns', BATCH, true) },
   };
-  const runs = clients.map(
-    (client): BatchRunner =>
-      async (action, promotionId, ids) => {
-        await client.query('begin');
-        try {
-          const found = await client.query<Found>({ ...q.find, values: [job.programId, job.orgId, ...ids] });
-          const customers = eligible(found.rows, ids);
-          const keys = [...new Set(customers.map((id) => lockKey(promotionId, id)))]
-            .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-            .map(String);
-          await client.query({ ...q.lock, values: [keys] });
-          const stats = await client.query<Stats>({
-            ...q.stats,
-            values: [job.orgId, promotionId, ...customers],
-          });
-          const planned = plan(action, customers, stats.rows);
-          if (action === 'EARN') {
-            await client.query<Count>({ ...q.earnCounts, values: [job.orgId, promotionId, ...customers] });
-          }
-          const table = action === 'ENROL' ? 'issuals' : 'earns';
-          const allocated = await client.query<{ id: number }>({
-            ...q.ids,
-            values: [table, `${table}_id_seq`, planned.length],
-          });
-          const newIds = allocated.rows.map((r) => Number(r.id));
-          await client.query({
-            ...q[table],
-            values: rowsOf(action, job.orgId, promotionId, planned, newIds),
-          });
-          await client.query('commit');
-        } catch (err) {
-          await client.query('rollback').catch(() => undefined);
-          throw err;
+  const runs = clients.map((client): BatchRunner => {
+    const one = async (action: Action, { promotionId, ids }: Batch) => {
+      await client.query('begin');
+      try {
+        const found = await client.query<Found>({ ...q.find, values: [job.programId, job.orgId, ...ids] });
+        const customers = eligible(found.rows, ids);
+        const keys = [...new Set(customers.map((id) => lockKey(promotionId, id)))]
+          .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(String);
+        await client.query({ ...q.lock, values: [keys] });
+        const stats = await client.query<Stats>({
+          ...q.stats,
+          values: [job.orgId, promotionId, ...customers],
+        });
+        const planned = plan(action, customers, stats.rows);
+        if (action === 'EARN') {
+          await client.query<Count>({ ...q.earnCounts, values: [job.orgId, promotionId, ...customers] });
         }
-      },
-  );
+        const table = action === 'ENROL' ? 'issuals' : 'earns';
+        const allocated = await client.query<{ id: number }>({
+          ...q.ids,
+          values: [table, `${table}_id_seq`, planned.length],
+        });
+        const newIds = allocated.rows.map((r) => Number(r.id));
+        await client.query({
+          ...q[table],
+          values: rowsOf(action, job.orgId, promotionId, planned, newIds),
+        });
+        await client.query('commit');
+      } catch (err) {
+        await client.query('rollback').catch(() => undefined);
+        throw err;
+      }
+    };
+    return async (action, batches) => {
+      for (const batch of batches) await one(action, batch);
+    };
+  });
   const analyze = async () => {
     const client = new pg.Client({ connectionString: job.target });
     await client.connect();
@@ -291,21 +309,30 @@ async function phase(
 
   async function worker(run: BatchRunner): Promise<void> {
     while (performance.now() < end) {
-      if (action === 'ENROL' && next >= capacity) {
-        exhausted = true;
-        return;
+      const group: Batch[] = [];
+      while (group.length < job.group) {
+        if (action === 'ENROL' && next >= capacity) {
+          exhausted = true;
+          break;
+        }
+        const k = next++;
+        const slot = batchAt(slots, cycle === undefined ? k : k % cycle);
+        if (!slot) throw new Error(`batch ${k} is outside the walk`);
+        group.push({
+          promotionId: slot.promotionId,
+          ids: Array.from({ length: BATCH }, (_, i) => slot.firstId + i),
+        });
       }
-      const k = next++;
-      const slot = batchAt(slots, cycle === undefined ? k : k % cycle);
-      if (!slot) throw new Error(`batch ${k} is outside the walk`);
-      const ids = Array.from({ length: BATCH }, (_, i) => slot.firstId + i);
+      if (group.length === 0) return;
       const t0 = performance.now();
-      await run(action, slot.promotionId, ids);
+      await run(action, group);
       const t1 = performance.now();
+      // Every batch of a group waits for the group's commit, as a request does in the service.
       if (t1 >= measureFrom && t1 <= end) {
-        batches++;
-        latencies.push(t1 - t0);
+        batches += group.length;
+        for (let i = 0; i < group.length; i++) latencies.push(t1 - t0);
       }
+      if (exhausted) return;
     }
   }
 
@@ -333,7 +360,7 @@ async function run(job: BaselineJob): Promise<BaselineResult> {
       // One writer: the batches run one after another (each call is synchronous).
       const enrol = await phase('ENROL', job, [runBatch], job.slots, undefined);
       const earn = await phase('EARN', job, [runBatch], job.slots, enrol.batchesSent);
-      return { concurrency: 1, enrol, earn };
+      return { concurrency: 1, batchesPerCommit: job.group, enrol, earn };
     } finally {
       close();
     }
@@ -343,7 +370,7 @@ async function run(job: BaselineJob): Promise<BaselineResult> {
   try {
     const enrol = await phase('ENROL', job, runs, job.slots, undefined, maybe);
     const earn = await phase('EARN', job, runs, job.slots, enrol.batchesSent, maybe);
-    return { concurrency: runs.length, enrol, earn };
+    return { concurrency: runs.length, batchesPerCommit: 1, enrol, earn };
   } finally {
     await close();
   }

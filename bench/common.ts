@@ -152,6 +152,8 @@ export interface BaselineJob {
   programId: number;
   slots: Slots;
   connections: number;
+  /** Batches per transaction (SQLite: as many as the service's group commit can take at once). */
+  group: number;
   warmupMs: number;
   durationMs: number;
   /** PostgreSQL: ANALYZE issuals and earns halfway through each warm-up. */
@@ -172,6 +174,7 @@ export interface BaselinePhase {
 
 export interface BaselineResult {
   concurrency: number;
+  batchesPerCommit: number;
   enrol: BaselinePhase;
   earn: BaselinePhase;
 }

@@ -4,7 +4,15 @@
 // per authentication mode, and prints and saves what it measured. All traffic stays on 127.0.0.1.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -216,6 +224,45 @@ async function openStore(options: Options): Promise<BenchStore> {
   }
   const name = `loyalty_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
   await pgAdmin(options.pgUrl, `create database ${name}`);
+  const url = new URL(options.pgUrl);
+  url.pathname = `/${name}`;
+  let dropped = false;
+  const store: BenchStore = {
+    kind: 'postgres',
+    databaseUrl: url.toString(),
+    baselineTarget: url.toString(),
+    pgDatabase: name,
+    dispose: async () => {
+      if (dropped) return;
+      dropped = true;
+      await pgAdmin(options.pgUrl, `drop database if exists ${name} with (force)`);
+    },
+  };
+  cleanups.push(store.dispose);
+  return store;
+}
+
+/**
+ * A copy of the seeded store, so that the baseline and every authentication mode start from the same
+ * tables: run one after another on one store, each would find the rows of those before it, and the
+ * later ones would pay for larger tables, not for their authentication. SQLite copies the file (and its
+ * WAL, should the importer have left one); PostgreSQL makes the copy with CREATE DATABASE ...
+ * TEMPLATE, which takes the planner statistics along.
+ */
+async function cloneStore(seeded: BenchStore, label: string, options: Options): Promise<BenchStore> {
+  if (seeded.kind === 'sqlite') {
+    const file = path.join(path.dirname(seeded.baselineTarget), `bench-${label}.db`);
+    copyFileSync(seeded.baselineTarget, file);
+    // Had the importer left a WAL behind, the copy needs it too (SQLite replays it on open).
+    if (existsSync(`${seeded.baselineTarget}-wal`))
+      copyFileSync(`${seeded.baselineTarget}-wal`, `${file}-wal`);
+    const dispose = async () => {
+      for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+    };
+    return { kind: 'sqlite', databaseUrl: `sqlite:${file}`, baselineTarget: file, dispose };
+  }
+  const name = `${seeded.pgDatabase}_${label}`;
+  await pgAdmin(options.pgUrl, `create database ${name} template ${seeded.pgDatabase}`);
   const url = new URL(options.pgUrl);
   url.pathname = `/${name}`;
   let dropped = false;
@@ -564,8 +611,10 @@ interface BaselineReport extends BaselineResult {
 
 async function runBaseline(store: BenchStore, seeded: Seeded, options: Options): Promise<BaselineReport> {
   const concurrency = store.kind === 'sqlite' ? 1 : options.connections;
+  // SQLite's one writer commits as many batches at once as the service can have in flight.
+  const group = store.kind === 'sqlite' ? options.connections : 1;
   console.log(
-    `\n== ${store.kind}, raw-store baseline: ENROL then EARN, ${concurrency} connection(s), ${options.durationS} s each (+${options.warmupS} s warm-up)`,
+    `\n== ${store.kind}, raw-store baseline: ENROL then EARN, ${concurrency} connection(s), ${group} batch(es) per commit, ${options.durationS} s each (+${options.warmupS} s warm-up)`,
   );
   // The bench's own process tree is now the baseline process alone (no server runs meanwhile).
   const done = sample(process.pid, store.pgDatabase);
@@ -578,6 +627,7 @@ async function runBaseline(store: BenchStore, seeded: Seeded, options: Options):
       programId: seeded.programId,
       slots: { promotionIds: seeded.walks.baseline as number[], customers: options.customers },
       connections: concurrency,
+      group,
       warmupMs: options.warmupS * 1000,
       durationMs: options.durationS * 1000,
       analyze: store.kind === 'postgres' && !options.skipAnalyze,
@@ -621,9 +671,22 @@ async function fullRun(options: Options, meta: Record<string, unknown>) {
   await analyze(store, options);
   plan.orgId = seeded.orgId;
 
-  const baseline = options.skipBaseline ? undefined : await runBaseline(store, seeded, options);
+  // Each on a copy of the seeded store (see cloneStore), dropped once it has been measured.
+  const onCopy = async <T>(label: string, fn: (copy: BenchStore) => Promise<T>): Promise<T> => {
+    const copy = await cloneStore(store, label, options);
+    try {
+      return await fn(copy);
+    } finally {
+      await copy.dispose();
+    }
+  };
+  const baseline = options.skipBaseline
+    ? undefined
+    : await onCopy('baseline', (copy) => runBaseline(copy, seeded, options));
   const runs: ModeReport[] = [];
-  for (const mode of options.modes) runs.push(await runMode(plan, seeded, mode, options));
+  for (const mode of options.modes) {
+    runs.push(await onCopy(mode, (copy) => runMode({ ...plan, store: copy }, seeded, mode, options)));
+  }
   if (baseline) {
     for (const run of runs) {
       run.enrol.vsBaseline = round(
@@ -788,7 +851,7 @@ function reportRows(report: FullReport, store: StoreKind, prefix = ''): string[]
     for (const p of [b.enrol, b.earn]) {
       rows.push([
         store,
-        `${prefix}raw store (${b.concurrency} conn)`,
+        `${prefix}raw store (${b.concurrency} conn${b.batchesPerCommit > 1 ? `, ${b.batchesPerCommit}/commit` : ''})`,
         p.action,
         fmt(p.customersPerSecond),
         fmt(p.batchesPerSecond),
