@@ -44,10 +44,6 @@ interface Stats {
   total: number;
   active_id: number | null;
 }
-interface Count {
-  customer_id: number;
-  n: number;
-}
 
 const placeholders = (n: number, from: number, dollar: boolean) =>
   Array.from({ length: n }, (_, i) => (dollar ? `$${from + i}` : '?')).join(', ');
@@ -59,15 +55,26 @@ const findSql = (dollar: boolean) =>
   `and "s"."customer_id" = "c"."id" where "c"."org_id" = ${dollar ? '$2' : '?'} ` +
   `and "c"."id" in (${placeholders(BATCH, 3, dollar)})`;
 
-const statsSql = (dollar: boolean) =>
-  'select "customer_id", count(*) as "total", max(case when "revoked_at" is null then "id" end) as "active_id" ' +
-  `from "issuals" where "org_id" = ${dollar ? '$1' : '?'} and "promotion_id" = ${dollar ? '$2' : '?'} ` +
-  `and "customer_id" in (${placeholders(BATCH, 3, dollar)}) group by "customer_id"`;
+// Each customer's issuals (and for EARN their active earns), as customerStates in the repository:
+// on PostgreSQL one statement with a lateral probe a customer; on SQLite a grouped read of the
+// issuals, and one of the earns for EARN.
+const pgStatesSql = (earns: boolean) =>
+  `select k.customer_id, s.total, s.active_id, ${
+    earns
+      ? '(select count(*) from "earns" e where e.org_id = $1 and e.promotion_id = $2 ' +
+        'and e.customer_id = k.customer_id and e.revoked_at is null)'
+      : 'null'
+  } as n from unnest($3::bigint[]) as k(customer_id) ` +
+  'cross join lateral (select count(*) as total, max(i.id) filter (where i.revoked_at is null) as active_id ' +
+  'from "issuals" i where i.org_id = $1 and i.promotion_id = $2 and i.customer_id = k.customer_id) s';
 
-const earnCountSql = (dollar: boolean) =>
-  'select "customer_id", count(*) as "n" from "earns" ' +
-  `where "org_id" = ${dollar ? '$1' : '?'} and "promotion_id" = ${dollar ? '$2' : '?'} ` +
-  `and "customer_id" in (${placeholders(BATCH, 3, dollar)}) and "revoked_at" is null group by "customer_id"`;
+const SQLITE_STATS =
+  'select customer_id, count(*) as total, max(case when revoked_at is null then id end) as active_id ' +
+  'from issuals where org_id = ? and promotion_id = ? and customer_id in (select value from json_each(?)) ' +
+  'group by customer_id';
+const SQLITE_EARN_COUNTS =
+  'select customer_id, count(*) as n from earns where org_id = ? and promotion_id = ? and revoked_at is null ' +
+  'and customer_id in (select value from json_each(?)) group by customer_id';
 
 const ISSUAL_COLUMNS = [
   'org_id',
@@ -154,8 +161,8 @@ function sqliteRunner(job: BaselineJob): { run: BatchRunner; close: () => void }
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   const find = db.prepare(findSql(false));
-  const stats = db.prepare(statsSql(false));
-  const earnCounts = db.prepare(earnCountSql(false));
+  const statsOf = db.prepare(SQLITE_STATS);
+  const earnCounts = db.prepare(SQLITE_EARN_COUNTS);
   const allocate = db.prepare(
     'update "id_sequences" set "value" = value + case name when ? then ? else 0 end where "name" in (?) returning "name", "value"',
   );
@@ -173,8 +180,10 @@ function sqliteRunner(job: BaselineJob): { run: BatchRunner; close: () => void }
   const one = (action: Action, { promotionId, ids }: Batch) => {
     savepoint.run();
     const customers = eligible(find.all(job.programId, job.orgId, ...ids) as Found[], ids);
-    const planned = plan(action, customers, stats.all(job.orgId, promotionId, ...customers) as Stats[]);
-    if (action === 'EARN') earnCounts.all(job.orgId, promotionId, ...customers) as Count[];
+    const chosen = JSON.stringify(customers);
+    const stats = statsOf.all(job.orgId, promotionId, chosen) as Stats[];
+    if (action === 'EARN') earnCounts.all(job.orgId, promotionId, chosen);
+    const planned = plan(action, customers, stats);
     const table = action === 'ENROL' ? 'issuals' : 'earns';
     const row = allocate.get(table, planned.length, table) as { value: number };
     const newIds = planned.map((_, i) => row.value - planned.length + 1 + i);
@@ -223,8 +232,8 @@ async function postgresRunners(
   const q = {
     find: { name: 'bl_find', text: findSql(true) },
     lock: { name: 'bl_lock', text: 'select pg_advisory_xact_lock(k) from unnest($1::bigint[]) as t(k)' },
-    stats: { name: 'bl_stats', text: statsSql(true) },
-    earnCounts: { name: 'bl_earn_counts', text: earnCountSql(true) },
+    ENROL: { name: 'bl_states_enrol', text: pgStatesSql(false) },
+    EARN: { name: 'bl_states_earn', text: pgStatesSql(true) },
     ids: {
       name: 'bl_ids',
       text: 'select $1::text as name, nextval($2::regclass) as id from generate_series(1, $3::int)',
@@ -243,13 +252,10 @@ async function postgresRunners(
           .map(String);
         await client.query({ ...q.lock, values: [keys] });
         const stats = await client.query<Stats>({
-          ...q.stats,
-          values: [job.orgId, promotionId, ...customers],
+          ...q[action],
+          values: [job.orgId, promotionId, customers],
         });
         const planned = plan(action, customers, stats.rows);
-        if (action === 'EARN') {
-          await client.query<Count>({ ...q.earnCounts, values: [job.orgId, promotionId, ...customers] });
-        }
         const table = action === 'ENROL' ? 'issuals' : 'earns';
         const allocated = await client.query<{ id: number }>({
           ...q.ids,

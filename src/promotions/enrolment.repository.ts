@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import { sql } from 'kysely';
-import { type Dialect, oneOf, type Store, type Trx, writeTransaction } from '../db/database.js';
+import { oneOf, type Store, type Trx, writeTransaction } from '../db/database.js';
 import { allocateIds } from '../db/id-sequences.js';
 import type { PromotionsTable } from '../db/schema.js';
 import type { PromotionRef } from './bulk-request.js';
@@ -15,10 +15,12 @@ export interface CustomerMatch {
   sources: Set<string>;
 }
 
-export interface IssualStats {
+export interface CustomerState {
   /** Every issual the customer ever had in the promotion, revoked ones included. */
-  total: number;
+  totalIssuals: number;
   activeIssualId: number | null;
+  /** Unrevoked earns in the promotion; counted only when asked for (0 otherwise). */
+  activeEarns: number;
 }
 
 interface RecordBase {
@@ -84,8 +86,13 @@ export interface EnrolmentTx {
   ): Promise<CustomerMatch[]>;
   /** Serialises concurrent requests for the same customers of a promotion until this transaction ends. */
   lockCustomers(promotionId: number, customerIds: number[]): Promise<void>;
-  issualStats(orgId: number, promotionId: number, customerIds: number[]): Promise<Map<number, IssualStats>>;
-  activeEarnCounts(orgId: number, promotionId: number, customerIds: number[]): Promise<Map<number, number>>;
+  /** Each customer's issuals in the promotion, and with `countEarns` their active earns, in one statement. */
+  customerStates(
+    orgId: number,
+    promotionId: number,
+    customerIds: number[],
+    countEarns: boolean,
+  ): Promise<Map<number, CustomerState>>;
   /** The customers' active (unrevoked) earns in the promotion, oldest first. */
   activeEarns(orgId: number, promotionId: number, customerIds: number[]): Promise<ActiveEarn[]>;
   allocateIds(issuals: number, earns: number): Promise<{ issuals: number[]; earns: number[] }>;
@@ -102,15 +109,68 @@ export interface ActiveEarn {
 
 export type EnrolmentRepository = ReturnType<typeof createEnrolmentRepository>;
 
-/** The ids as a one-column table `k(customer_id)`, bound as one parameter. */
-function idTable(dialect: Dialect, ids: readonly number[]) {
-  return dialect === 'postgres'
-    ? sql`unnest(${ids}::bigint[]) as k(customer_id)`
-    : sql`(select value as customer_id from json_each(${JSON.stringify(ids)})) as k`;
-}
-
 function lockKey(promotionId: number, customerId: number): bigint {
   return BigInt.asIntN(64, (BigInt(promotionId) << 32n) ^ BigInt(customerId));
+}
+
+interface StateRow {
+  customer_id: number;
+  total: number | null;
+  active_id: number | null;
+  active_earns: number | null;
+}
+
+/**
+ * One row a customer, one statement: a lateral subquery reads the count and the active id in one
+ * index probe, and the earns are counted beside it. Probes per customer rather than a join, so that
+ * no statistics can turn it into a scan of the promotion's issuals (see findCustomers).
+ */
+async function postgresStates(
+  trx: Trx,
+  orgId: number,
+  promotionId: number,
+  customerIds: number[],
+  countEarns: boolean,
+): Promise<StateRow[]> {
+  const earns = countEarns
+    ? sql`(select count(*) from earns e where e.org_id = ${orgId} and e.promotion_id = ${promotionId}
+        and e.customer_id = k.customer_id and e.revoked_at is null)`
+    : sql`null`;
+  const { rows } = await sql<StateRow>`
+    select k.customer_id, s.total, s.active_id, ${earns} as active_earns
+    from unnest(${customerIds}::bigint[]) as k(customer_id)
+    cross join lateral (select count(*) as total, max(i.id) filter (where i.revoked_at is null) as active_id
+      from issuals i where i.org_id = ${orgId} and i.promotion_id = ${promotionId}
+        and i.customer_id = k.customer_id) s`.execute(trx);
+  return rows;
+}
+
+/**
+ * SQLite's statements cost no round trip, only their own work, and there grouping the customers'
+ * index entries costs less than a correlated probe per customer (about 190 against 250 µs for 100):
+ * a row for each customer who has issuals (or earns); the caller fills in the rest.
+ */
+async function sqliteStates(
+  trx: Trx,
+  orgId: number,
+  promotionId: number,
+  customerIds: number[],
+  countEarns: boolean,
+): Promise<StateRow[]> {
+  const ids = JSON.stringify(customerIds);
+  const { rows } = await sql<StateRow>`
+    select customer_id, count(*) as total, max(case when revoked_at is null then id end) as active_id,
+      null as active_earns
+    from issuals where org_id = ${orgId} and promotion_id = ${promotionId}
+      and customer_id in (select value from json_each(${ids}))
+    group by customer_id`.execute(trx);
+  if (!countEarns) return rows;
+  const earns = await sql<StateRow>`
+    select customer_id, null as total, null as active_id, count(*) as active_earns
+    from earns where org_id = ${orgId} and promotion_id = ${promotionId} and revoked_at is null
+      and customer_id in (select value from json_each(${ids}))
+    group by customer_id`.execute(trx);
+  return [...rows, ...earns.rows];
 }
 
 export function createEnrolmentRepository(store: Store) {
@@ -161,36 +221,23 @@ export function createEnrolmentRepository(store: Store) {
         await sql`select pg_advisory_xact_lock(k) from unnest(${keys}::bigint[]) as t(k)`.execute(trx);
       },
 
-      async issualStats(orgId, promotionId, customerIds) {
-        const stats = new Map<number, IssualStats>();
-        if (customerIds.length === 0) return stats;
-        // One pair of index probes per customer (see findCustomers for why not a join or an IN list).
-        const { rows } = await sql<{ customer_id: number; total: number; active_id: number | null }>`
-          select k.customer_id,
-            (select count(*) from issuals i where i.org_id = ${orgId} and i.promotion_id = ${promotionId}
-              and i.customer_id = k.customer_id) as total,
-            (select max(i.id) from issuals i where i.org_id = ${orgId} and i.promotion_id = ${promotionId}
-              and i.customer_id = k.customer_id and i.revoked_at is null) as active_id
-          from ${idTable(dialect, customerIds)}`.execute(trx);
+      async customerStates(orgId, promotionId, customerIds, countEarns) {
+        const states = new Map<number, CustomerState>();
+        if (customerIds.length === 0) return states;
+        for (const id of customerIds)
+          states.set(id, { totalIssuals: 0, activeIssualId: null, activeEarns: 0 });
+        const rows =
+          dialect === 'postgres'
+            ? await postgresStates(trx, orgId, promotionId, customerIds, countEarns)
+            : await sqliteStates(trx, orgId, promotionId, customerIds, countEarns);
         for (const row of rows) {
-          stats.set(Number(row.customer_id), {
-            total: Number(row.total),
-            activeIssualId: row.active_id === null ? null : Number(row.active_id),
-          });
+          const state = states.get(Number(row.customer_id));
+          if (!state) continue;
+          if (row.total !== null) state.totalIssuals = Number(row.total);
+          if (row.active_id !== null) state.activeIssualId = Number(row.active_id);
+          if (row.active_earns !== null) state.activeEarns = Number(row.active_earns);
         }
-        return stats;
-      },
-
-      async activeEarnCounts(orgId, promotionId, customerIds) {
-        const counts = new Map<number, number>();
-        if (customerIds.length === 0) return counts;
-        const { rows } = await sql<{ customer_id: number; n: number }>`
-          select k.customer_id,
-            (select count(*) from earns e where e.org_id = ${orgId} and e.promotion_id = ${promotionId}
-              and e.customer_id = k.customer_id and e.revoked_at is null) as n
-          from ${idTable(dialect, customerIds)}`.execute(trx);
-        for (const row of rows) counts.set(Number(row.customer_id), Number(row.n));
-        return counts;
+        return states;
       },
 
       async activeEarns(orgId, promotionId, customerIds) {

@@ -36,7 +36,7 @@ export interface EnrolmentServiceDeps {
 }
 
 /** Per-customer state while a request is planned: what the store held, plus what this request adds. */
-interface CustomerState {
+interface PlanState {
   totalIssuals: number;
   active: { id: number } | null;
   activeEarns: number;
@@ -107,18 +107,14 @@ export function createEnrolmentService({ repository, clock }: EnrolmentServiceDe
     resolved: (CustomerMatch | ItemError)[],
     customerIds: number[],
   ): Promise<PlannedItem[]> {
-    const issualStats = await tx.issualStats(stamp.orgId, promotion.id, customerIds);
-    const earnCounts =
-      request.action === 'EARN'
-        ? await tx.activeEarnCounts(stamp.orgId, promotion.id, customerIds)
-        : new Map();
-    const states = new Map<number, CustomerState>();
+    const stored = await tx.customerStates(stamp.orgId, promotion.id, customerIds, request.action === 'EARN');
+    const states = new Map<number, PlanState>();
     for (const id of customerIds) {
-      const stats = issualStats.get(id);
+      const state = stored.get(id);
       states.set(id, {
-        totalIssuals: stats?.total ?? 0,
-        active: stats?.activeIssualId ? { id: stats.activeIssualId } : null,
-        activeEarns: earnCounts.get(id) ?? 0,
+        totalIssuals: state?.totalIssuals ?? 0,
+        active: state?.activeIssualId ? { id: state.activeIssualId } : null,
+        activeEarns: state?.activeEarns ?? 0,
       });
     }
 
@@ -140,7 +136,7 @@ export function createEnrolmentService({ repository, clock }: EnrolmentServiceDe
     const items = request.customers.map((ref, index): PlannedItem => {
       const customer = resolved[index];
       if (customer === undefined || typeof customer === 'number') return failed(customer ?? 8015);
-      const state = states.get(customer.id) as CustomerState;
+      const state = states.get(customer.id) as PlanState;
       const source = ref.kind === 'lookup' ? ref.source : ANY_SOURCE;
       const enrol = (): { id: number } | null => {
         const limit = promotion.maxIssualsPerCustomer;
@@ -201,10 +197,10 @@ export function createEnrolmentService({ repository, clock }: EnrolmentServiceDe
     resolved: (CustomerMatch | ItemError)[],
     customerIds: number[],
   ): Promise<PlannedItem[]> {
-    const issualStats = await tx.issualStats(stamp.orgId, promotion.id, customerIds);
+    const stored = await tx.customerStates(stamp.orgId, promotion.id, customerIds, false);
     const earns = await tx.activeEarns(stamp.orgId, promotion.id, customerIds);
     const active = new Map<number, number | null>();
-    for (const id of customerIds) active.set(id, issualStats.get(id)?.activeIssualId ?? null);
+    for (const id of customerIds) active.set(id, stored.get(id)?.activeIssualId ?? null);
     const earnsOf = new Map<number, number[]>();
     for (const earn of earns)
       earnsOf.set(earn.customerId, [...(earnsOf.get(earn.customerId) ?? []), earn.id]);
