@@ -51,6 +51,8 @@ const USAGE = `Usage: npm run bench -- --store sqlite|postgres [options]
   --warmup S            seconds of load before each phase starts counting (default 2)
   --connections C       concurrent HTTP connections; also PostgreSQL baseline connections (default 16)
   --auth MODE           none | basic | oauth | all (default all)
+  --repeat N            rounds: the baseline and each mode N times in turn, each on a fresh copy of
+                        the seeded store; every phase reports its median round (default 1)
   --compare-sizes A,B   instead of the full run: the ENROL phase on a fresh store of each size
                         (auth: basic, or the one --auth names), and the ratio of largest to smallest
   --pg-url URL          PostgreSQL server (loopback only) on which a fresh database is created and
@@ -87,6 +89,7 @@ interface Options {
   warmupS: number;
   connections: number;
   modes: AuthMode[];
+  repeat: number;
   compareSizes: number[] | undefined;
   pgUrl: string;
   skipBaseline: boolean;
@@ -115,6 +118,7 @@ function parseOptions(argv: string[]): Options {
       warmup: { type: 'string' },
       connections: { type: 'string' },
       auth: { type: 'string' },
+      repeat: { type: 'string' },
       'compare-sizes': { type: 'string' },
       'pg-url': { type: 'string' },
       'skip-baseline': { type: 'boolean' },
@@ -151,6 +155,7 @@ function parseOptions(argv: string[]): Options {
     warmupS: positiveInt('warmup', values.warmup, 2, 0),
     connections: positiveInt('connections', values.connections, 16),
     modes: auth === 'all' ? [...AUTH_MODES] : [auth as AuthMode],
+    repeat: positiveInt('repeat', values.repeat, 1),
     compareSizes,
     pgUrl,
     skipBaseline: values['skip-baseline'] ?? false,
@@ -262,7 +267,14 @@ async function cloneStore(seeded: BenchStore, label: string, options: Options): 
     return { kind: 'sqlite', databaseUrl: `sqlite:${file}`, baselineTarget: file, dispose };
   }
   const name = `${seeded.pgDatabase}_${label}`;
-  await pgAdmin(options.pgUrl, `create database ${name} template ${seeded.pgDatabase}`);
+  // FILE_COPY copies the files rather than writing every page to the WAL (PostgreSQL 15's default),
+  // which would bring on checkpoints in the middle of the measured phases.
+  await pgAdmin(options.pgUrl, `create database ${name} template ${seeded.pgDatabase} strategy file_copy`);
+  // And one checkpoint now, so that every run starts with the same work pending (none): a run that
+  // met a checkpoint halfway measured 30% less than one that did not.
+  await pgAdmin(options.pgUrl, 'checkpoint').catch((err: unknown) =>
+    console.warn(`bench: CHECKPOINT before the run failed (${errorText(err)}); figures may vary more`),
+  );
   const url = new URL(options.pgUrl);
   url.pathname = `/${name}`;
   let dropped = false;
@@ -680,13 +692,39 @@ async function fullRun(options: Options, meta: Record<string, unknown>) {
       await copy.dispose();
     }
   };
-  const baseline = options.skipBaseline
-    ? undefined
-    : await onCopy('baseline', (copy) => runBaseline(copy, seeded, options));
-  const runs: ModeReport[] = [];
-  for (const mode of options.modes) {
-    runs.push(await onCopy(mode, (copy) => runMode({ ...plan, store: copy }, seeded, mode, options)));
+  // Rounds in turn (baseline, none, basic, oauth, baseline, ...), so that a slow spell of the machine
+  // or the disk falls on every kind of run alike; each phase reports its median round.
+  const baselineRounds: BaselineReport[] = [];
+  const modeRounds = new Map<AuthMode, ModeReport[]>(options.modes.map((m) => [m, []]));
+  for (let r = 1; r <= options.repeat; r++) {
+    if (options.repeat > 1) console.log(`\n=== round ${r} of ${options.repeat}`);
+    if (!options.skipBaseline) {
+      baselineRounds.push(await onCopy(`baseline_${r}`, (copy) => runBaseline(copy, seeded, options)));
+    }
+    for (const mode of options.modes) {
+      const report = await onCopy(`${mode}_${r}`, (copy) =>
+        runMode({ ...plan, store: copy }, seeded, mode, options),
+      );
+      modeRounds.get(mode)?.push(report);
+    }
   }
+  const baseline =
+    baselineRounds.length > 0
+      ? {
+          ...(baselineRounds[0] as BaselineReport),
+          enrol: median(baselineRounds.map((b) => b.enrol)),
+          earn: median(baselineRounds.map((b) => b.earn)),
+        }
+      : undefined;
+  const runs: ModeReport[] = options.modes.map((mode) => {
+    const rounds = modeRounds.get(mode) as ModeReport[];
+    return {
+      ...(rounds[0] as ModeReport),
+      enrol: median(rounds.map((m) => m.enrol)),
+      earn: median(rounds.map((m) => m.earn)),
+    };
+  });
+  if (options.repeat > 1) printSpread(baselineRounds, modeRounds);
   if (baseline) {
     for (const run of runs) {
       run.enrol.vsBaseline = round(
@@ -700,7 +738,35 @@ async function fullRun(options: Options, meta: Record<string, unknown>) {
     }
   }
   await store.dispose();
-  return { meta, import: seeded.import, baseline, runs, targets: targets(runs, undefined, options) };
+  const rounds =
+    options.repeat > 1 ? { baseline: baselineRounds, runs: Object.fromEntries(modeRounds) } : undefined;
+  return {
+    meta,
+    import: seeded.import,
+    baseline,
+    runs,
+    ...(rounds ? { rounds } : {}),
+    targets: targets(runs, undefined, options),
+  };
+}
+
+/** The phase of the median round by customers/s (the lower middle one for an even count). */
+function median<P extends { customersPerSecond: number }>(phases: P[]): P {
+  const sorted = [...phases].sort((a, b) => a.customersPerSecond - b.customersPerSecond);
+  return sorted[Math.floor((sorted.length - 1) / 2)] as P;
+}
+
+function printSpread(baselines: BaselineReport[], modes: Map<AuthMode, ModeReport[]>): void {
+  const spread = (xs: number[]) => `${fmt(Math.min(...xs))} to ${fmt(Math.max(...xs))}`;
+  console.log('\nSpread over the rounds (customers/s, lowest to highest):');
+  if (baselines.length > 0) {
+    console.log(`  raw store ENROL ${spread(baselines.map((b) => b.enrol.customersPerSecond))}`);
+    console.log(`  raw store EARN  ${spread(baselines.map((b) => b.earn.customersPerSecond))}`);
+  }
+  for (const [mode, rounds] of modes) {
+    console.log(`  ${mode} ENROL ${spread(rounds.map((m) => m.enrol.customersPerSecond))}`);
+    console.log(`  ${mode} EARN  ${spread(rounds.map((m) => m.earn.customersPerSecond))}`);
+  }
 }
 
 type FullReport = Awaited<ReturnType<typeof fullRun>>;
