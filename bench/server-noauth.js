@@ -1,12 +1,10 @@
 // The real server, built code, with /v2 authentication switched off (AppDeps.unauthenticatedActor):
 // the bench's "none" run, against which the cost of Basic and OAuth is measured. Reachable only by
-// starting this file; configured like `loyalty serve` (PORT, HOST, DATABASE_URL, LOG_LEVEL), plus
+// starting this file; started as `loyalty serve` starts (PORT, HOST, DATABASE_URL, LOG_LEVEL), plus
 // BENCH_ORG_ID, the org every call acts for. Plain JavaScript so that it runs with no loader, as
 // `node dist/cli.js serve` does. Needs `npm run build` first.
-import { buildApp } from '../dist/app.js';
 import { loadConfig } from '../dist/config.js';
-import { createStore } from '../dist/db/database.js';
-import { migrateToLatest } from '../dist/db/migrator.js';
+import { startServer } from '../dist/server.js';
 
 const config = loadConfig();
 const orgId = Number(process.env.BENCH_ORG_ID);
@@ -15,28 +13,21 @@ if (!Number.isSafeInteger(orgId) || orgId <= 0) {
   process.exit(64);
 }
 
-const store = createStore(config.store);
-await migrateToLatest(store.db);
-const app = await buildApp(config, {
-  store,
+const server = await startServer(config, {
   unauthenticatedActor: { orgId, credential: 'bench', access: 'WRITE', rateLimitPerMinute: null },
 });
-await app.listen({ port: config.port, host: config.host });
 
 let closing = false;
 const stop = () => {
   if (closing) return;
   closing = true;
-  app
-    .close()
-    .then(() => store.destroy())
-    .then(
-      () => process.exit(0),
-      (err) => {
-        console.error('server-noauth: shutdown failed', err);
-        process.exit(1);
-      },
-    );
+  server.close().then(
+    () => process.exit(0),
+    (err) => {
+      console.error('server-noauth: shutdown failed', err);
+      process.exit(1);
+    },
+  );
 };
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { md5Hex } from './admin/credential-admin.service.js';
 import { loadFixture } from './admin/fixture.service.js';
 import { createManagement } from './admin/management.js';
-import { buildApp } from './app.js';
+import { type AppDeps, buildApp } from './app.js';
 import { systemClock } from './clock.js';
 import { adminTokenTooShort, type Config, ConfigError, MIN_ADMIN_TOKEN_BYTES } from './config.js';
 import { createStore, type Store } from './db/database.js';
@@ -29,13 +29,17 @@ async function loadDemo(config: Config, store: Store): Promise<boolean> {
 }
 
 /** Migrates the store, loads the demo data where it belongs, and listens. */
-export async function startServer(config: Config): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  /** The bench's run without authentication only (see AppDeps.unauthenticatedActor). */
+  extra: Pick<AppDeps, 'unauthenticatedActor'> = {},
+): Promise<RunningServer> {
   let log: ((err: Error) => void) | undefined;
   const store = createStore(config.store, { onIdleError: (err) => log?.(err) });
   try {
     await migrateToLatest(store.db);
     const demo = await loadDemo(config, store);
-    const app = await buildApp(config, { store });
+    const app = await buildApp(config, { ...extra, store });
     log = (err) => app.log.warn({ err }, 'an idle store connection failed; the pool replaces it');
     if (adminTokenTooShort(config)) {
       app.log.warn(
