@@ -229,6 +229,11 @@ async function openStore(options: Options): Promise<BenchStore> {
   }
   const name = `loyalty_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
   await pgAdmin(options.pgUrl, `create database ${name}`);
+  return pgDatabase(name, options);
+}
+
+/** The bench store of a database just created on the server; dropped by dispose or at exit. */
+function pgDatabase(name: string, options: Options): BenchStore {
   const url = new URL(options.pgUrl);
   url.pathname = `/${name}`;
   let dropped = false;
@@ -275,22 +280,7 @@ async function cloneStore(seeded: BenchStore, label: string, options: Options): 
   await pgAdmin(options.pgUrl, 'checkpoint').catch((err: unknown) =>
     console.warn(`bench: CHECKPOINT before the run failed (${errorText(err)}); figures may vary more`),
   );
-  const url = new URL(options.pgUrl);
-  url.pathname = `/${name}`;
-  let dropped = false;
-  const store: BenchStore = {
-    kind: 'postgres',
-    databaseUrl: url.toString(),
-    baselineTarget: url.toString(),
-    pgDatabase: name,
-    dispose: async () => {
-      if (dropped) return;
-      dropped = true;
-      await pgAdmin(options.pgUrl, `drop database if exists ${name} with (force)`);
-    },
-  };
-  cleanups.push(store.dispose);
-  return store;
+  return pgDatabase(name, options);
 }
 
 /**
@@ -708,14 +698,9 @@ async function fullRun(options: Options, meta: Record<string, unknown>) {
       modeRounds.get(mode)?.push(report);
     }
   }
-  const baseline =
-    baselineRounds.length > 0
-      ? {
-          ...(baselineRounds[0] as BaselineReport),
-          enrol: median(baselineRounds.map((b) => b.enrol)),
-          earn: median(baselineRounds.map((b) => b.earn)),
-        }
-      : undefined;
+  // The processes' figures (CPU, other cores) are those of the round whose ENROL is the median.
+  const middle = baselineRounds.find((b) => b.enrol === median(baselineRounds.map((r) => r.enrol)));
+  const baseline = middle ? { ...middle, earn: median(baselineRounds.map((b) => b.earn)) } : undefined;
   const runs: ModeReport[] = options.modes.map((mode) => {
     const rounds = modeRounds.get(mode) as ModeReport[];
     return {
