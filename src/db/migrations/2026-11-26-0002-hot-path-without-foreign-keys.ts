@@ -25,19 +25,7 @@ const ISSUAL_COLUMNS = [
   'revoked_at',
   'revoked_by',
 ] as const;
-const EARN_COLUMNS = [
-  'org_id',
-  'id',
-  'issual_id',
-  'promotion_id',
-  'customer_id',
-  'source',
-  'created_at',
-  'created_by',
-  'request_id',
-  'revoked_at',
-  'revoked_by',
-] as const;
+const EARN_COLUMNS = ['org_id', 'id', 'issual_id', ...ISSUAL_COLUMNS.slice(2)] as const;
 
 /**
  * SQLite cannot add or drop a constraint, so a table is rebuilt as its documented procedure says: a
