@@ -10,11 +10,11 @@ interface Pending<DB> {
 const MAX_GROUP = 64;
 
 /**
- * Group commit for SQLite. With synchronous=FULL every COMMIT waits for the disk (about 8 ms here),
- * which caps a lone writer near 120 transactions a second. Requests that arrive together share one
- * transaction instead, each inside its own SAVEPOINT: a request that fails rolls back to its
- * savepoint and leaves the others alone, so every request is still all or nothing, and no request is
- * answered before the COMMIT that makes it durable has returned.
+ * Group commit for SQLite. With synchronous=FULL every COMMIT writes its pages to the WAL and waits
+ * for the disk to hold them (about 2 ms for eight bulk requests here), and the thread waits with it.
+ * Requests that arrive together share one transaction instead, each inside its own SAVEPOINT: a
+ * request that fails rolls back to its savepoint and leaves the others alone, so every request is
+ * still all or nothing, and no request is answered before the COMMIT that makes it durable returned.
  */
 export class SqliteGroupCommit<DB> {
   private readonly queue: Pending<DB>[] = [];
