@@ -707,7 +707,9 @@ for (const kind of STORES) {
           headerChanged,
           `${header}.${payload}.${signature?.slice(0, -2)}`,
           `${header}.${payload}`,
-          token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'),
+          // The signature's first character, whose bits all count (the last one's lowest two do not:
+          // changing only those gives the same signature, which is no forgery).
+          `${header}.${payload}.${signature?.startsWith('A') ? 'B' : 'A'}${signature?.slice(1)}`,
           'not-a-token',
           `${token}.`,
           ' ',

@@ -725,7 +725,8 @@ for (const kind of STORES) {
       it('forged, unsigned and expired tokens get 401', async () => {
         const client = await createApiClient(t, org, { customerAccess: 'WRITE', tokenTtlSeconds: 60 });
         const [header, payload, signature] = client.token.split('.') as [string, string, string];
-        const flipped = `${signature.slice(0, -2)}${signature.endsWith('AA') ? 'BB' : 'AA'}`;
+        // The first character: every bit of it counts (the last one's lowest bits do not).
+        const flipped = `${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
         const unsignedHeader = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
         const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
         const otherOrg = Buffer.from(JSON.stringify({ ...claims, org_id: orgB.orgId })).toString('base64url');
