@@ -120,18 +120,20 @@ interface StateRow {
   active_earns: number | null;
 }
 
-/**
- * One row a customer, one statement: a lateral subquery reads the count and the active id in one
- * index probe, and the earns are counted beside it. Probes per customer rather than a join, so that
- * no statistics can turn it into a scan of the promotion's issuals (see findCustomers).
- */
-async function postgresStates(
+type StatesQuery = (
   trx: Trx,
   orgId: number,
   promotionId: number,
   customerIds: number[],
   countEarns: boolean,
-): Promise<StateRow[]> {
+) => Promise<StateRow[]>;
+
+/**
+ * One row a customer, one statement: a lateral subquery reads the count and the active id in one
+ * index probe, and the earns are counted beside it. Probes per customer rather than a join, so that
+ * no statistics can turn it into a scan of the promotion's issuals (see findCustomers).
+ */
+const postgresStates: StatesQuery = async (trx, orgId, promotionId, customerIds, countEarns) => {
   const earns = countEarns
     ? sql`(select count(*) from earns e where e.org_id = ${orgId} and e.promotion_id = ${promotionId}
         and e.customer_id = k.customer_id and e.revoked_at is null)`
@@ -143,20 +145,14 @@ async function postgresStates(
       from issuals i where i.org_id = ${orgId} and i.promotion_id = ${promotionId}
         and i.customer_id = k.customer_id) s`.execute(trx);
   return rows;
-}
+};
 
 /**
  * SQLite's statements cost no round trip, only their own work, and there grouping the customers'
  * index entries costs less than a correlated probe per customer (about 190 against 250 µs for 100):
  * a row for each customer who has issuals (or earns); the caller fills in the rest.
  */
-async function sqliteStates(
-  trx: Trx,
-  orgId: number,
-  promotionId: number,
-  customerIds: number[],
-  countEarns: boolean,
-): Promise<StateRow[]> {
+const sqliteStates: StatesQuery = async (trx, orgId, promotionId, customerIds, countEarns) => {
   const ids = JSON.stringify(customerIds);
   const { rows } = await sql<StateRow>`
     select customer_id, count(*) as total, max(case when revoked_at is null then id end) as active_id,
@@ -171,7 +167,7 @@ async function sqliteStates(
       and customer_id in (select value from json_each(${ids}))
     group by customer_id`.execute(trx);
   return [...rows, ...earns.rows];
-}
+};
 
 export function createEnrolmentRepository(store: Store) {
   const { db, dialect } = store;
