@@ -18,9 +18,9 @@ import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import type { Store } from './db/database.js';
 import { isSchemaCurrent } from './db/migrator.js';
-import { isInvalidValue, isStoreUnavailable } from './db/store-errors.js';
+import { isCommitOutcomeUnknown, isInvalidValue, isStoreUnavailable } from './db/store-errors.js';
 import { type EnvelopeKind, type ErrorReply, errorBody } from './envelopes.js';
-import { AppError, ERROR_TABLE } from './errors.js';
+import { AppError, ERROR_TABLE, MESSAGES } from './errors.js';
 import { createMetrics, type Metrics, metricsRoutes } from './metrics/metrics.js';
 import { docsRoutes } from './openapi/docs.routes.js';
 import { createCustomerPromotionsRepository } from './promotions/customer-promotions.repository.js';
@@ -107,6 +107,7 @@ function classify(err: FastifyError | AppError | Error): ErrorReply {
   }
   if (isInvalidValue(err))
     return { status: 400, code: 400, message: 'The request holds a value that cannot be stored' };
+  if (isCommitOutcomeUnknown(err)) return { status: 503, code: 503, message: MESSAGES.commitOutcomeUnknown };
   if (isStoreUnavailable(err)) return { status: 503, code: 503, message: ERROR_TABLE[503].message };
   return { status: 500, code: 500, message: ERROR_TABLE[500].message };
 }

@@ -57,6 +57,9 @@ export type ApiCode = Extract<ErrorCode, number>;
 export type AdminCode = Extract<ErrorCode, string>;
 
 export const MESSAGES = {
+  commitOutcomeUnknown:
+    'Service unavailable: the store went away while this request was being committed, so it may have ' +
+    'been written. Send it again with the same Idempotency-Key to get its answer',
   unsupportedForPromotionType: 'bulk action passed not supported for loyalty/generic promotion type',
   issualLimitReached: 'Customer has reached the maximum number of enrolments for this promotion',
   earnLimitReached: 'Customer has reached the maximum number of earns for this promotion',

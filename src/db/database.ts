@@ -15,6 +15,7 @@ import type { StoreConfig } from '../config.js';
 import type { Database } from './schema.js';
 import { SqliteGroupCommit } from './sqlite-group-commit.js';
 import { cachingSqlite, namedStatementPool } from './statement-cache.js';
+import { CommitOutcomeUnknown, commitMayHaveHappened } from './store-errors.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Db = Kysely<Database>;
@@ -139,7 +140,21 @@ export async function writeTransaction<T>(store: Store, fn: (trx: Trx) => Promis
 const groupCommits = new WeakMap<Store, SqliteGroupCommit<Database>>();
 
 async function runWriteTransaction<T>(store: Store, fn: (trx: Trx) => Promise<T>): Promise<T> {
-  if (store.dialect === 'postgres') return store.db.transaction().execute(fn);
+  if (store.dialect === 'postgres') {
+    let committing = false;
+    try {
+      return await store.db.transaction().execute(async (trx) => {
+        const result = await fn(trx);
+        committing = true;
+        return result;
+      });
+    } catch (err) {
+      // Lost between sending COMMIT and hearing back, the writes may be there or not. SQLite cannot
+      // end up here: its COMMIT runs in this process, and one that fails is rolled back.
+      if (committing && commitMayHaveHappened(err)) throw new CommitOutcomeUnknown(err);
+      throw err;
+    }
+  }
   let writer = groupCommits.get(store);
   if (!writer) {
     writer = new SqliteGroupCommit(store.db);

@@ -36,3 +36,30 @@ export function isInvalidValue(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === '22021' || code === '22P05';
 }
+
+/**
+ * The connection to PostgreSQL was lost while COMMIT was under way: the transaction may have been
+ * written or not, and nothing here can tell which (the client can, with its Idempotency-Key).
+ */
+export class CommitOutcomeUnknown extends Error {
+  readonly code = 'LOYALTY_COMMIT_OUTCOME_UNKNOWN';
+  constructor(cause: unknown) {
+    super('the store went away during COMMIT: the transaction may or may not have been written', { cause });
+    this.name = 'CommitOutcomeUnknown';
+  }
+}
+
+export function isCommitOutcomeUnknown(err: unknown): err is CommitOutcomeUnknown {
+  return err instanceof CommitOutcomeUnknown;
+}
+
+/**
+ * True when an error of COMMIT leaves its outcome open: anything but an answer of the store itself
+ * that refused the commit (a serialization failure, a deferred constraint), which rolled it back. A
+ * lost connection, an administrator's shutdown (class 57) or a connection failure (class 08) do not say.
+ */
+export function commitMayHaveHappened(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true;
+  return code.startsWith('57') || code.startsWith('08');
+}

@@ -124,7 +124,9 @@ function bulkOperation(operationId: string, summary: string, description: string
       422: envelope(codes([422])),
       429: response(`${codes([429])} (see Retry-After)`, 'BulkResponse', {}, retryAfter),
       500: envelope(codes([500])),
-      503: envelope(`${codes([503])}: the store is unreachable`),
+      503: envelope(
+        `${codes([503])}: the store is unreachable, or went away during COMMIT (then the request may have been written: send it again with the same Idempotency-Key)`,
+      ),
     },
   };
 }
