@@ -1,12 +1,13 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type Answer,
+  call,
+  type PrivateBuild,
+  privateBuild,
+  type ServerProcess,
+  startServerProcess,
+  tillHeader,
+} from './helpers/server-process.js';
 import { openTestStore, type TestStore } from './helpers/stores.js';
 
 /**
@@ -15,129 +16,23 @@ import { openTestStore, type TestStore } from './helpers/stores.js';
  * skipped: an unreachable PostgreSQL fails this file.
  */
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ADMIN_TOKEN = 'concurrency-admin-token-0123456789abcdef';
 const CUSTOMERS = 100;
 const REQUESTS = 40; // in flight at once, half to each process
 const MAX_EARNS = 3;
 const DIRECT_MAX_EARNS = 2;
 
-interface Server {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-interface Answer {
-  status: number;
-  body: any;
-  text: string;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** This process's environment without the service's own variables. */
-function baseEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!/^(PORT|HOST|DATABASE_URL|LOG_LEVEL|LOYALTY_.*)$/.test(key)) env[key] = value;
-  }
-  return env;
-}
-
-async function startServer(cli: string, databaseUrl: string, port: number): Promise<Server> {
-  let output = '';
-  const child = spawn(process.execPath, [cli, 'serve'], {
-    cwd: path.dirname(path.dirname(cli)),
-    env: {
-      ...baseEnv(),
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      DATABASE_URL: databaseUrl,
-      LOYALTY_ADMIN_TOKEN: ADMIN_TOKEN,
-      LOYALTY_DEMO: '0',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    output += chunk;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    output += chunk;
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`loyalty serve on port ${port} exited before it was healthy:\n${output}`);
-    }
-    try {
-      if ((await fetch(`${url}/health`)).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`loyalty serve on port ${port} was not healthy in time:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { child, url, output: () => output };
-}
-
-async function stopServer(server: Server): Promise<void> {
-  const { child } = server;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function send(
-  url: string,
-  method: string,
-  body: unknown,
-  headers: Record<string, string>,
-): Promise<Answer> {
-  const res = await fetch(url, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // keep the text
-  }
-  return { status: res.status, body: parsed, text };
-}
-
 describe('two server processes on one PostgreSQL database', { timeout: 180_000 }, () => {
   let store: TestStore;
-  let buildDir: string;
-  const servers: Server[] = [];
+  let build: PrivateBuild | undefined;
+  const servers: ServerProcess[] = [];
   let orgId: number;
   let programId: number;
   let tillAuth: string;
   let customerIds: number[];
 
   async function admin(urlPath: string, body: unknown): Promise<any> {
-    const res = await send(`${servers[0]?.url}${urlPath}`, 'POST', body, {
+    const res = await call(`${servers[0]?.url}${urlPath}`, 'POST', body, {
       authorization: `Bearer ${ADMIN_TOKEN}`,
     });
     if (res.status !== 201) throw new Error(`POST ${urlPath} answered ${res.status}: ${res.text}`);
@@ -158,8 +53,8 @@ describe('two server processes on one PostgreSQL database', { timeout: 180_000 }
     return Promise.all(
       Array.from({ length: count }, (_, i) => {
         const { path: p, body, headers } = request(i);
-        const server = servers[i % 2] as Server;
-        return send(`${server.url}${p}`, 'POST', body, { authorization: tillAuth, ...headers });
+        const server = servers[i % 2] as ServerProcess;
+        return call(`${server.url}${p}`, 'POST', body, { authorization: tillAuth, ...headers });
       }),
     );
   }
@@ -237,20 +132,11 @@ describe('two server processes on one PostgreSQL database', { timeout: 180_000 }
   beforeAll(async () => {
     store = await openTestStore('postgres');
     if (store.config.kind !== 'postgres') throw new Error('expected a PostgreSQL store');
-    buildDir = mkdtempSync(path.join(tmpdir(), 'lp-concurrency-'));
-    // A private build, so that no other test file's build rewrites the files these processes load.
-    writeFileSync(path.join(buildDir, 'package.json'), '{"type": "module"}\n');
-    symlinkSync(path.join(ROOT, 'node_modules'), path.join(buildDir, 'node_modules'), 'dir');
-    await promisify(execFile)('npm', ['run', 'build', '--', '--outDir', path.join(buildDir, 'dist')], {
-      cwd: ROOT,
-    });
-    const cli = path.join(buildDir, 'dist', 'cli.js');
-    const portA = await freePort();
-    let portB = await freePort();
-    while (portB === portA) portB = await freePort();
+    build = await privateBuild('lp-concurrency-');
+    const env = { DATABASE_URL: store.config.connectionString, LOYALTY_ADMIN_TOKEN: ADMIN_TOKEN };
     // One after the other, so that the second finds the schema the first checked.
-    servers.push(await startServer(cli, store.config.connectionString, portA));
-    servers.push(await startServer(cli, store.config.connectionString, portB));
+    servers.push(await startServerProcess(build.cli, env));
+    servers.push(await startServerProcess(build.cli, env));
 
     const org = await admin('/admin/v1/orgs', { name: 'Concurrency' });
     orgId = org.id;
@@ -266,19 +152,18 @@ describe('two server processes on one PostgreSQL database', { timeout: 180_000 }
     const username = `conc-till-${process.pid}`;
     const password = 'conc-till-password';
     await admin(`/admin/v1/orgs/${orgId}/tills`, { username, password, customerAccess: 'WRITE' });
-    const md5 = createHash('md5').update(password).digest('hex');
-    tillAuth = `Basic ${Buffer.from(`${username}:${md5}`).toString('base64')}`;
+    tillAuth = tillHeader(username, password);
   }, 240_000);
 
   afterAll(async () => {
-    await Promise.all(servers.map(stopServer));
+    await Promise.all(servers.map((server) => server.stop()));
     await store?.dispose();
-    if (buildDir) rmSync(buildDir, { recursive: true, force: true });
+    build?.remove();
   }, 60_000);
 
   it('both processes serve the same database', async () => {
     for (const server of servers) {
-      const res = await send(`${server.url}/health`, 'GET', undefined, {});
+      const res = await call(`${server.url}/health`, 'GET', undefined, {});
       expect(res.status).toBe(200);
     }
     expect(servers[0]?.url).not.toBe(servers[1]?.url);
@@ -451,7 +336,7 @@ describe('two server processes on one PostgreSQL database', { timeout: 180_000 }
   it('the processes are still healthy and logged no failure', async () => {
     for (const server of servers) {
       expect(server.child.exitCode).toBeNull();
-      expect((await send(`${server.url}/health`, 'GET', undefined, {})).status).toBe(200);
+      expect((await call(`${server.url}/health`, 'GET', undefined, {})).status).toBe(200);
       const failures = server
         .output()
         .split('\n')
