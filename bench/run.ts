@@ -21,7 +21,6 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { request } from 'undici';
 import {
-  type Action,
   BATCH,
   type BaselineJob,
   type BaselineResult,
@@ -473,20 +472,24 @@ async function authHeaders(mode: AuthMode, origin: string): Promise<Record<strin
 
 // ---- phases ----
 
-interface PhaseReport {
-  action: Action;
-  seconds: number;
+/** What the load generator counted, with the rates and the processes' figures around it. */
+interface PhaseReport
+  extends Pick<
+    LoadResult,
+    | 'action'
+    | 'seconds'
+    | 'requests'
+    | 'good'
+    | 'warned'
+    | 'failed'
+    | 'non2xx'
+    | 'errors'
+    | 'errorSamples'
+    | 'exhausted'
+  > {
   customersPerSecond: number;
   requestsPerSecond: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
-  requests: number;
-  good: number;
-  warned: number;
-  failed: number;
-  non2xx: Record<string, number>;
-  errors: number;
-  errorSamples: string[];
-  exhausted: boolean;
   server: ProcessSample;
   loadGeneratorCores: number;
   /** Cores busy with anything else (other programs on the machine): high values spoil the figures. */
