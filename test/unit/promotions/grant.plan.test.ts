@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { completeGrant, planGrant } from '../../../src/promotions/grant.plan.js';
-import { customer, promotion, states } from './fixtures.js';
+import { customer, promotion, states, success } from './fixtures.js';
 
 const ids = { issuals: [901, 902, 903], earns: [801, 802, 803] };
 
@@ -10,20 +10,7 @@ describe('planGrant: ENROL', () => {
     const done = completeGrant(plan, promotion(), ids);
     expect(done.issuals).toEqual([{ id: 901, promotionId: 70, customerId: 1, source: 'WEB_ENGAGE' }]);
     expect(done.earns).toEqual([]);
-    expect(done.items).toEqual([
-      {
-        result: {
-          entityType: 'CUSTOMER',
-          entityId: 1,
-          promotionId: 70,
-          promoIdentifier: 'SPRING',
-          programId: 5,
-          issualId: '901',
-        },
-        errors: [],
-        warnings: [],
-      },
-    ]);
+    expect(done.items).toEqual([success(1, { issualId: '901' })]);
   });
 
   it('answers an enrolled customer with the active issual and warning 8890, writing nothing', () => {
@@ -42,13 +29,7 @@ describe('planGrant: ENROL', () => {
     const plan = planGrant('ENROL', limited, [customer(1)], states({ 1: { totalIssuals: 1 } }));
     const done = completeGrant(plan, limited, ids);
     expect(done.issuals).toEqual([]);
-    expect(done.items[0]?.result).toEqual({
-      entityType: 'CUSTOMER',
-      entityId: 1,
-      promotionId: 70,
-      promoIdentifier: 'SPRING',
-      programId: 5,
-    });
+    expect(done.items[0]?.result).toEqual(success(1).result);
     expect(done.items[0]?.errors).toEqual([]);
     expect(done.items[0]?.warnings.map((w) => w.code)).toEqual([8890]);
     expect(done.items[0]?.warnings[0]?.message).toMatch(/maximum number of enrolments/);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planRevoke } from '../../../src/promotions/revoke.plan.js';
-import { customer, promotion, states } from './fixtures.js';
+import { customer, enrolled, promotion, states, success } from './fixtures.js';
 
 const earns = [
   { id: 801, issualId: 40, customerId: 1 },
@@ -10,34 +10,14 @@ const earns = [
 
 describe('planRevoke: REVOKE_ENROL', () => {
   it('revokes the active issual and all its earns, and names them in the answer', () => {
-    const plan = planRevoke(
-      'REVOKE_ENROL',
-      promotion(),
-      [customer(1)],
-      states({ 1: { activeIssualId: 40 } }),
-      earns,
-    );
+    const plan = planRevoke('REVOKE_ENROL', promotion(), [customer(1)], enrolled(), earns);
     expect(plan.issualIds).toEqual([40]);
     expect(plan.earnIds).toEqual([801, 802]);
-    expect(plan.items).toEqual([
-      {
-        result: {
-          entityType: 'CUSTOMER',
-          entityId: 1,
-          promotionId: 70,
-          promoIdentifier: 'SPRING',
-          programId: 5,
-          revokedIssualId: '40',
-          revokedEarnIds: ['801', '802'],
-        },
-        errors: [],
-        warnings: [],
-      },
-    ]);
+    expect(plan.items).toEqual([success(1, { revokedIssualId: '40', revokedEarnIds: ['801', '802'] })]);
   });
 
   it('fails a customer with no active issual with 8904, and a repeat in the same request too', () => {
-    const stored = states({ 1: { activeIssualId: 40 } });
+    const stored = enrolled();
     const plan = planRevoke(
       'REVOKE_ENROL',
       promotion(),
@@ -59,13 +39,7 @@ describe('planRevoke: REVOKE_ENROL', () => {
 
 describe('planRevoke: REVOKE_EARN', () => {
   it('without earnIds revokes every active earn and names the active issual', () => {
-    const plan = planRevoke(
-      'REVOKE_EARN',
-      promotion(),
-      [customer(1)],
-      states({ 1: { activeIssualId: 40 } }),
-      earns,
-    );
+    const plan = planRevoke('REVOKE_EARN', promotion(), [customer(1)], enrolled(), earns);
     expect(plan.issualIds).toEqual([]);
     expect(plan.earnIds).toEqual([801, 802]);
     expect(plan.items[0]?.result).toMatchObject({ issualId: '40', revokedEarnIds: ['801', '802'] });
@@ -73,20 +47,14 @@ describe('planRevoke: REVOKE_EARN', () => {
 
   it('with earnIds revokes just those; a repeat of them in the same request fails with 8903', () => {
     const who = { ...customer(1), earnIds: [802] };
-    const plan = planRevoke(
-      'REVOKE_EARN',
-      promotion(),
-      [who, who],
-      states({ 1: { activeIssualId: 40 } }),
-      earns,
-    );
+    const plan = planRevoke('REVOKE_EARN', promotion(), [who, who], enrolled(), earns);
     expect(plan.earnIds).toEqual([802]);
     expect(plan.items[0]?.result?.revokedEarnIds).toEqual(['802']);
     expect(plan.items[1]?.errors.map((e) => e.code)).toEqual([8903]);
   });
 
   it("fails earnIds that are malformed or not the customer's active earns with 8903", () => {
-    const stored = states({ 1: { activeIssualId: 40 }, 2: { activeIssualId: 41 } });
+    const stored = enrolled(true);
     const customers = [
       { ...customer(1), earnIds: 'invalid' as const },
       { ...customer(1), earnIds: [803] },
