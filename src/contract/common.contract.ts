@@ -18,7 +18,9 @@ export const PositiveIntOrDigits = Type.Union(
   },
 );
 /** Ids the service answers with as strings of digits (issualId, earnedId). */
-export const IdString = Type.String({ pattern: '^[0-9]+$' });
+export const idString = (description?: string) =>
+  Type.String({ pattern: '^[0-9]+$', ...(description ? { description } : {}) });
+export const IdString = idString();
 export const DateTime = Type.String({ format: 'date-time' });
 export const NullableDateTime = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
 export const NullableString = Type.Union([Type.String(), Type.Null()]);

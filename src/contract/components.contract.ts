@@ -5,11 +5,30 @@
  */
 import type { TSchema } from 'typebox';
 import { AdminError, ApiMessage, TokenError, V2Error } from './common.contract.js';
+import { Health, Ready, TokenRequest, TokenResponse } from './oauth.contract.js';
+import {
+  BulkRequest,
+  BulkResponse,
+  IssueRefusal,
+  IssueRequest,
+  IssueResponse,
+  PromotionDataResponse,
+} from './v2.contract.js';
 
 export const COMPONENTS = {
   ApiMessage,
+  BulkRequest,
+  BulkResponse,
+  IssueRequest,
+  IssueResponse,
+  IssueRefusal,
   V2Error,
+  PromotionDataResponse,
+  TokenRequest,
+  TokenResponse,
   TokenError,
+  Health,
+  Ready,
   AdminError,
 } satisfies Record<string, TSchema>;
 

@@ -1,6 +1,7 @@
 import fastifySwagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import { COMPONENTS } from '../contract/components.contract.js';
+import { errorTable } from './responses.js';
 
 export const OPENAPI_VERSION = '3.1.0';
 
@@ -13,15 +14,7 @@ export const OPENAPI_VERSION = '3.1.0';
  */
 export async function registerOpenApi(
   app: FastifyInstance,
-  {
-    version,
-    description,
-    components = COMPONENTS,
-  }: {
-    version: string;
-    description?: string;
-    components?: Record<string, object>;
-  },
+  { version, components = COMPONENTS }: { version: string; components?: Record<string, object> },
 ) {
   for (const [name, schema] of Object.entries(components)) app.addSchema({ ...schema, $id: name });
   await app.register(fastifySwagger, {
@@ -31,7 +24,10 @@ export async function registerOpenApi(
         title: 'loyalty-promotions',
         version,
         summary: "A self-hostable loyalty promotion service that speaks Capillary's v2 promotion API",
-        ...(description ? { description } : {}),
+        description:
+          'Bulk enrol, earn and revoke of loyalty promotions, a single-customer issue, a customer lookup, ' +
+          'OAuth tokens, and a management API.\n\nEvery error code:\n\n' +
+          errorTable(),
         license: { name: 'MIT', identifier: 'MIT' },
       },
       servers: [{ url: '/' }],
@@ -79,5 +75,6 @@ export const SECURITY_SCHEMES = {
 } as const;
 
 /** Security requirements of the two API families (an operation lists one of them). */
-export const V2_SECURITY = [{ basicAuth: [] }, { capOAuthToken: [] }, { bearerToken: [] }];
-export const ADMIN_SECURITY = [{ adminToken: [] }];
+type Security = { [scheme in keyof typeof SECURITY_SCHEMES]?: string[] }[];
+export const V2_SECURITY: Security = [{ basicAuth: [] }, { capOAuthToken: [] }, { bearerToken: [] }];
+export const ADMIN_SECURITY: Security = [{ adminToken: [] }];

@@ -2,7 +2,7 @@ import type { RequestContext } from '../auth/actor.js';
 import type { BulkItem, BulkResponse, BulkResult, IssueResponse } from '../client/types.js';
 import type { Clock } from '../clock.js';
 import { type ApiMessage, AppError, apiMessage, MESSAGES } from '../errors.js';
-import { type BulkRequest, type CustomerRef, parseBulkRequest } from './bulk-request.js';
+import { type CustomerRef, type ParsedBulkRequest, parseBulkRequest } from './bulk-request.js';
 import type {
   CustomerMatch,
   EnrolmentRepository,
@@ -80,7 +80,7 @@ export function createEnrolmentService({ repository, clock }: EnrolmentServiceDe
   /** Checks 9 to 12 of contract section 2: the program, the promotion, its window and its type. */
   async function findPromotion(
     orgId: number,
-    request: BulkRequest,
+    request: ParsedBulkRequest,
     endpoint: BulkEndpoint,
   ): Promise<Promotion> {
     const { programExists, promotion } = await repository.findPromotion(orgId, request.programId, request);
@@ -102,7 +102,7 @@ export function createEnrolmentService({ repository, clock }: EnrolmentServiceDe
   async function grant(
     tx: EnrolmentTx,
     stamp: WriteStamp,
-    request: BulkRequest,
+    request: ParsedBulkRequest,
     promotion: Promotion,
     resolved: (CustomerMatch | ItemError)[],
     customerIds: number[],
@@ -192,7 +192,7 @@ export function createEnrolmentService({ repository, clock }: EnrolmentServiceDe
   async function revoke(
     tx: EnrolmentTx,
     stamp: WriteStamp,
-    request: BulkRequest,
+    request: ParsedBulkRequest,
     promotion: Promotion,
     resolved: (CustomerMatch | ItemError)[],
     customerIds: number[],
