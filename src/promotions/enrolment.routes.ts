@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifySchema } from 'fastify';
+import { GRANT_ACTIONS, REVOKE_ACTIONS } from '../contract/enums.contract.js';
 import { BulkResponse, IssueRefusal, IssueResponse } from '../contract/v2.contract.js';
 import { forSerialization } from '../openapi/responses.js';
 import { bulkOperation, issueOperation } from '../openapi/v2.operations.js';
@@ -18,7 +19,7 @@ const bulkSerializer = forSerialization(BulkResponse);
 const BULK_ROUTES: readonly { url: string; endpoint: BulkEndpoint; openapi: FastifySchema }[] = [
   {
     url: '/v2/promotion/bulk/enrolAndEarn',
-    endpoint: { actions: ['ENROL', 'EARN'] },
+    endpoint: { actions: GRANT_ACTIONS },
     openapi: bulkOperation(
       'enrolAndEarn',
       'Enrol customers into a promotion (ENROL) or issue it to them (EARN)',
@@ -39,7 +40,7 @@ const BULK_ROUTES: readonly { url: string; endpoint: BulkEndpoint; openapi: Fast
   },
   {
     url: '/v2/promotion/bulk/revokeEnrolAndEarn',
-    endpoint: { actions: ['REVOKE_ENROL', 'REVOKE_EARN'], types: ['ENROL_AND_ISSUE'] },
+    endpoint: { actions: REVOKE_ACTIONS, types: ['ENROL_AND_ISSUE'] },
     openapi: bulkOperation(
       'revokeEnrolAndEarn',
       'Revoke enrolments (REVOKE_ENROL) or earns (REVOKE_EARN) of an enrol-and-issue promotion',
