@@ -2,7 +2,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCHEMAS } from '../src/openapi/document.js';
+import { SCHEMAS } from '../src/openapi/docs.routes.js';
 import { BULK_URL, bulkBody, type StandardOrg, seedStandardOrg } from './helpers/fixtures.js';
 import { STORES } from './helpers/stores.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/test-app.js';
@@ -110,6 +110,23 @@ for (const kind of STORES) {
       // And the validator does refuse a broken one.
       const broken = { ...structuredClone(doc), paths: { '/x': { get: { responses: 'none' } } } };
       expect((await new Validator().validate(broken as never)).valid).toBe(false);
+    });
+
+    it('gives every operation a unique operationId', () => {
+      const ids: string[] = [];
+      for (const [path, operations] of Object.entries(doc.paths)) {
+        for (const [method, operation] of Object.entries(operations) as [
+          string,
+          { operationId?: string },
+        ][]) {
+          expect(operation.operationId, `${method} ${path} has an operationId`).toMatch(
+            /^[A-Za-z][A-Za-z0-9]*$/,
+          );
+          ids.push(operation.operationId as string);
+        }
+      }
+      expect(ids.length).toBeGreaterThan(20);
+      expect(new Set(ids).size).toBe(ids.length);
     });
 
     it('documents every route the server has, and no other', () => {
