@@ -23,7 +23,7 @@ import { isCommitOutcomeUnknown, isInvalidValue, isStoreUnavailable } from './db
 import { type EnvelopeKind, type ErrorReply, errorBody } from './envelopes.js';
 import { AppError, ERROR_TABLE, MESSAGES } from './errors.js';
 import { createMetrics, type Metrics, metricsRoutes } from './metrics/metrics.js';
-import { docsRoutes, packageVersion } from './openapi/docs.routes.js';
+import { docsRoutes } from './openapi/docs.routes.js';
 import { registerOpenApi } from './openapi/swagger.js';
 import { createCustomerPromotionsRepository } from './promotions/customer-promotions.repository.js';
 import { customerPromotionsRoutes } from './promotions/customer-promotions.routes.js';
@@ -31,6 +31,7 @@ import { createCustomerPromotionsService } from './promotions/customer-promotion
 import { createEnrolmentRepository } from './promotions/enrolment.repository.js';
 import { enrolmentRoutes, issueRoutes } from './promotions/enrolment.routes.js';
 import { createEnrolmentService } from './promotions/enrolment.service.js';
+import { packageVersion } from './version.js';
 
 export interface AppDeps {
   store: Store;

@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { COMPONENTS } from '../contract/components.contract.js';
 import { ADMIN_SUPPLEMENT_SCHEMAS, adminSupplementPaths } from './admin-supplement.paths.js';
@@ -49,25 +47,6 @@ const INIT = `window.addEventListener('load', function () {
   window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', validatorUrl: null, deepLinking: true });
 });
 `;
-
-/** The package's version: from the nearest package.json of this package above this file (src/ or dist/). */
-export function packageVersion(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    try {
-      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === 'loyalty-promotions' && pkg.version) return pkg.version;
-    } catch {
-      // none here: look higher
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) return '0.0.0';
-    dir = parent;
-  }
-}
 
 /** The document's named schemas (`#/components/schemas/<name>`). */
 export const SCHEMAS = { ...COMPONENTS, ...ADMIN_SUPPLEMENT_SCHEMAS };
