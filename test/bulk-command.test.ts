@@ -12,8 +12,8 @@ import {
   startCli,
 } from './helpers/bulk-cli.js';
 import { waitFor } from './helpers/cli.js';
+import { describeEachStoreKind } from './helpers/each-store.js';
 import { type Fault, startFaultyProxy } from './helpers/faulty-proxy.js';
-import { STORES } from './helpers/stores.js';
 
 const ADMIN_TOKEN = 'bulk-test-admin-token-0123456789abcdef';
 
@@ -234,294 +234,280 @@ describe('loyalty bulk, without a server', () => {
   });
 });
 
-for (const kind of STORES) {
-  describe(`loyalty bulk against a server on ${kind}`, () => {
-    let server: ServedStore;
+describeEachStoreKind('loyalty bulk against a server', (kind) => {
+  let server: ServedStore;
 
-    beforeAll(async () => {
-      server = await serveStore(dist.cli, kind, tmp, ADMIN_TOKEN);
-    }, 60_000);
-    afterAll(() => server?.stop());
+  beforeAll(async () => {
+    server = await serveStore(dist.cli, kind, tmp, ADMIN_TOKEN);
+  }, 60_000);
+  afterAll(() => server?.stop());
 
-    // 100,000 rows on SQLite; PostgreSQL takes the same test at a tenth of the size, since this
-    // machine enrols there several times slower and the suite's time has a budget.
-    const big = kind === 'sqlite' ? 100_000 : 10_000;
-    it(`enrols a ${big.toLocaleString('en-US')}-row CSV: every customer once in the results and in the database`, async () => {
-      const org = await seedOrg(server, big);
-      const csv = writeCsv(`big-${kind}.csv`, org.customers);
-      const out = path.join(tmp, `big-${kind}.results.csv`);
+  // 100,000 rows on SQLite; PostgreSQL takes the same test at a tenth of the size, since this
+  // machine enrols there several times slower and the suite's time has a budget.
+  const big = kind === 'sqlite' ? 100_000 : 10_000;
+  it(`enrols a ${big.toLocaleString('en-US')}-row CSV: every customer once in the results and in the database`, async () => {
+    const org = await seedOrg(server, big);
+    const csv = writeCsv(`big-${kind}.csv`, org.customers);
+    const out = path.join(tmp, `big-${kind}.results.csv`);
+    const run = await runCli(
+      dist.cli,
+      bulkArgs(server, 'enrol', org, csv, out, ['--concurrency', '4']),
+      240_000,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const total = big.toLocaleString('en-US');
+    expect(run.stdout).toContain(`enrol: ${total} customers, ${big / 100} chunk(s)`);
+    expect(run.stdout).toMatch(new RegExp(`ok\\s+${big}\\n`));
+    expect(run.stderr).toContain(`progress: ${total}/${total} rows 100%`);
+
+    const results = readResults(out);
+    expectEveryRowOnce(results, org.customers);
+    expect(await records(server, 'issuals', org.enrolAndIssue)).toEqual({
+      all: big,
+      active: big,
+      customers: big,
+    });
+    expect(results.map((r) => r.issualId).sort()).toEqual(await ids(server, 'issuals', org.enrolAndIssue));
+  }, 300_000);
+
+  it('resumes after being killed half-way: every customer enrolled once, every row written once', async () => {
+    const org = await seedOrg(server, 20_000);
+    const csv = writeCsv(`kill-${kind}.csv`, org.customers);
+    const out = path.join(tmp, `kill-${kind}.results.csv`);
+    const journal = `${out}.journal`;
+    const args = bulkArgs(server, 'enrol', org, csv, out, ['--concurrency', '2']);
+    const first = startCli(dist.cli, args);
+    const chunksDone = () => {
+      try {
+        return readFileSync(journal, 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith('{"chunk"')).length;
+      } catch {
+        return 0;
+      }
+    };
+    await waitFor(
+      () => chunksDone() >= 60 || first.child.exitCode !== null,
+      () => `${chunksDone()} chunks done; ${first.stderr()}`,
+      120_000,
+    );
+    first.child.kill('SIGKILL');
+    const killed = await first.exited;
+    expect(killed.signal).toBe('SIGKILL');
+    const doneAtKill = chunksDone();
+    expect(doneAtKill).toBeLessThan(200);
+    expect(readFileSync(journal, 'utf8')).not.toContain('"finished"');
+
+    // Without --resume the journal's done chunks would be lost: refused.
+    const fresh = await runCli(dist.cli, args);
+    expect(fresh.code).toBe(1);
+    expect(fresh.stderr).toMatch(/unfinished run: add --resume/);
+
+    const resumed = await runCli(dist.cli, [...args, '--resume'], 120_000);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(new RegExp(`resuming: ${doneAtKill} of 200 chunk`));
+    // ENROL of an enrolled customer answers a warning; a resent chunk is answered from the replay instead.
+    expectEveryRowOnce(readResults(out), org.customers, 'ok');
+    expect(await records(server, 'issuals', org.enrolAndIssue)).toEqual({
+      all: 20_000,
+      active: 20_000,
+      customers: 20_000,
+    });
+    expect(
+      readResults(out)
+        .map((r) => r.issualId)
+        .sort(),
+    ).toEqual(await ids(server, 'issuals', org.enrolAndIssue));
+
+    // A resume of a finished run sends nothing and says so.
+    const again = await runCli(dist.cli, [...args, '--resume']);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('the run had finished');
+    expectEveryRowOnce(readResults(out), org.customers, 'ok');
+  }, 300_000);
+
+  it('stops on Ctrl-C (SIGINT) with exit 1, and --resume finishes the run', async () => {
+    const org = await seedOrg(server, 5_000);
+    const csv = writeCsv(`sigint-${kind}.csv`, org.customers);
+    const out = path.join(tmp, `sigint-${kind}.results.csv`);
+    const args = bulkArgs(server, 'earn', org, csv, out, ['--concurrency', '1']);
+    const first = startCli(dist.cli, args);
+    const journal = `${out}.journal`;
+    await waitFor(
+      () => {
+        try {
+          return readFileSync(journal, 'utf8').includes('{"chunk":2,') || first.child.exitCode !== null;
+        } catch {
+          return false;
+        }
+      },
+      () => first.stderr(),
+      60_000,
+    );
+    first.child.kill('SIGINT');
+    const stopped = await first.exited;
+    expect(stopped.code).toBe(1);
+    expect(first.stderr()).toContain('interrupted');
+    expect(first.stderr()).toContain('--resume');
+    const resumed = await runCli(dist.cli, [...args, '--resume']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expectEveryRowOnce(readResults(out), org.customers, 'ok');
+    expect(await records(server, 'earns', org.direct)).toEqual({
+      all: 5_000,
+      active: 5_000,
+      customers: 5_000,
+    });
+  }, 120_000);
+
+  it('rewards every customer exactly once through a proxy that drops, loses answers, and answers 503 and 429', async () => {
+    const org = await seedOrg(server, 3_000);
+    // The first 24 calls: every other one meets a fault, three of each kind; then all pass.
+    const kinds: Fault[] = ['drop', 'lose-response', '503', '429'];
+    const proxy = await startFaultyProxy(server.url, (n) =>
+      n <= 24 && n % 2 === 1 ? kinds[((n - 1) / 2) % 4] : undefined,
+    );
+    try {
+      const csv = writeCsv(`proxy-${kind}.csv`, org.customers);
+      const out = path.join(tmp, `proxy-${kind}.results.csv`);
+      const args = [
+        ...bulkArgs(proxy, 'earn', org, csv, out, ['--concurrency', '4']).filter(
+          (a, i, all) => a !== '--till' && all[i - 1] !== '--till',
+        ),
+        '--client-key',
+        org.client.key,
+        '--client-secret',
+        org.client.secret,
+        // 12 faults in all: more attempts than that, so no chunk can run out of them.
+        '--max-attempts',
+        '20',
+        '--retry-delay',
+        '50',
+      ];
+      const run = await runCli(dist.cli, args, 120_000);
+      expect(run.code, run.stderr).toBe(0);
+      expect(proxy.counts).toMatchObject({ drop: 3, 'lose-response': 3, '503': 3, '429': 3 });
+      expect(run.stderr).toMatch(/retry 2 of 20/);
+
+      const results = readResults(out);
+      expectEveryRowOnce(results, org.customers, 'ok');
+      expect(new Set(results.map((r) => r.earnedId)).size).toBe(3_000);
+      expect(await records(server, 'earns', org.direct)).toEqual({
+        all: 3_000,
+        active: 3_000,
+        customers: 3_000,
+      });
+      expect(await records(server, 'issuals', org.direct)).toEqual({
+        all: 3_000,
+        active: 3_000,
+        customers: 3_000,
+      });
+      expect(results.map((r) => r.earnedId).sort()).toEqual(await ids(server, 'earns', org.direct));
+    } finally {
+      await proxy.close();
+    }
+  }, 180_000);
+
+  it('exits 2 when some customers fail, and the results say which and why', async () => {
+    const org = await seedOrg(server, 3);
+    const file = path.join(tmp, `some-fail-${kind}.csv`);
+    // No header, no source column: the default source applies.
+    const [a, b, c] = org.customers;
+    writeFileSync(file, `${a}\n999999999991\n${b}\r\n\r\n"${c}"\n999999999992`);
+    const out = path.join(tmp, `some-fail-${kind}.results.csv`);
+    const run = await runCli(dist.cli, bulkArgs(server, 'earn', org, file, out));
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stdout).toMatch(/failed\s+2/);
+    const results = readResults(out);
+    expect(results.map((r) => [r.row, r.identifier, r.status, r.code])).toEqual([
+      [1, String(a), 'ok', ''],
+      [2, '999999999991', 'failed', '8015'],
+      [3, String(b), 'ok', ''],
+      [5, String(c), 'ok', ''],
+      [6, '999999999992', 'failed', '8015'],
+    ]);
+    expect(results[1]?.message).toBe('Customer not found for the given identifiers');
+    expect(await records(server, 'earns', org.direct)).toEqual({ all: 3, active: 3, customers: 3 });
+  });
+
+  it('exits 1 before sending anything for an empty file, a missing column, or a malformed row', async () => {
+    const org = await seedOrg(server, 3);
+    const [a, b] = org.customers.map(String);
+    const cases: [string, string, RegExp[]][] = [
+      ['empty', '', [/empty/]],
+      ['header only', 'identifierValue,source\n', [/row 1/, /no customer rows/]],
+      ['no identifier column', `name,source\n${a},INSTORE\n`, [/row 1/, /no id column/]],
+      ['unclosed quote', `identifierValue,source\n${a},INSTORE\n"${b},INSTORE\n`, [/row 3/, /never closed/]],
+      ['quote inside a field', `identifierValue,source\n${a},INSTORE\n${b}"x,INSTORE\n`, [/row 3/, /quote/]],
+      ['text after a closing quote', `identifierValue,source\n"${a}"x,INSTORE\n`, [/row 2/, /closing quote/]],
+      [
+        'a row with an extra field',
+        `identifierValue,source\n${a},INSTORE\n${b},INSTORE,x\n`,
+        [/row 3/, /3 field/],
+      ],
+      [
+        'an empty identifier',
+        `identifierValue,source\n${a},INSTORE\n,INSTORE\n`,
+        [/row 3/, /identifier is empty/],
+      ],
+    ];
+    for (const [label, content, patterns] of cases) {
+      const file = path.join(tmp, `bad-${label.replace(/\W+/g, '-')}-${kind}.csv`);
+      writeFileSync(file, content);
       const run = await runCli(
         dist.cli,
-        bulkArgs(server, 'enrol', org, csv, out, ['--concurrency', '4']),
-        240_000,
+        bulkArgs(server, 'enrol', org, file, path.join(tmp, `bad-${kind}.results.csv`)),
       );
-      expect(run.code, run.stderr).toBe(0);
-      const total = big.toLocaleString('en-US');
-      expect(run.stdout).toContain(`enrol: ${total} customers, ${big / 100} chunk(s)`);
-      expect(run.stdout).toMatch(new RegExp(`ok\\s+${big}\\n`));
-      expect(run.stderr).toContain(`progress: ${total}/${total} rows 100%`);
-
-      const results = readResults(out);
-      expectEveryRowOnce(results, org.customers);
-      expect(await records(server, 'issuals', org.enrolAndIssue)).toEqual({
-        all: big,
-        active: big,
-        customers: big,
-      });
-      expect(results.map((r) => r.issualId).sort()).toEqual(await ids(server, 'issuals', org.enrolAndIssue));
-    }, 300_000);
-
-    it('resumes after being killed half-way: every customer enrolled once, every row written once', async () => {
-      const org = await seedOrg(server, 20_000);
-      const csv = writeCsv(`kill-${kind}.csv`, org.customers);
-      const out = path.join(tmp, `kill-${kind}.results.csv`);
-      const journal = `${out}.journal`;
-      const args = bulkArgs(server, 'enrol', org, csv, out, ['--concurrency', '2']);
-      const first = startCli(dist.cli, args);
-      const chunksDone = () => {
-        try {
-          return readFileSync(journal, 'utf8')
-            .split('\n')
-            .filter((l) => l.startsWith('{"chunk"')).length;
-        } catch {
-          return 0;
-        }
-      };
-      await waitFor(
-        () => chunksDone() >= 60 || first.child.exitCode !== null,
-        () => `${chunksDone()} chunks done; ${first.stderr()}`,
-        120_000,
-      );
-      first.child.kill('SIGKILL');
-      const killed = await first.exited;
-      expect(killed.signal).toBe('SIGKILL');
-      const doneAtKill = chunksDone();
-      expect(doneAtKill).toBeLessThan(200);
-      expect(readFileSync(journal, 'utf8')).not.toContain('"finished"');
-
-      // Without --resume the journal's done chunks would be lost: refused.
-      const fresh = await runCli(dist.cli, args);
-      expect(fresh.code).toBe(1);
-      expect(fresh.stderr).toMatch(/unfinished run: add --resume/);
-
-      const resumed = await runCli(dist.cli, [...args, '--resume'], 120_000);
-      expect(resumed.code, resumed.stderr).toBe(0);
-      expect(resumed.stderr).toMatch(new RegExp(`resuming: ${doneAtKill} of 200 chunk`));
-      // ENROL of an enrolled customer answers a warning; a resent chunk is answered from the replay instead.
-      expectEveryRowOnce(readResults(out), org.customers, 'ok');
-      expect(await records(server, 'issuals', org.enrolAndIssue)).toEqual({
-        all: 20_000,
-        active: 20_000,
-        customers: 20_000,
-      });
-      expect(
-        readResults(out)
-          .map((r) => r.issualId)
-          .sort(),
-      ).toEqual(await ids(server, 'issuals', org.enrolAndIssue));
-
-      // A resume of a finished run sends nothing and says so.
-      const again = await runCli(dist.cli, [...args, '--resume']);
-      expect(again.code).toBe(0);
-      expect(again.stderr).toContain('the run had finished');
-      expectEveryRowOnce(readResults(out), org.customers, 'ok');
-    }, 300_000);
-
-    it('stops on Ctrl-C (SIGINT) with exit 1, and --resume finishes the run', async () => {
-      const org = await seedOrg(server, 5_000);
-      const csv = writeCsv(`sigint-${kind}.csv`, org.customers);
-      const out = path.join(tmp, `sigint-${kind}.results.csv`);
-      const args = bulkArgs(server, 'earn', org, csv, out, ['--concurrency', '1']);
-      const first = startCli(dist.cli, args);
-      const journal = `${out}.journal`;
-      await waitFor(
-        () => {
-          try {
-            return readFileSync(journal, 'utf8').includes('{"chunk":2,') || first.child.exitCode !== null;
-          } catch {
-            return false;
-          }
-        },
-        () => first.stderr(),
-        60_000,
-      );
-      first.child.kill('SIGINT');
-      const stopped = await first.exited;
-      expect(stopped.code).toBe(1);
-      expect(first.stderr()).toContain('interrupted');
-      expect(first.stderr()).toContain('--resume');
-      const resumed = await runCli(dist.cli, [...args, '--resume']);
-      expect(resumed.code, resumed.stderr).toBe(0);
-      expectEveryRowOnce(readResults(out), org.customers, 'ok');
-      expect(await records(server, 'earns', org.direct)).toEqual({
-        all: 5_000,
-        active: 5_000,
-        customers: 5_000,
-      });
-    }, 120_000);
-
-    it('rewards every customer exactly once through a proxy that drops, loses answers, and answers 503 and 429', async () => {
-      const org = await seedOrg(server, 3_000);
-      // The first 24 calls: every other one meets a fault, three of each kind; then all pass.
-      const kinds: Fault[] = ['drop', 'lose-response', '503', '429'];
-      const proxy = await startFaultyProxy(server.url, (n) =>
-        n <= 24 && n % 2 === 1 ? kinds[((n - 1) / 2) % 4] : undefined,
-      );
-      try {
-        const csv = writeCsv(`proxy-${kind}.csv`, org.customers);
-        const out = path.join(tmp, `proxy-${kind}.results.csv`);
-        const args = [
-          ...bulkArgs(proxy, 'earn', org, csv, out, ['--concurrency', '4']).filter(
-            (a, i, all) => a !== '--till' && all[i - 1] !== '--till',
-          ),
-          '--client-key',
-          org.client.key,
-          '--client-secret',
-          org.client.secret,
-          // 12 faults in all: more attempts than that, so no chunk can run out of them.
-          '--max-attempts',
-          '20',
-          '--retry-delay',
-          '50',
-        ];
-        const run = await runCli(dist.cli, args, 120_000);
-        expect(run.code, run.stderr).toBe(0);
-        expect(proxy.counts).toMatchObject({ drop: 3, 'lose-response': 3, '503': 3, '429': 3 });
-        expect(run.stderr).toMatch(/retry 2 of 20/);
-
-        const results = readResults(out);
-        expectEveryRowOnce(results, org.customers, 'ok');
-        expect(new Set(results.map((r) => r.earnedId)).size).toBe(3_000);
-        expect(await records(server, 'earns', org.direct)).toEqual({
-          all: 3_000,
-          active: 3_000,
-          customers: 3_000,
-        });
-        expect(await records(server, 'issuals', org.direct)).toEqual({
-          all: 3_000,
-          active: 3_000,
-          customers: 3_000,
-        });
-        expect(results.map((r) => r.earnedId).sort()).toEqual(await ids(server, 'earns', org.direct));
-      } finally {
-        await proxy.close();
-      }
-    }, 180_000);
-
-    it('exits 2 when some customers fail, and the results say which and why', async () => {
-      const org = await seedOrg(server, 3);
-      const file = path.join(tmp, `some-fail-${kind}.csv`);
-      // No header, no source column: the default source applies.
-      const [a, b, c] = org.customers;
-      writeFileSync(file, `${a}\n999999999991\n${b}\r\n\r\n"${c}"\n999999999992`);
-      const out = path.join(tmp, `some-fail-${kind}.results.csv`);
-      const run = await runCli(dist.cli, bulkArgs(server, 'earn', org, file, out));
-      expect(run.code, run.stderr).toBe(2);
-      expect(run.stdout).toMatch(/failed\s+2/);
-      const results = readResults(out);
-      expect(results.map((r) => [r.row, r.identifier, r.status, r.code])).toEqual([
-        [1, String(a), 'ok', ''],
-        [2, '999999999991', 'failed', '8015'],
-        [3, String(b), 'ok', ''],
-        [5, String(c), 'ok', ''],
-        [6, '999999999992', 'failed', '8015'],
-      ]);
-      expect(results[1]?.message).toBe('Customer not found for the given identifiers');
-      expect(await records(server, 'earns', org.direct)).toEqual({ all: 3, active: 3, customers: 3 });
+      expect(run.code, `${label}: ${run.stderr}`).toBe(1);
+      for (const pattern of patterns) expect(run.stderr, label).toMatch(pattern);
+      expect(run.stderr, label).toContain(file);
+    }
+    expect(await records(server, 'issuals', org.enrolAndIssue)).toEqual({
+      all: 0,
+      active: 0,
+      customers: 0,
     });
+  }, 60_000);
 
-    it('exits 1 before sending anything for an empty file, a missing column, or a malformed row', async () => {
-      const org = await seedOrg(server, 3);
-      const [a, b] = org.customers.map(String);
-      const cases: [string, string, RegExp[]][] = [
-        ['empty', '', [/empty/]],
-        ['header only', 'identifierValue,source\n', [/row 1/, /no customer rows/]],
-        ['no identifier column', `name,source\n${a},INSTORE\n`, [/row 1/, /no id column/]],
-        [
-          'unclosed quote',
-          `identifierValue,source\n${a},INSTORE\n"${b},INSTORE\n`,
-          [/row 3/, /never closed/],
-        ],
-        [
-          'quote inside a field',
-          `identifierValue,source\n${a},INSTORE\n${b}"x,INSTORE\n`,
-          [/row 3/, /quote/],
-        ],
-        [
-          'text after a closing quote',
-          `identifierValue,source\n"${a}"x,INSTORE\n`,
-          [/row 2/, /closing quote/],
-        ],
-        [
-          'a row with an extra field',
-          `identifierValue,source\n${a},INSTORE\n${b},INSTORE,x\n`,
-          [/row 3/, /3 field/],
-        ],
-        [
-          'an empty identifier',
-          `identifierValue,source\n${a},INSTORE\n,INSTORE\n`,
-          [/row 3/, /identifier is empty/],
-        ],
-      ];
-      for (const [label, content, patterns] of cases) {
-        const file = path.join(tmp, `bad-${label.replace(/\W+/g, '-')}-${kind}.csv`);
-        writeFileSync(file, content);
-        const run = await runCli(
-          dist.cli,
-          bulkArgs(server, 'enrol', org, file, path.join(tmp, `bad-${kind}.results.csv`)),
-        );
-        expect(run.code, `${label}: ${run.stderr}`).toBe(1);
-        for (const pattern of patterns) expect(run.stderr, label).toMatch(pattern);
-        expect(run.stderr, label).toContain(file);
-      }
-      expect(await records(server, 'issuals', org.enrolAndIssue)).toEqual({
-        all: 0,
-        active: 0,
-        customers: 0,
-      });
-    }, 60_000);
-
-    it('exits 1 when the server refuses the whole request, naming the code', async () => {
-      const org = await seedOrg(server, 2);
-      const csv = writeCsv(`refused-${kind}.csv`, org.customers);
-      const run = await runCli(dist.cli, [
-        ...bulkArgs(server, 'enrol', org, csv, path.join(tmp, `refused-${kind}.results.csv`)),
-        '--promotion',
-        '987654321',
-      ]);
-      expect(run.code).toBe(1);
-      expect(run.stderr).toMatch(/could not finish: rows 2-3: HTTP 400: 8874 promotion id passed is invalid/);
-      // Nothing was done, so the corrected command may start afresh without --resume.
-      const fixed = await runCli(
-        dist.cli,
-        bulkArgs(server, 'enrol', org, csv, path.join(tmp, `refused-${kind}.results.csv`)),
-      );
-      expect(fixed.code, fixed.stderr).toBe(0);
-    });
-
-    it('revokes earns and enrolments, finding the endpoint of a direct promotion by itself', async () => {
-      const org = await seedOrg(server, 150);
-      const csv = writeCsv(`revoke-${kind}.csv`, org.customers);
-      const out = (name: string) => path.join(tmp, `revoke-${name}-${kind}.results.csv`);
-      expect((await runCli(dist.cli, bulkArgs(server, 'earn', org, csv, out('earn')))).code).toBe(0);
-      const revoke = await runCli(dist.cli, bulkArgs(server, 'revoke-earn', org, csv, out('revoke-earn')));
-      expect(revoke.code, revoke.stderr).toBe(0);
-      expect(revoke.stderr).toContain('revokeDirectEarn');
-      const earned = readResults(out('earn')).map((r) => r.earnedId);
-      expect(readResults(out('revoke-earn')).map((r) => r.earnedId)).toEqual(earned);
-      expect(await records(server, 'earns', org.direct)).toEqual({ all: 150, active: 0, customers: 150 });
-
-      expect((await runCli(dist.cli, bulkArgs(server, 'enrol', org, csv, out('enrol')))).code).toBe(0);
-      const unenrol = await runCli(dist.cli, bulkArgs(server, 'revoke-enrol', org, csv, out('revoke-enrol')));
-      expect(unenrol.code, unenrol.stderr).toBe(0);
-      expect(readResults(out('revoke-enrol')).map((r) => r.issualId)).toEqual(
-        readResults(out('enrol')).map((r) => r.issualId),
-      );
-      expect(await records(server, 'issuals', org.enrolAndIssue)).toEqual({
-        all: 150,
-        active: 0,
-        customers: 150,
-      });
-    }, 60_000);
+  it('exits 1 when the server refuses the whole request, naming the code', async () => {
+    const org = await seedOrg(server, 2);
+    const csv = writeCsv(`refused-${kind}.csv`, org.customers);
+    const run = await runCli(dist.cli, [
+      ...bulkArgs(server, 'enrol', org, csv, path.join(tmp, `refused-${kind}.results.csv`)),
+      '--promotion',
+      '987654321',
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/could not finish: rows 2-3: HTTP 400: 8874 promotion id passed is invalid/);
+    // Nothing was done, so the corrected command may start afresh without --resume.
+    const fixed = await runCli(
+      dist.cli,
+      bulkArgs(server, 'enrol', org, csv, path.join(tmp, `refused-${kind}.results.csv`)),
+    );
+    expect(fixed.code, fixed.stderr).toBe(0);
   });
-}
+
+  it('revokes earns and enrolments, finding the endpoint of a direct promotion by itself', async () => {
+    const org = await seedOrg(server, 150);
+    const csv = writeCsv(`revoke-${kind}.csv`, org.customers);
+    const out = (name: string) => path.join(tmp, `revoke-${name}-${kind}.results.csv`);
+    expect((await runCli(dist.cli, bulkArgs(server, 'earn', org, csv, out('earn')))).code).toBe(0);
+    const revoke = await runCli(dist.cli, bulkArgs(server, 'revoke-earn', org, csv, out('revoke-earn')));
+    expect(revoke.code, revoke.stderr).toBe(0);
+    expect(revoke.stderr).toContain('revokeDirectEarn');
+    const earned = readResults(out('earn')).map((r) => r.earnedId);
+    expect(readResults(out('revoke-earn')).map((r) => r.earnedId)).toEqual(earned);
+    expect(await records(server, 'earns', org.direct)).toEqual({ all: 150, active: 0, customers: 150 });
+
+    expect((await runCli(dist.cli, bulkArgs(server, 'enrol', org, csv, out('enrol')))).code).toBe(0);
+    const unenrol = await runCli(dist.cli, bulkArgs(server, 'revoke-enrol', org, csv, out('revoke-enrol')));
+    expect(unenrol.code, unenrol.stderr).toBe(0);
+    expect(readResults(out('revoke-enrol')).map((r) => r.issualId)).toEqual(
+      readResults(out('enrol')).map((r) => r.issualId),
+    );
+    expect(await records(server, 'issuals', org.enrolAndIssue)).toEqual({
+      all: 150,
+      active: 0,
+      customers: 150,
+    });
+  }, 60_000);
+});

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../src/clock.js';
 import {
   ACCESS_DENIED,
@@ -18,28 +18,26 @@ import {
   requestToken,
   usernameOf,
 } from './helpers/bulk.js';
+import { describeEachStore } from './helpers/each-store.js';
 import { type StandardOrg, seedStandardOrg } from './helpers/fixtures.js';
-import { STORES } from './helpers/stores.js';
-import { basicAuth, md5, startTestApp, type TestApp } from './helpers/test-app.js';
+import { basicAuth, md5 } from './helpers/test-app.js';
 
 const NOW = '2030-06-15T12:00:00.000Z';
 const MIB = 1024 * 1024;
 
-for (const kind of STORES) {
-  describe(`bulk request validation on ${kind}`, () => {
-    const clock = fixedClock(NOW);
-    let t: TestApp;
+describeEachStore(
+  'bulk request validation',
+  () => ({ clock: fixedClock(NOW) }),
+  (t, kind, { clock }) => {
     let org: StandardOrg;
     let orgB: StandardOrg;
     let customerId: string;
 
     beforeAll(async () => {
-      t = await startTestApp(kind, { clock });
       org = await seedStandardOrg(t, 2);
       orgB = await seedStandardOrg(t, 1);
       customerId = String(org.customers[0]?.id);
     });
-    afterAll(() => t?.close());
 
     /** A request that passes every whole-request check (an ENROL on the enrol-and-issue promotion). */
     function valid(): Record<string, any> {
@@ -879,5 +877,5 @@ for (const kind of STORES) {
         .execute();
       expect(rows).toHaveLength(1);
     });
-  });
-}
+  },
+);

@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTempPg, type TempPg } from './helpers/cli.js';
+import { describeEachStoreKind } from './helpers/each-store.js';
 import {
   bulkBody,
   call,
@@ -18,7 +19,7 @@ import {
   slice,
   startServerProcess,
 } from './helpers/server-process.js';
-import { STORES, type StoreKind } from './helpers/stores.js';
+import type { StoreKind } from './helpers/stores.js';
 
 /**
  * kill -9 under load: several clients send ENROL and EARN of 100 customers each to a real
@@ -68,8 +69,9 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => build?.remove());
 
-for (const kind of STORES) {
-  describe(`kill -9 under load on ${kind}`, { timeout: 180_000 }, () => {
+describeEachStoreKind(
+  'kill -9 under load',
+  (kind) => {
     let store: Store;
     let server: ServerProcess | undefined;
     let org: LoadOrg;
@@ -207,5 +209,6 @@ for (const kind of STORES) {
       );
       expect(maxIssual).toBeGreaterThan(0);
     });
-  });
-}
+  },
+  { timeout: 180_000 },
+);

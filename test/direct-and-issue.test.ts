@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../src/clock.js';
+import { describeEachStore } from './helpers/each-store.js';
 import { type StandardOrg, seedStandardOrg } from './helpers/fixtures.js';
-import { STORES } from './helpers/stores.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
 import {
   bulk,
   byIds,
@@ -31,19 +30,17 @@ const T0 = Date.parse('2026-06-01T10:00:00.000Z');
 const HOUR = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-for (const kind of STORES) {
-  describe(`directEarn, issue and promotionData on ${kind}`, () => {
-    const clock = fixedClock(T0);
-    let t: TestApp;
+describeEachStore(
+  'directEarn, issue and promotionData',
+  () => ({ clock: fixedClock(T0) }),
+  (t, kind, { clock }) => {
     let org: StandardOrg;
     let orgB: StandardOrg;
 
     beforeAll(async () => {
-      t = await startTestApp(kind, { clock });
       org = await seedStandardOrg(t, 2);
       orgB = await seedStandardOrg(t, 2);
     });
-    afterAll(() => t?.close());
 
     const call = (url: string, body: unknown, opts: CallOptions = {}): Promise<RawResponse> =>
       post(t, url, body, { auth: org.auth.write, ...opts });
@@ -989,5 +986,5 @@ for (const kind of STORES) {
         for (const p of mine.body.data.promotions) expect(p.programId).toBe(orgB.programId);
       });
     });
-  });
-}
+  },
+);

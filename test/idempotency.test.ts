@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../src/clock.js';
+import { describeEachStore } from './helpers/each-store.js';
 import { type StandardOrg, seedStandardOrg } from './helpers/fixtures.js';
-import { STORES } from './helpers/stores.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
 import {
   bulk,
   byIds,
@@ -29,19 +28,17 @@ const DAY = 24 * 3_600_000;
 let keySeq = 0;
 const newKey = () => `idem-${process.pid}-${++keySeq}-${Math.random().toString(36).slice(2, 10)}`;
 
-for (const kind of STORES) {
-  describe(`Idempotency-Key on ${kind}`, () => {
-    const clock = fixedClock(T0);
-    let t: TestApp;
+describeEachStore(
+  'Idempotency-Key',
+  () => ({ clock: fixedClock(T0) }),
+  (t, _kind, { clock }) => {
     let org: StandardOrg;
     let orgB: StandardOrg;
 
     beforeAll(async () => {
-      t = await startTestApp(kind, { clock });
       org = await seedStandardOrg(t, 0);
       orgB = await seedStandardOrg(t, 0);
     });
-    afterAll(() => t?.close());
 
     const call = (url: string, body: unknown, opts: CallOptions = {}): Promise<RawResponse> =>
       post(t, url, body, { auth: org.auth.write, ...opts });
@@ -463,5 +460,5 @@ for (const kind of STORES) {
         expect(read.status).toBe(403);
       });
     });
-  });
-}
+  },
+);

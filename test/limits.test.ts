@@ -3,9 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, DEFAULT_LIMITS, type ServerLimits } from '../src/app.js';
 import { defineConfig } from '../src/config.js';
+import { describeEachStore } from './helpers/each-store.js';
 import { type StandardOrg, seedStandardOrg } from './helpers/fixtures.js';
-import { openTestStore, STORES, type TestStore } from './helpers/stores.js';
-import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/test-app.js';
+import { openTestStore, type TestStore } from './helpers/stores.js';
+import { ADMIN_TOKEN } from './helpers/test-app.js';
 
 /**
  * A limit on everything a client controls: the body, the headers, how long a request and an idle
@@ -160,181 +161,176 @@ describe('transport limits of a listening server', () => {
   });
 });
 
-for (const kind of STORES) {
-  describe(`limits on bodies, string fields and batches on ${kind}`, () => {
-    let t: TestApp;
-    let org: StandardOrg;
+describeEachStore('limits on bodies, string fields and batches', (t) => {
+  let org: StandardOrg;
 
-    beforeAll(async () => {
-      t = await startTestApp(kind);
-      org = await seedStandardOrg(t, 1);
-    });
-    afterAll(() => t?.close());
+  beforeAll(async () => {
+    org = await seedStandardOrg(t, 1);
+  });
 
-    const post = (url: string, payload: string | Buffer, headers: Record<string, string>) =>
-      t.app.inject({
-        method: 'POST',
-        url,
-        headers: { 'content-type': 'application/json', ...headers },
-        payload,
-      });
-
-    it('bodies: 1 MiB on /v2, 16 KiB on the token endpoint, 32 MiB on the management API, each in its envelope', async () => {
-      const v2 = await post('/v2/promotion/bulk/enrolAndEarn', `"${'x'.repeat(MIB)}"`, {
-        authorization: org.auth.write,
-      });
-      expect(v2.statusCode).toBe(413);
-      expect(v2.json().response[0].errors[0].code).toBe(413);
-      const token = await post('/v3/oauth/token/generate', `"${'x'.repeat(16 * 1024)}"`, {});
-      expect(token.statusCode).toBe(413);
-      expect(token.json()).toMatchObject({ data: null, errors: [{ code: 413 }] });
-      const admin = await post('/admin/v1/orgs', Buffer.alloc(32 * MIB + 1, 0x20), {
-        authorization: `Bearer ${ADMIN_TOKEN}`,
-      });
-      expect(admin.statusCode).toBe(413);
-      expect(admin.json()).toMatchObject({ error: { code: 'payload_too_large' } });
+  const post = (url: string, payload: string | Buffer, headers: Record<string, string>) =>
+    t.app.inject({
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/json', ...headers },
+      payload,
     });
 
-    it('string fields of /v2 requests: an over-long value names nothing and writes nothing', async () => {
-      const body = (promotionDetails: Record<string, unknown>, identifierValue: string) =>
-        JSON.stringify({
-          type: 'CUSTOMER',
-          bulkAction: 'ENROL',
-          promotionDetails: { programId: org.programId, ...promotionDetails },
-          identifierName: 'email',
-          customers: [{ identifierValue, source: 'INSTORE' }],
-        });
-      const auth = { authorization: org.auth.write };
-      const email = `${'a'.repeat(310)}@example.com`; // 322 characters, over the 320 an email may have
-      const long = await post(
-        '/v2/promotion/bulk/enrolAndEarn',
-        body({ promotionId: org.promotions.enrolAndIssue }, email),
-        auth,
-      );
-      expect(long.statusCode).toBe(201);
-      expect(long.json().response[0].errors[0].code).toBe(8015);
-      const identifier = await post(
-        '/v2/promotion/bulk/enrolAndEarn',
-        body(
-          { promoIdentifier: `${org.promoIdentifier}${'x'.repeat(200)}` },
-          org.customers[0]?.email as string,
-        ),
-        auth,
-      );
-      expect(identifier.statusCode).toBe(400);
-      expect(identifier.json().response[0].errors[0].code).toBe(8874);
+  it('bodies: 1 MiB on /v2, 16 KiB on the token endpoint, 32 MiB on the management API, each in its envelope', async () => {
+    const v2 = await post('/v2/promotion/bulk/enrolAndEarn', `"${'x'.repeat(MIB)}"`, {
+      authorization: org.auth.write,
     });
+    expect(v2.statusCode).toBe(413);
+    expect(v2.json().response[0].errors[0].code).toBe(413);
+    const token = await post('/v3/oauth/token/generate', `"${'x'.repeat(16 * 1024)}"`, {});
+    expect(token.statusCode).toBe(413);
+    expect(token.json()).toMatchObject({ data: null, errors: [{ code: 413 }] });
+    const admin = await post('/admin/v1/orgs', Buffer.alloc(32 * MIB + 1, 0x20), {
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+    });
+    expect(admin.statusCode).toBe(413);
+    expect(admin.json()).toMatchObject({ error: { code: 'payload_too_large' } });
+  });
 
-    it('headers: an Idempotency-Key over 255 characters is 400; a request id over 128 is replaced', async () => {
-      const body = JSON.stringify({
+  it('string fields of /v2 requests: an over-long value names nothing and writes nothing', async () => {
+    const body = (promotionDetails: Record<string, unknown>, identifierValue: string) =>
+      JSON.stringify({
         type: 'CUSTOMER',
         bulkAction: 'ENROL',
-        promotionDetails: { programId: org.programId, promotionId: org.promotions.enrolAndIssue },
-        identifierName: 'id',
-        customers: [{ identifierValue: String(org.customers[0]?.id), source: 'INSTORE' }],
+        promotionDetails: { programId: org.programId, ...promotionDetails },
+        identifierName: 'email',
+        customers: [{ identifierValue, source: 'INSTORE' }],
       });
-      const key = await post('/v2/promotion/bulk/enrolAndEarn', body, {
-        authorization: org.auth.write,
-        'idempotency-key': 'k'.repeat(256),
-      });
-      expect(key.statusCode).toBe(400);
-      expect(key.json().response[0].errors[0].code).toBe(400);
-      const id = await post('/v2/promotion/bulk/enrolAndEarn', body, {
-        authorization: org.auth.write,
-        'x-request-id': 'r'.repeat(129),
-      });
-      expect(id.statusCode).toBe(200);
-      expect(id.headers['x-request-id']).not.toBe('r'.repeat(129));
-    });
-
-    it('the token endpoint refuses a key or secret over 200 characters', async () => {
-      const res = await post(
-        '/v3/oauth/token/generate',
-        JSON.stringify({ key: 'k'.repeat(201), secret: 's' }),
-        {},
-      );
-      expect(res.statusCode).toBe(401);
-    });
-
-    it('management string fields are bounded, and the field is named', async () => {
-      const cases: [string, unknown, string][] = [
-        ['/admin/v1/orgs', { name: 'n'.repeat(201) }, 'name'],
-        [`/admin/v1/orgs/${org.orgId}/programs`, { name: 'n'.repeat(201) }, 'name'],
-        [
-          `/admin/v1/orgs/${org.orgId}/promotions`,
-          { programId: org.programId, name: 'P', type: 'DIRECT', promoIdentifier: 'p'.repeat(101) },
-          'promoIdentifier',
-        ],
-        [
-          `/admin/v1/orgs/${org.orgId}/customers`,
-          { customers: [{ mobile: '9'.repeat(41) }] },
-          'customers[0].mobile',
-        ],
-        [
-          `/admin/v1/orgs/${org.orgId}/customers`,
-          { customers: [{ email: `${'e'.repeat(320)}@x.io` }] },
-          'customers[0].email',
-        ],
-        [
-          `/admin/v1/orgs/${org.orgId}/customers`,
-          { customers: [{ externalId: 'x'.repeat(101) }] },
-          'customers[0].externalId',
-        ],
-        [
-          `/admin/v1/orgs/${org.orgId}/tills`,
-          { username: 'u'.repeat(101), password: 'p', customerAccess: 'READ' },
-          'username',
-        ],
-        [
-          `/admin/v1/orgs/${org.orgId}/api-clients`,
-          { key: 'k', secret: 's'.repeat(201), customerAccess: 'READ' },
-          'secret',
-        ],
-      ];
-      for (const [url, body, field] of cases) {
-        const res = await t.admin('POST', url, body);
-        expect({ url, status: res.status, code: res.body.error?.code }).toStrictEqual({
-          url,
-          status: 400,
-          code: 'invalid_request',
-        });
-        expect(res.body.error.field).toBe(field);
-      }
-    });
-
-    it('batches: 10,000 customers a call, 1,000 rows a report page, 100 promotions a lookup page', async () => {
-      const tooMany = await t.admin('POST', `/admin/v1/orgs/${org.orgId}/customers`, {
-        customers: Array.from({ length: 10_001 }, () => ({})),
-      });
-      expect(tooMany.status).toBe(400);
-      expect(tooMany.body.error.field).toBe('customers');
-      const report = await t.admin(
-        'GET',
-        `/admin/v1/orgs/${org.orgId}/promotions/${org.promotions.direct}/issuals?limit=1001`,
-      );
-      expect(report.status).toBe(400);
-      const audit = await t.admin('GET', '/admin/v1/audit?limit=1001');
-      expect(audit.status).toBe(400);
-      const lookup = await t.app.inject({
-        method: 'GET',
-        url: `/v2/customers/lookup/promotionData?identifierName=id&identifierValue=${org.customers[0]?.id}&source=INSTORE&limit=101`,
-        headers: { authorization: org.auth.read },
-      });
-      expect(lookup.statusCode).toBe(400);
-      const earnIds = Array.from({ length: 1001 }, (_, i) => String(i + 1));
-      const revoke = await post(
-        '/v2/promotion/bulk/revokeDirectEarn',
-        JSON.stringify({
-          type: 'CUSTOMER',
-          bulkAction: 'REVOKE_EARN',
-          promotionDetails: { programId: org.programId, promotionId: org.promotions.direct },
-          identifierName: 'id',
-          customers: [{ identifierValue: String(org.customers[0]?.id), source: 'INSTORE', earnIds }],
-        }),
-        { authorization: org.auth.write },
-      );
-      expect(revoke.statusCode).toBe(201);
-      expect(revoke.json().response[0].errors[0].code).toBe(8903);
-    });
+    const auth = { authorization: org.auth.write };
+    const email = `${'a'.repeat(310)}@example.com`; // 322 characters, over the 320 an email may have
+    const long = await post(
+      '/v2/promotion/bulk/enrolAndEarn',
+      body({ promotionId: org.promotions.enrolAndIssue }, email),
+      auth,
+    );
+    expect(long.statusCode).toBe(201);
+    expect(long.json().response[0].errors[0].code).toBe(8015);
+    const identifier = await post(
+      '/v2/promotion/bulk/enrolAndEarn',
+      body(
+        { promoIdentifier: `${org.promoIdentifier}${'x'.repeat(200)}` },
+        org.customers[0]?.email as string,
+      ),
+      auth,
+    );
+    expect(identifier.statusCode).toBe(400);
+    expect(identifier.json().response[0].errors[0].code).toBe(8874);
   });
-}
+
+  it('headers: an Idempotency-Key over 255 characters is 400; a request id over 128 is replaced', async () => {
+    const body = JSON.stringify({
+      type: 'CUSTOMER',
+      bulkAction: 'ENROL',
+      promotionDetails: { programId: org.programId, promotionId: org.promotions.enrolAndIssue },
+      identifierName: 'id',
+      customers: [{ identifierValue: String(org.customers[0]?.id), source: 'INSTORE' }],
+    });
+    const key = await post('/v2/promotion/bulk/enrolAndEarn', body, {
+      authorization: org.auth.write,
+      'idempotency-key': 'k'.repeat(256),
+    });
+    expect(key.statusCode).toBe(400);
+    expect(key.json().response[0].errors[0].code).toBe(400);
+    const id = await post('/v2/promotion/bulk/enrolAndEarn', body, {
+      authorization: org.auth.write,
+      'x-request-id': 'r'.repeat(129),
+    });
+    expect(id.statusCode).toBe(200);
+    expect(id.headers['x-request-id']).not.toBe('r'.repeat(129));
+  });
+
+  it('the token endpoint refuses a key or secret over 200 characters', async () => {
+    const res = await post(
+      '/v3/oauth/token/generate',
+      JSON.stringify({ key: 'k'.repeat(201), secret: 's' }),
+      {},
+    );
+    expect(res.statusCode).toBe(401);
+  });
+
+  it('management string fields are bounded, and the field is named', async () => {
+    const cases: [string, unknown, string][] = [
+      ['/admin/v1/orgs', { name: 'n'.repeat(201) }, 'name'],
+      [`/admin/v1/orgs/${org.orgId}/programs`, { name: 'n'.repeat(201) }, 'name'],
+      [
+        `/admin/v1/orgs/${org.orgId}/promotions`,
+        { programId: org.programId, name: 'P', type: 'DIRECT', promoIdentifier: 'p'.repeat(101) },
+        'promoIdentifier',
+      ],
+      [
+        `/admin/v1/orgs/${org.orgId}/customers`,
+        { customers: [{ mobile: '9'.repeat(41) }] },
+        'customers[0].mobile',
+      ],
+      [
+        `/admin/v1/orgs/${org.orgId}/customers`,
+        { customers: [{ email: `${'e'.repeat(320)}@x.io` }] },
+        'customers[0].email',
+      ],
+      [
+        `/admin/v1/orgs/${org.orgId}/customers`,
+        { customers: [{ externalId: 'x'.repeat(101) }] },
+        'customers[0].externalId',
+      ],
+      [
+        `/admin/v1/orgs/${org.orgId}/tills`,
+        { username: 'u'.repeat(101), password: 'p', customerAccess: 'READ' },
+        'username',
+      ],
+      [
+        `/admin/v1/orgs/${org.orgId}/api-clients`,
+        { key: 'k', secret: 's'.repeat(201), customerAccess: 'READ' },
+        'secret',
+      ],
+    ];
+    for (const [url, body, field] of cases) {
+      const res = await t.admin('POST', url, body);
+      expect({ url, status: res.status, code: res.body.error?.code }).toStrictEqual({
+        url,
+        status: 400,
+        code: 'invalid_request',
+      });
+      expect(res.body.error.field).toBe(field);
+    }
+  });
+
+  it('batches: 10,000 customers a call, 1,000 rows a report page, 100 promotions a lookup page', async () => {
+    const tooMany = await t.admin('POST', `/admin/v1/orgs/${org.orgId}/customers`, {
+      customers: Array.from({ length: 10_001 }, () => ({})),
+    });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error.field).toBe('customers');
+    const report = await t.admin(
+      'GET',
+      `/admin/v1/orgs/${org.orgId}/promotions/${org.promotions.direct}/issuals?limit=1001`,
+    );
+    expect(report.status).toBe(400);
+    const audit = await t.admin('GET', '/admin/v1/audit?limit=1001');
+    expect(audit.status).toBe(400);
+    const lookup = await t.app.inject({
+      method: 'GET',
+      url: `/v2/customers/lookup/promotionData?identifierName=id&identifierValue=${org.customers[0]?.id}&source=INSTORE&limit=101`,
+      headers: { authorization: org.auth.read },
+    });
+    expect(lookup.statusCode).toBe(400);
+    const earnIds = Array.from({ length: 1001 }, (_, i) => String(i + 1));
+    const revoke = await post(
+      '/v2/promotion/bulk/revokeDirectEarn',
+      JSON.stringify({
+        type: 'CUSTOMER',
+        bulkAction: 'REVOKE_EARN',
+        promotionDetails: { programId: org.programId, promotionId: org.promotions.direct },
+        identifierName: 'id',
+        customers: [{ identifierValue: String(org.customers[0]?.id), source: 'INSTORE', earnIds }],
+      }),
+      { authorization: org.auth.write },
+    );
+    expect(revoke.statusCode).toBe(201);
+    expect(revoke.json().response[0].errors[0].code).toBe(8903);
+  });
+});

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { fixedClock } from '../src/clock.js';
+import { describeEachStore } from './helpers/each-store.js';
 import { type StandardOrg, seedStandardOrg } from './helpers/fixtures.js';
-import { STORES } from './helpers/stores.js';
-import { ADMIN_TOKEN, startTestApp, type TestApp } from './helpers/test-app.js';
+import { ADMIN_TOKEN } from './helpers/test-app.js';
 import {
   bulk,
   byIds,
@@ -18,19 +18,17 @@ const MINUTE = 60_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 const HEADER = 'issualId,customerId,createdAt,revokedAt,earnedId,earnCreatedAt,earnRevokedAt';
 
-for (const kind of STORES) {
-  describe(`the enrolment report as CSV on ${kind}`, () => {
-    const clock = fixedClock(T0);
-    let t: TestApp;
+describeEachStore(
+  'the enrolment report as CSV',
+  () => ({ clock: fixedClock(T0) }),
+  (t, _kind, { clock }) => {
     let org: StandardOrg;
     let orgB: StandardOrg;
 
     beforeAll(async () => {
-      t = await startTestApp(kind, { clock });
       org = await seedStandardOrg(t, 0);
       orgB = await seedStandardOrg(t, 0);
     });
-    afterAll(() => t?.close());
 
     async function csv(orgId: number, promotionId: number | string, token: string | null = ADMIN_TOKEN) {
       const res = await t.app.inject({
@@ -213,5 +211,5 @@ for (const kind of STORES) {
         expect(JSON.parse(res.text).error.code).toBe('unauthorized');
       }
     });
-  });
-}
+  },
+);

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../src/clock.js';
+import { describeEachStore } from './helpers/each-store.js';
 import { type StandardOrg, seedStandardOrg } from './helpers/fixtures.js';
-import { STORES } from './helpers/stores.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
 import {
   bulk,
   byIds,
@@ -28,19 +27,17 @@ import {
 
 const T0 = Date.parse('2026-06-01T10:00:00.000Z');
 
-for (const kind of STORES) {
-  describe(`revokeEnrolAndEarn and revokeDirectEarn on ${kind}`, () => {
-    const clock = fixedClock(T0);
-    let t: TestApp;
+describeEachStore(
+  'revokeEnrolAndEarn and revokeDirectEarn',
+  () => ({ clock: fixedClock(T0) }),
+  (t, kind, { clock }) => {
     let org: StandardOrg;
     let orgB: StandardOrg;
 
     beforeAll(async () => {
-      t = await startTestApp(kind, { clock });
       org = await seedStandardOrg(t, 2);
       orgB = await seedStandardOrg(t, 2);
     });
-    afterAll(() => t?.close());
 
     const call = (url: string, body: unknown, opts: CallOptions = {}): Promise<RawResponse> =>
       post(t, url, body, { auth: org.auth.write, ...opts });
@@ -913,5 +910,5 @@ for (const kind of STORES) {
         expect(await writeCounts(t)).toStrictEqual(before);
       });
     });
-  });
-}
+  },
+);

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { adminTokenTooShort, loadConfig } from '../src/config.js';
-import { STORES } from './helpers/stores.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { describeEachStore } from './helpers/each-store.js';
 
 /** The management API's token: 32 bytes or more, or the management API stays off. */
 
@@ -16,15 +15,12 @@ describe('the admin token', () => {
   });
 });
 
-for (const kind of STORES) {
-  describe(`a short admin token given in code leaves the management API off on ${kind}`, () => {
-    const short = 'short-admin-token-31-bytes-long!'.slice(0, 31);
-    let t: TestApp;
-    beforeAll(async () => {
-      t = await startTestApp(kind, { config: { adminToken: short } });
-    });
-    afterAll(() => t?.close());
+const short = 'short-admin-token-31-bytes-long!'.slice(0, 31);
 
+describeEachStore(
+  'a short admin token given in code leaves the management API off',
+  { config: { adminToken: short } },
+  (t) => {
     it('answers 401 even to the right token', async () => {
       const res = await t.app.inject({
         method: 'POST',
@@ -36,5 +32,5 @@ for (const kind of STORES) {
       expect(res.json()).toMatchObject({ error: { code: 'unauthorized' } });
       expect(res.headers['www-authenticate']).toBe('Bearer');
     });
-  });
-}
+  },
+);
