@@ -17,17 +17,21 @@ function childrenOf(pid: number): number[] {
   }
 }
 
+let build: PrivateBuild;
+beforeAll(async () => {
+  build = await privateBuild('loyalty-workers-');
+}, 120_000);
+afterAll(() => build?.remove());
+
 // node:cluster workers share one port; the primary migrates once and drains them all on SIGTERM.
 if (STORES.includes('postgres')) {
   describe('loyalty serve --workers on PostgreSQL', () => {
-    let build: PrivateBuild;
     let pg: TempPg;
     let primary: ChildProcess;
     let url: string;
     let output = '';
 
     beforeAll(async () => {
-      build = await privateBuild('loyalty-workers-');
       pg = await createTempPg();
       const port = await freePort();
       url = `http://127.0.0.1:${port}`;
@@ -60,7 +64,6 @@ if (STORES.includes('postgres')) {
       if (primary && primary.exitCode === null) primary.kill('SIGKILL');
       for (const pid of primary?.pid ? childrenOf(primary.pid) : []) process.kill(pid, 'SIGKILL');
       await pg?.drop();
-      build?.remove();
     });
 
     it('runs two workers that serve the API, and drains them all on SIGTERM with exit 0', async () => {
@@ -83,25 +86,28 @@ if (STORES.includes('postgres')) {
       expect(await exited).toBe(0);
       for (const pid of workers) expect(() => process.kill(pid, 0)).toThrow();
     });
-
-    it('refuses SQLite and a bad count, with a message', async () => {
-      const run = (args: string[], env: Record<string, string>) =>
-        new Promise<{ code: number | null; text: string }>((resolve) => {
-          let text = '';
-          const child = spawn(process.execPath, [build.cli, ...args], {
-            env: cleanEnv(env),
-            stdio: ['ignore', 'pipe', 'pipe'],
-          });
-          child.stdout?.setEncoding('utf8').on('data', (c: string) => (text += c));
-          child.stderr?.setEncoding('utf8').on('data', (c: string) => (text += c));
-          child.once('exit', (code) => resolve({ code, text }));
-        });
-      const sqlite = await run(['serve', '--workers', '2'], { DATABASE_URL: 'sqlite::memory:' });
-      expect(sqlite.code).toBe(78);
-      expect(sqlite.text).toContain('--workers needs PostgreSQL');
-      const bad = await run(['serve', '--workers', 'many'], {});
-      expect(bad.code).toBe(64);
-      expect(bad.text).toContain('--workers N');
-    });
   });
 }
+
+// The refusals need no database, so they run whichever stores TEST_STORES names (SQLite only too).
+describe('loyalty serve --workers refusals', () => {
+  it('refuses SQLite and a bad count, with a message', async () => {
+    const run = (args: string[], env: Record<string, string>) =>
+      new Promise<{ code: number | null; text: string }>((resolve) => {
+        let text = '';
+        const child = spawn(process.execPath, [build.cli, ...args], {
+          env: cleanEnv(env),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        child.stdout?.setEncoding('utf8').on('data', (c: string) => (text += c));
+        child.stderr?.setEncoding('utf8').on('data', (c: string) => (text += c));
+        child.once('exit', (code) => resolve({ code, text }));
+      });
+    const sqlite = await run(['serve', '--workers', '2'], { DATABASE_URL: 'sqlite::memory:' });
+    expect(sqlite.code).toBe(78);
+    expect(sqlite.text).toContain('--workers needs PostgreSQL');
+    const bad = await run(['serve', '--workers', 'many'], {});
+    expect(bad.code).toBe(64);
+    expect(bad.text).toContain('--workers N');
+  });
+});
