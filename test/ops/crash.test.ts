@@ -78,6 +78,8 @@ describeEachStoreKind(
     const received: Received = newReceived();
     let answered = 0;
     let failedInFlight = 0;
+    /** Set just before the kill: only from then on may a request fail for want of a server. */
+    let killed = false;
 
     beforeAll(async () => {
       store = await openStore(kind);
@@ -110,6 +112,9 @@ describeEachStoreKind(
           answered += 1;
         } catch (err) {
           if ((err as Error).name === 'AssertionError') throw err;
+          // A reset or a refused connection before the kill is a failure of the server, not the crash.
+          if (!killed)
+            throw new Error(`request failed before the kill: ${(err as Error).message}`, { cause: err });
           // The server is gone: the answer of this request is lost, which is what a crash does.
           failedInFlight += 1;
           return;
@@ -125,6 +130,7 @@ describeEachStoreKind(
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       expect(answered).toBeGreaterThanOrEqual(ANSWERS_BEFORE_KILL);
+      killed = true;
       await first.kill9();
       await Promise.all(clients);
       // Every client had a request in flight, or was about to send one, when the process died.

@@ -31,6 +31,8 @@ interface Sent {
   requestId: string;
   action: string;
   promotion: number;
+  /** The customer ids the request named. */
+  customers: number[];
   answer?: Answer;
   networkError?: string;
 }
@@ -89,9 +91,9 @@ describe('PostgreSQL stopped and started under load', { timeout: 240_000 }, () =
         const promotion = step === 2 ? org.direct : org.enrolAndIssue;
         const action = step === 0 ? 'ENROL' : 'EARN';
         const path = step === 2 ? '/v2/promotion/bulk/directEarn' : '/v2/promotion/bulk/enrolAndEarn';
-        const entry: Sent = { requestId: `outage-${n}-${i}`, action, promotion };
-        sent.push(entry);
         const ids = slice(org.customerIds, (n * 50 + i * 31) % CUSTOMERS, 100);
+        const entry: Sent = { requestId: `outage-${n}-${i}`, action, promotion, customers: ids };
+        sent.push(entry);
         try {
           entry.answer = await call(
             `${server.url}${path}`,
@@ -170,20 +172,35 @@ describe('PostgreSQL stopped and started under load', { timeout: 240_000 }, () =
     const db = new pg.Client({ connectionString: databaseUrl });
     await db.connect();
     try {
+      type Row = { id: string; request_id: string; customer_id: string; promotion_id: string };
       const rows = async (table: string) =>
         (
-          await db.query<{ id: string; request_id: string }>(
-            `select id::text as id, request_id from ${table} where org_id = $1`,
+          await db.query<Row>(
+            `select id::text as id, request_id, customer_id::text as customer_id,
+                    promotion_id::text as promotion_id from ${table} where org_id = $1`,
             [org.orgId],
           )
         ).rows;
-      const byRequest = (list: { id: string; request_id: string }[]) => {
+      const byRequest = (list: Row[]) => {
         const map = new Map<string, Set<string>>();
         for (const r of list) map.set(r.request_id, (map.get(r.request_id) ?? new Set()).add(r.id));
         return map;
       };
-      const issuals = byRequest(await rows('issuals'));
-      const earns = byRequest(await rows('earns'));
+      const customersByRequest = (list: Row[]) => {
+        const map = new Map<string, { customer: string; promotion: string }[]>();
+        for (const r of list)
+          map.set(r.request_id, [
+            ...(map.get(r.request_id) ?? []),
+            { customer: r.customer_id, promotion: r.promotion_id },
+          ]);
+        return map;
+      };
+      const issualRows = await rows('issuals');
+      const earnRows = await rows('earns');
+      const issuals = byRequest(issualRows);
+      const earns = byRequest(earnRows);
+      const issualCustomers = customersByRequest(issualRows);
+      const earnCustomers = customersByRequest(earnRows);
       const allIssuals = new Set([...issuals.values()].flatMap((s) => [...s]));
       const allEarns = new Set([...earns.values()].flatMap((s) => [...s]));
       for (const s of sent) {
@@ -194,8 +211,26 @@ describe('PostgreSQL stopped and started under load', { timeout: 240_000 }, () =
           // request was written, and says so (the client's Idempotency-Key would tell). Such a request
           // may have written its records; one at most per request and customer, as checked below.
           if (outcomeUnknown(s)) {
-            expect(wroteIssuals.length, s.requestId).toBeLessThanOrEqual(100);
-            expect(wroteEarns.length, s.requestId).toBeLessThanOrEqual(100);
+            // What it wrote is bounded by what it asked: its own promotion, only customers it named,
+            // each at most once among its issuals and once among its earns.
+            const named = [...new Set(s.customers.map(String))].sort();
+            for (const [what, list] of [
+              ['issuals', issualCustomers.get(s.requestId) ?? []],
+              ['earns', earnCustomers.get(s.requestId) ?? []],
+            ] as const) {
+              const customers = list.map((r) => r.customer);
+              expect(new Set(customers).size, `${what} of ${s.requestId}: a customer twice`).toBe(
+                customers.length,
+              );
+              expect(
+                customers.filter((c) => !named.includes(c)),
+                `${what} of ${s.requestId}: customers it did not name`,
+              ).toStrictEqual([]);
+              expect(
+                list.filter((r) => r.promotion !== String(s.promotion)),
+                `${what} of ${s.requestId}: another promotion`,
+              ).toStrictEqual([]);
+            }
             continue;
           }
           expect({ request: s.requestId, issuals: wroteIssuals, earns: wroteEarns }).toStrictEqual({
@@ -221,6 +256,11 @@ describe('PostgreSQL stopped and started under load', { timeout: 240_000 }, () =
         'select customer_id from issuals where revoked_at is null group by org_id, promotion_id, customer_id having count(*) > 1',
       );
       expect(doubled.rows).toStrictEqual([]);
+      // Nor an earn written twice: one request earns at most once per customer and promotion.
+      const doubledEarns = await db.query(
+        'select request_id, customer_id from earns group by org_id, request_id, promotion_id, customer_id having count(*) > 1',
+      );
+      expect(doubledEarns.rows).toStrictEqual([]);
     } finally {
       await db.end();
     }

@@ -20,7 +20,7 @@ function childrenOf(pid: number): number[] {
 let build: PrivateBuild;
 beforeAll(async () => {
   build = await privateBuild('loyalty-workers-');
-}, 120_000);
+}, 300_000);
 afterAll(() => build?.remove());
 
 // node:cluster workers share one port; the primary migrates once and drains them all on SIGTERM.

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/clock.js';
 import { describeEachStore } from '../helpers/each-store.js';
 import { type StandardOrg, seedStandardOrg } from '../helpers/fixtures.js';
@@ -31,6 +31,9 @@ describeEachStore(
   'revokeEnrolAndEarn and revokeDirectEarn',
   () => ({ clock: fixedClock(T0) }),
   (t, kind, { clock }) => {
+    // A test that moves the clock gets it back even when it fails, so the next test starts at T0.
+    afterEach(() => clock.set(T0));
+
     let org: StandardOrg;
     let orgB: StandardOrg;
 
@@ -133,7 +136,6 @@ describeEachStore(
             expect([e.revoked_at, e.revoked_by]).toStrictEqual([null, null]);
           }
         }
-        clock.set(T0);
       });
 
       it('answers an empty revokedEarnIds for an enrolment without earns, and the promoIdentifier', async () => {
@@ -173,7 +175,6 @@ describeEachStore(
           [first?.earnedId, T0 + 1_000],
           [second?.earnedId, T0 + 2_000],
         ]);
-        clock.set(T0);
       });
 
       it('a customer not enrolled gets 8904 alone; the others are revoked (HTTP 201)', async () => {
