@@ -6,7 +6,6 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import { adminRoutes } from './admin/admin.routes.js';
-import { createAuditRepository } from './admin/audit.repository.js';
 import { createManagement } from './admin/management.js';
 import type { Actor } from './auth/actor.js';
 import { createAuthenticator } from './auth/authenticator.js';
@@ -260,12 +259,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(oauthRoutes, { auth });
 
   const management = createManagement(deps.store, clock, () => auth.clear());
-  await app.register(adminRoutes, {
-    management,
-    adminToken: config.adminToken,
-    audit: createAuditRepository(deps.store),
-    clock,
-  });
+  await app.register(adminRoutes, { management, adminToken: config.adminToken });
 
   return app;
 }
