@@ -21,7 +21,8 @@ import { isCommitOutcomeUnknown, isInvalidValue, isStoreUnavailable } from './db
 import { type EnvelopeKind, type ErrorReply, errorBody } from './envelopes.js';
 import { AppError, ERROR_TABLE, MESSAGES } from './errors.js';
 import { createMetrics, type Metrics, metricsRoutes } from './metrics/metrics.js';
-import { docsRoutes } from './openapi/docs.routes.js';
+import { docsRoutes, packageVersion } from './openapi/docs.routes.js';
+import { registerOpenApi } from './openapi/swagger.js';
 import { createCustomerPromotionsRepository } from './promotions/customer-promotions.repository.js';
 import { customerPromotionsRoutes } from './promotions/customer-promotions.routes.js';
 import { createCustomerPromotionsService } from './promotions/customer-promotions.service.js';
@@ -209,6 +210,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     metrics = createMetrics(app, deps.store);
     await app.register(metricsRoutes, { metrics });
   }
+  // Before any route it documents: the document is built from the routes registered after it.
+  await registerOpenApi(app, { version: packageVersion() });
   await app.register(docsRoutes, { metrics: config.metrics });
 
   app.get('/health', async () => ({ status: 'ok' }));

@@ -61,17 +61,34 @@ export function packageVersion(): string {
   }
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a JSON document, walked by key
+type Json = Record<string, any>;
+
+/** Operations generated from the routes' own schemas (those with an operationId) win over written ones. */
+function withGenerated(written: Json, generated: Json): Json {
+  const paths: Json = structuredClone(written.paths);
+  for (const [path, operations] of Object.entries(generated.paths ?? {}) as [string, Json][]) {
+    for (const [method, operation] of Object.entries(operations) as [string, Json][]) {
+      if (operation.operationId) paths[path] = { ...paths[path], [method]: operation };
+    }
+  }
+  const schemas = { ...generated.components?.schemas, ...written.components.schemas };
+  return { ...written, paths, components: { ...written.components, schemas } };
+}
+
 /** `GET /openapi.json`, and the interactive reference at `GET /docs`. */
 export async function docsRoutes(
   app: FastifyInstance,
   { metrics, version = packageVersion() }: Omit<DocumentOptions, 'version'> & { version?: string },
 ) {
-  const document = JSON.stringify(buildOpenApiDocument({ version, metrics }));
+  const written = buildOpenApiDocument({ version, metrics });
+  let document: string | undefined;
   const cache = new Map<string, Buffer>();
 
-  app.get('/openapi.json', async (_request, reply) =>
-    reply.type('application/json; charset=utf-8').send(document),
-  );
+  app.get('/openapi.json', async (_request, reply) => {
+    document ??= JSON.stringify(withGenerated(written, app.swagger() as Json));
+    return reply.type('application/json; charset=utf-8').send(document);
+  });
 
   const html = { config: { csp: DOCS_CSP } };
   app.get('/docs', html, async (_request, reply) => reply.type('text/html; charset=utf-8').send(PAGE));
