@@ -15,6 +15,8 @@ import { createRateLimiter } from './auth/rate-limiter.js';
 import { v2AuthHook } from './auth/v2-auth.hook.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
+import { ADMIN_COMPONENTS } from './contract/admin.contract.js';
+import { COMPONENTS } from './contract/components.contract.js';
 import type { Store } from './db/database.js';
 import { isSchemaCurrent } from './db/migrator.js';
 import { isCommitOutcomeUnknown, isInvalidValue, isStoreUnavailable } from './db/store-errors.js';
@@ -211,7 +213,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     await app.register(metricsRoutes, { metrics });
   }
   // Before any route it documents: the document is built from the routes registered after it.
-  await registerOpenApi(app, { version: packageVersion() });
+  await registerOpenApi(app, {
+    version: packageVersion(),
+    components: { ...COMPONENTS, ...ADMIN_COMPONENTS },
+  });
   await app.register(docsRoutes, { metrics: config.metrics });
 
   app.get('/health', async () => ({ status: 'ok' }));

@@ -7,7 +7,9 @@ import { safeEqual } from '../auth/secret-hash.js';
 import { requireJson } from '../auth/v2-auth.hook.js';
 import { MIN_ADMIN_TOKEN_BYTES } from '../config.js';
 import * as C from '../contract/admin.contract.js';
+import { ref } from '../contract/components.contract.js';
 import { AppError } from '../errors.js';
+import { ADMIN_SECURITY } from '../openapi/swagger.js';
 import { adminSchemaErrorFormatter, adminValidatorCompiler } from './admin-validation.js';
 import type { Management } from './management.js';
 
@@ -21,9 +23,12 @@ export interface AdminRoutesOptions {
 /** The refusals a route can answer besides its success, all in the admin envelope. */
 function refusals(...statuses: number[]): Record<number, TSchema> {
   // Every route can be refused for its token (401); every write also for its body's size and type.
-  return Object.fromEntries([401, ...statuses].map((status) => [status, C.AdminErrorBody]));
+  return Object.fromEntries([401, ...statuses].map((status) => [status, ref('AdminError') as TSchema]));
 }
 const WRITE_REFUSALS = [400, 413, 415] as const;
+
+/** A success answer: a named schema of the contract, so the document lists it once under its name. */
+const answer = (name: keyof typeof C.ADMIN_COMPONENTS) => ref(name) as TSchema;
 
 /** A route's schema: its inputs (which Fastify validates and types) and its answers, for the document. */
 function schema<Parts extends { params?: TSchema; querystring?: TSchema; body?: TSchema }>(
@@ -32,7 +37,16 @@ function schema<Parts extends { params?: TSchema; querystring?: TSchema; body?: 
   parts: Parts,
   answers: Record<number, TSchema>,
 ) {
-  return { schema: { operationId, summary, tags: ['management'], ...parts, response: answers } };
+  return {
+    schema: {
+      operationId,
+      summary,
+      tags: ['management'],
+      security: ADMIN_SECURITY,
+      ...parts,
+      response: answers,
+    },
+  };
 }
 
 /** The management API under /admin/v1, behind the operator's bearer token. */
@@ -94,7 +108,7 @@ export async function adminRoutes(fastify: FastifyInstance, { management, adminT
         'listAuditEntries',
         'The log of management changes, oldest first',
         { querystring: C.AuditQuery },
-        { 200: C.AuditAnswer, ...refusals(400) },
+        { 200: answer('AuditPage'), ...refusals(400) },
       ),
     },
     async (request) => audit.page(request.query),
@@ -108,7 +122,7 @@ export async function adminRoutes(fastify: FastifyInstance, { management, adminT
         'createOrg',
         'Create an org',
         { body: C.CreateOrgBody },
-        { 201: C.OrgAnswer, ...refusals(...WRITE_REFUSALS, 409) },
+        { 201: answer('Org'), ...refusals(...WRITE_REFUSALS, 409) },
       ),
     },
     async (request, reply) => reply.code(201).send(await records.createOrg(request.body)),
@@ -122,7 +136,7 @@ export async function adminRoutes(fastify: FastifyInstance, { management, adminT
         'createProgram',
         'Create a program of an org',
         { params: C.OrgParams, body: C.CreateProgramBody },
-        { 201: C.ProgramAnswer, ...refusals(...WRITE_REFUSALS, 404, 409) },
+        { 201: answer('Program'), ...refusals(...WRITE_REFUSALS, 404, 409) },
       ),
     },
     async (request, reply) =>
@@ -137,7 +151,7 @@ export async function adminRoutes(fastify: FastifyInstance, { management, adminT
         'createPromotion',
         'Create a promotion of a program',
         { params: C.OrgParams, body: C.CreatePromotionBody },
-        { 201: C.PromotionAnswer, ...refusals(...WRITE_REFUSALS, 404, 409) },
+        { 201: answer('Promotion'), ...refusals(...WRITE_REFUSALS, 404, 409) },
       ),
     },
     async (request, reply) =>
@@ -152,7 +166,7 @@ export async function adminRoutes(fastify: FastifyInstance, { management, adminT
         'getPromotion',
         'A promotion',
         { params: C.PromotionParams },
-        { 200: C.PromotionAnswer, ...refusals(400, 404) },
+        { 200: answer('Promotion'), ...refusals(400, 404) },
       ),
     },
     async (request) => records.getPromotion(request.params.orgId, request.params.promotionId),
@@ -166,7 +180,7 @@ export async function adminRoutes(fastify: FastifyInstance, { management, adminT
         'updatePromotion',
         'Change a promotion (any field but id and programId)',
         { params: C.PromotionParams, body: C.PatchPromotionBody },
-        { 200: C.PromotionAnswer, ...refusals(...WRITE_REFUSALS, 404, 409) },
+        { 200: answer('Promotion'), ...refusals(...WRITE_REFUSALS, 404, 409) },
       ),
     },
     async (request) => records.patchPromotion(request.params.orgId, request.params.promotionId, request.body),
@@ -180,7 +194,7 @@ export async function adminRoutes(fastify: FastifyInstance, { management, adminT
         'createCustomers',
         'Create up to 10,000 customers, all or nothing',
         { params: C.OrgParams, body: C.CreateCustomersBody },
-        { 201: C.CustomersAnswer, ...refusals(...WRITE_REFUSALS, 404, 409) },
+        { 201: answer('Customers'), ...refusals(...WRITE_REFUSALS, 404, 409) },
       ),
     },
     async (request, reply) =>
@@ -195,9 +209,8 @@ export async function adminRoutes(fastify: FastifyInstance, { management, adminT
       create: C.CreateTillBody,
       patch: C.PatchTillBody,
       rotate: C.RotateTillBody,
-      one: C.TillAnswer,
-      list: C.TillsAnswer,
-      rotated: C.RotatedTillAnswer,
+      one: 'Till' as const,
+      list: 'Tills' as const,
     },
     {
       kind: 'apiClient' as CredentialKind,
@@ -206,9 +219,8 @@ export async function adminRoutes(fastify: FastifyInstance, { management, adminT
       create: C.CreateApiClientBody,
       patch: C.PatchApiClientBody,
       rotate: C.RotateApiClientBody,
-      one: C.ApiClientAnswer,
-      list: C.ApiClientsAnswer,
-      rotated: C.RotatedApiClientAnswer,
+      one: 'ApiClient' as const,
+      list: 'ApiClients' as const,
     },
   ];
   for (const k of kinds) {
@@ -221,7 +233,7 @@ export async function adminRoutes(fastify: FastifyInstance, { management, adminT
           `create${k.noun}`,
           `Create ${words}`,
           { params: C.OrgParams, body: k.create },
-          { 201: k.one, ...refusals(...WRITE_REFUSALS, 404, 409) },
+          { 201: answer(k.one), ...refusals(...WRITE_REFUSALS, 404, 409) },
         ),
       },
       async (request, reply) =>
@@ -239,7 +251,7 @@ export async function adminRoutes(fastify: FastifyInstance, { management, adminT
           `list${k.noun}s`,
           `The ${k.path} of an org`,
           { params: C.OrgParams },
-          { 200: k.list, ...refusals(400, 404) },
+          { 200: answer(k.list), ...refusals(400, 404) },
         ),
       },
       async (request) => credentials.list(k.kind, request.params.orgId),
@@ -252,7 +264,7 @@ export async function adminRoutes(fastify: FastifyInstance, { management, adminT
           `update${k.noun}`,
           `Change ${words}: access, rate limit, disabled`,
           { params: C.CredentialParams, body: k.patch },
-          { 200: k.one, ...refusals(...WRITE_REFUSALS, 404) },
+          { 200: answer(k.one), ...refusals(...WRITE_REFUSALS, 404) },
         ),
       },
       async (request) =>
@@ -271,7 +283,7 @@ export async function adminRoutes(fastify: FastifyInstance, { management, adminT
           `rotate${k.noun}Secret`,
           `Give ${words} a new secret: the one sent, or a generated one shown once`,
           { params: C.CredentialParams, body: k.rotate },
-          { 200: k.rotated, ...refusals(...WRITE_REFUSALS, 404) },
+          { 200: answer(k.one), ...refusals(...WRITE_REFUSALS, 404) },
         ),
       },
       async (request) =>
@@ -319,7 +331,7 @@ export async function adminRoutes(fastify: FastifyInstance, { management, adminT
         'listIssuals',
         "A promotion's enrolment report: issuals oldest first, each with its earns, revoked ones included",
         { params: C.PromotionParams, querystring: C.PageQuery },
-        { 200: C.IssualReportAnswer, ...refusals(400, 404) },
+        { 200: answer('IssualReport'), ...refusals(400, 404) },
       ),
     },
     async (request) => reports.report(request.params.orgId, request.params.promotionId, request.query),

@@ -6,18 +6,18 @@ import type {
 } from '../auth/credential.repository.js';
 import { hashSecret } from '../auth/secret-hash.js';
 import type { Clock } from '../clock.js';
-import type {
-  CreateCredentialInput,
-  PatchCredentialInput,
-  RotateCredentialInput,
+import {
+  type CreateCredentialInput,
+  type PatchCredentialInput,
+  RATE_LIMIT_RANGE,
+  type RotateCredentialInput,
+  TOKEN_TTL_RANGE,
 } from '../contract/admin.contract.js';
 import { isUniqueViolation } from '../db/store-errors.js';
 import { AppError } from '../errors.js';
 import { toOptionalInt } from './admin-input.js';
 
 export const DEFAULT_TOKEN_TTL_SECONDS = 300;
-const TTL_RANGE = { min: 60, max: 86_400 };
-const RATE_RANGE = { max: 1_000_000 };
 
 /** The md5 hex digest that a till sends in place of its password (Capillary's Basic scheme). */
 export function md5Hex(password: string): string {
@@ -80,10 +80,10 @@ export function createCredentialAdminService({
     const access = body.customerAccess;
     const tokenTtlSeconds =
       ('tokenTtlSeconds' in body
-        ? toOptionalInt(body.tokenTtlSeconds, 'tokenTtlSeconds', TTL_RANGE)
+        ? toOptionalInt(body.tokenTtlSeconds, 'tokenTtlSeconds', TOKEN_TTL_RANGE)
         : undefined) ?? DEFAULT_TOKEN_TTL_SECONDS;
     const rateLimitPerMinute =
-      toOptionalInt(body.rateLimitPerMinute, 'rateLimitPerMinute', RATE_RANGE) ?? null;
+      toOptionalInt(body.rateLimitPerMinute, 'rateLimitPerMinute', RATE_LIMIT_RANGE) ?? null;
     await requireOrg(orgId);
     const exists = () => new AppError('conflict', `${w.label} ${name} exists`, w.name);
     if (await credentials.find(kind, name)) throw exists();
@@ -124,8 +124,8 @@ export function createCredentialAdminService({
 
   async function update(kind: CredentialKind, orgId: number, name: string, body: PatchCredentialInput) {
     const { customerAccess: access, disabled } = body;
-    const tokenTtlSeconds = toOptionalInt(body.tokenTtlSeconds, 'tokenTtlSeconds', TTL_RANGE);
-    const rateLimitPerMinute = toOptionalInt(body.rateLimitPerMinute, 'rateLimitPerMinute', RATE_RANGE);
+    const tokenTtlSeconds = toOptionalInt(body.tokenTtlSeconds, 'tokenTtlSeconds', TOKEN_TTL_RANGE);
+    const rateLimitPerMinute = toOptionalInt(body.rateLimitPerMinute, 'rateLimitPerMinute', RATE_LIMIT_RANGE);
     const current = await requireOwn(kind, orgId, name);
     const at = clock.now();
     await credentials.update(kind, orgId, name, {

@@ -16,7 +16,9 @@ export interface Page<T> {
 export function parsePage(query: PageInput = {}): PageRequest {
   const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
   const after = query.cursor ? Number(query.cursor) : 0;
-  if (!Number.isSafeInteger(after)) throw badRequest('cursor', 'cursor is not one this API gave');
+  if (!/^[0-9]*$/.test(query.cursor ?? '') || !Number.isSafeInteger(after)) {
+    throw badRequest('cursor', 'cursor is not one this API gave');
+  }
   return { after, limit };
 }
 

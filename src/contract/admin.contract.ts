@@ -1,5 +1,13 @@
 import { type Static, type TSchema, Type } from 'typebox';
-import { SOURCES } from '../promotions/promotion.model.js';
+import {
+  DateTime,
+  NullableDateTime,
+  NullableString,
+  Page,
+  PositiveIntOrDigits,
+  PageQuery as pageQuery,
+} from './common.contract.js';
+import { ACCESS_LEVELS, SOURCES } from './enums.contract.js';
 
 /*
  * The management API (/admin/v1): every body, parameter, query and answer, declared once. The routes
@@ -8,29 +16,21 @@ import { SOURCES } from '../promotions/promotion.model.js';
  * reference) stay in the services.
  */
 
-// TODO(contract merge): the envelope, page and id pieces move to common.contract.ts, the access levels
-// to enums.contract.ts, once those land.
-export const ACCESS_LEVELS = ['NONE', 'READ', 'WRITE'] as const;
 export const MAX_PAGE_LIMIT = 1_000;
 export const DEFAULT_PAGE_LIMIT = 100;
 export const MAX_CUSTOMERS_PER_CALL = 10_000;
 
 const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
-/** A positive integer id, in a body also as its decimal digits (fixtures often quote them). */
-const Id = Type.Union(
-  [
-    Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
-    Type.String({ pattern: '^0*[1-9][0-9]*$', maxLength: 16 }),
-  ],
-  { description: 'A positive integer, or a string of its digits' },
-);
-/** A positive integer that is not an id (a limit, a rate, a duration). */
-const Count = (options: { minimum?: number; maximum?: number } = {}) =>
-  Type.Union([
-    Type.Integer({ minimum: options.minimum ?? 1, maximum: options.maximum ?? Number.MAX_SAFE_INTEGER }),
-    Type.String({ pattern: '^0*[1-9][0-9]*$', maxLength: 16 }),
-  ]);
+/** A positive integer id, in a body also as its digits (fixtures often quote them); the service reads it. */
+const Id = PositiveIntOrDigits;
+/** A positive integer within bounds (a duration, a rate), also as its digits. */
+const Bounded = (minimum: number, maximum: number) =>
+  Type.Union([Type.Integer({ minimum, maximum }), Type.String({ pattern: '^[0-9]+$' })], {
+    description: `An integer from ${minimum} to ${maximum}, or a string of its digits`,
+  });
+export const TOKEN_TTL_RANGE = { min: 60, max: 86_400 } as const;
+export const RATE_LIMIT_RANGE = { min: 1, max: 1_000_000 } as const;
 /** A path or query id: always digits on the wire, an integer once read. */
 const PathId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 
@@ -50,7 +50,7 @@ const DateTimeInput = Type.String({
   pattern: ISO_DATE_TIME_PATTERN,
   description: 'An ISO 8601 date-time with an offset, like 2026-01-31T23:59:59+05:30',
 });
-const Timestamp = Type.String({ format: 'date-time' });
+const Timestamp = DateTime;
 const Access = Type.Enum(ACCESS_LEVELS, { description: 'Access to the CUSTOMER resource' });
 
 // Requests.
@@ -60,14 +60,7 @@ export const PromotionParams = Type.Object({ orgId: PathId, promotionId: PathId 
 export const CredentialParams = Type.Object({ orgId: PathId, name: Type.String({ minLength: 1 }) });
 
 /** One page of a list: the cursor a previous page gave, and how many to answer. */
-export const PageQuery = Type.Object({
-  limit: Type.Optional(
-    Type.Integer({ minimum: 1, maximum: MAX_PAGE_LIMIT, description: `Default ${DEFAULT_PAGE_LIMIT}` }),
-  ),
-  cursor: Type.Optional(
-    Type.String({ pattern: '^[0-9]{0,16}$', description: 'nextCursor of the page before' }),
-  ),
-});
+export const PageQuery = pageQuery(MAX_PAGE_LIMIT, DEFAULT_PAGE_LIMIT);
 export const AuditQuery = Type.Object({ orgId: Type.Optional(PathId), ...PageQuery.properties });
 
 export const CreateOrgBody = Type.Object(
@@ -87,8 +80,8 @@ const promotionFields = {
   active: Type.Optional(Type.Boolean()),
   startDate: Type.Optional(nullable(DateTimeInput)),
   endDate: Type.Optional(nullable(DateTimeInput)),
-  maxIssualsPerCustomer: Type.Optional(nullable(Count())),
-  maxEarnsPerCustomer: Type.Optional(nullable(Count())),
+  maxIssualsPerCustomer: Type.Optional(nullable(Id)),
+  maxEarnsPerCustomer: Type.Optional(nullable(Id)),
 };
 export const CreatePromotionBody = Type.Object(
   { id: Type.Optional(Id), programId: Id, ...promotionFields },
@@ -126,8 +119,8 @@ export const CreateCustomersBody = Type.Object(
   { additionalProperties: false },
 );
 
-const RateLimit = Type.Optional(nullable(Count({ maximum: 1_000_000 })));
-const TokenTtl = Type.Optional(Count({ minimum: 60, maximum: 86_400 }));
+const RateLimit = Type.Optional(nullable(Bounded(RATE_LIMIT_RANGE.min, RATE_LIMIT_RANGE.max)));
+const TokenTtl = Type.Optional(Bounded(TOKEN_TTL_RANGE.min, TOKEN_TTL_RANGE.max));
 export const CreateTillBody = Type.Object(
   { username: Text(100), password: Text(200), customerAccess: Access, rateLimitPerMinute: RateLimit },
   { additionalProperties: false },
@@ -174,17 +167,6 @@ export type PageInput = Static<typeof PageQuery>;
 
 // Answers.
 
-export const AdminErrorBody = Type.Object(
-  {
-    error: Type.Object({
-      code: Type.String({ description: 'invalid_request, unauthorized, not_found, conflict, ...' }),
-      message: Type.String(),
-      field: Type.Optional(Type.String({ description: 'The offending field, as a JSON path' })),
-    }),
-  },
-  { description: 'A refused request' },
-);
-
 export const OrgAnswer = Type.Object({ id: Type.Integer(), name: Type.String(), createdAt: Timestamp });
 export const ProgramAnswer = Type.Object({
   id: Type.Integer(),
@@ -195,12 +177,12 @@ export const ProgramAnswer = Type.Object({
 export const PromotionAnswer = Type.Object({
   id: Type.Integer(),
   programId: Type.Integer(),
-  promoIdentifier: nullable(Type.String()),
+  promoIdentifier: NullableString,
   name: Type.String(),
   type: Type.String(),
   active: Type.Boolean(),
-  startDate: nullable(Timestamp),
-  endDate: nullable(Timestamp),
+  startDate: NullableDateTime,
+  endDate: NullableDateTime,
   maxIssualsPerCustomer: nullable(Type.Integer()),
   maxEarnsPerCustomer: nullable(Type.Integer()),
   createdAt: Timestamp,
@@ -208,9 +190,9 @@ export const PromotionAnswer = Type.Object({
 });
 export const CustomerAnswer = Type.Object({
   id: Type.Integer(),
-  mobile: nullable(Type.String()),
-  email: nullable(Type.String()),
-  externalId: nullable(Type.String()),
+  mobile: NullableString,
+  email: NullableString,
+  externalId: NullableString,
   sources: Type.Array(Type.String()),
   programIds: Type.Array(Type.Integer()),
 });
@@ -224,54 +206,52 @@ const credentialAnswerFields = {
   createdAt: Timestamp,
   updatedAt: Timestamp,
 };
-export const TillAnswer = Type.Object({ ...credentialAnswerFields, username: Type.String() });
-export const ApiClientAnswer = Type.Object({
-  ...credentialAnswerFields,
-  key: Type.String(),
-  tokenTtlSeconds: Type.Integer(),
-});
+// A generated secret is shown in the answer of the rotation that made it, and never again.
+export const TillAnswer = Type.Object(
+  {
+    ...credentialAnswerFields,
+    username: Type.String(),
+    password: Type.Optional(
+      Type.String({ description: 'Only in the answer of a rotation that generated it' }),
+    ),
+  },
+  { description: 'A till' },
+);
+export const ApiClientAnswer = Type.Object(
+  {
+    ...credentialAnswerFields,
+    key: Type.String(),
+    tokenTtlSeconds: Type.Integer(),
+    secret: Type.Optional(Type.String({ description: 'Only in the answer of a rotation that generated it' })),
+  },
+  { description: 'An API client' },
+);
 export const TillsAnswer = Type.Object({ tills: Type.Array(TillAnswer) });
 export const ApiClientsAnswer = Type.Object({ apiClients: Type.Array(ApiClientAnswer) });
-// A generated secret is shown in the rotation's answer, and never again.
-export const RotatedTillAnswer = Type.Object({
-  ...TillAnswer.properties,
-  password: Type.Optional(Type.String()),
-});
-export const RotatedApiClientAnswer = Type.Object({
-  ...ApiClientAnswer.properties,
-  secret: Type.Optional(Type.String()),
-});
 
-const NextCursor = nullable(
-  Type.String({ description: 'Pass as cursor for the next page; null on the last' }),
+const Revocable = { createdAt: Timestamp, revokedAt: NullableDateTime };
+export const IssualReportAnswer = Page(
+  Type.Object({
+    issualId: Type.String(),
+    customerId: Type.Integer(),
+    ...Revocable,
+    earns: Type.Array(Type.Object({ earnedId: Type.String(), ...Revocable })),
+  }),
+  'issuals',
 );
-const Revocable = { createdAt: Timestamp, revokedAt: nullable(Timestamp) };
-export const IssualReportAnswer = Type.Object({
-  issuals: Type.Array(
-    Type.Object({
-      issualId: Type.String(),
-      customerId: Type.Integer(),
-      ...Revocable,
-      earns: Type.Array(Type.Object({ earnedId: Type.String(), ...Revocable })),
-    }),
-  ),
-  nextCursor: NextCursor,
-});
-export const AuditAnswer = Type.Object({
-  entries: Type.Array(
-    Type.Object({
-      id: Type.String(),
-      orgId: Type.Integer(),
-      at: Timestamp,
-      who: Type.String(),
-      action: Type.String(),
-      target: Type.Record(Type.String(), Type.String()),
-      status: Type.Integer(),
-      requestId: Type.String(),
-    }),
-  ),
-  nextCursor: NextCursor,
-});
+export const AuditAnswer = Page(
+  Type.Object({
+    id: Type.String(),
+    orgId: Type.Integer(),
+    at: Timestamp,
+    who: Type.String(),
+    action: Type.String(),
+    target: Type.Record(Type.String(), Type.String()),
+    status: Type.Integer(),
+    requestId: Type.String(),
+  }),
+  'entries',
+);
 
 export type PromotionView = Static<typeof PromotionAnswer>;
 export type CustomerView = Static<typeof CustomerAnswer>;
@@ -298,3 +278,17 @@ export const Fixture = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** The management API's answers as named schemas of the document (`ref(name)` in a route's response). */
+export const ADMIN_COMPONENTS = {
+  Org: OrgAnswer,
+  Program: ProgramAnswer,
+  Promotion: PromotionAnswer,
+  Customers: CustomersAnswer,
+  Till: TillAnswer,
+  Tills: TillsAnswer,
+  ApiClient: ApiClientAnswer,
+  ApiClients: ApiClientsAnswer,
+  IssualReport: IssualReportAnswer,
+  AuditPage: AuditAnswer,
+} satisfies Record<string, TSchema>;
