@@ -3,6 +3,7 @@ import { lockKind, type Store, type Trx, writeTransaction } from '../db/database
 import { advanceSequence, allocateIds, type SequenceName } from '../db/id-sequences.js';
 import type { CustomersTable, PromotionsTable } from '../db/schema.js';
 import { refreshStatistics } from '../db/statistics.js';
+import { toPromotion } from '../promotions/enrolment.repository.js';
 import type { Promotion } from '../promotions/promotion.model.js';
 
 // Both stores cap the number of bound parameters of one statement; rows are inserted in chunks of this.
@@ -31,22 +32,10 @@ export interface StoredPromotion extends Promotion {
 
 export type PromotionChanges = Partial<Omit<StoredPromotion, 'id' | 'programId' | 'createdAt'>>;
 
-// TODO(seam merge): src/promotions gets the one promotion row mapper; this one then extends it.
+// The domain part is the promotions' own row mapper; the management API adds the timestamps.
+// TODO(seam merge): take it from wherever the seam puts the one promotion row mapper.
 function promotionFromRow(row: Selectable<PromotionsTable>): StoredPromotion {
-  return {
-    id: row.id,
-    programId: row.program_id,
-    promoIdentifier: row.promo_identifier,
-    name: row.name,
-    type: row.type,
-    active: row.active === 1,
-    startAt: row.start_at,
-    endAt: row.end_at,
-    maxIssualsPerCustomer: row.max_issuals_per_customer,
-    maxEarnsPerCustomer: row.max_earns_per_customer,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
+  return { ...toPromotion(row), createdAt: row.created_at, updatedAt: row.updated_at };
 }
 
 const PROMOTION_COLUMN_OF = {
