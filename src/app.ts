@@ -6,7 +6,6 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import { adminRoutes } from './admin/admin.routes.js';
-import { createAuditRepository } from './admin/audit.repository.js';
 import { createManagement } from './admin/management.js';
 import type { Actor } from './auth/actor.js';
 import { createAuthenticator } from './auth/authenticator.js';
@@ -16,7 +15,8 @@ import { createRateLimiter } from './auth/rate-limiter.js';
 import { v2AuthHook } from './auth/v2-auth.hook.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
-import { ref } from './contract/components.contract.js';
+import { ADMIN_COMPONENTS } from './contract/admin.contract.js';
+import { COMPONENTS, ref } from './contract/components.contract.js';
 import type { Store } from './db/database.js';
 import { isSchemaCurrent } from './db/migrator.js';
 import { isCommitOutcomeUnknown, isInvalidValue, isStoreUnavailable } from './db/store-errors.js';
@@ -226,7 +226,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
 
   // Before any route it documents: the document is built from the routes registered after it.
-  await registerOpenApi(app, { version: packageVersion() });
+  await registerOpenApi(app, {
+    version: packageVersion(),
+    components: { ...COMPONENTS, ...ADMIN_COMPONENTS },
+  });
   // Before any route, so that the request counters see every one of them.
   let metrics: Metrics | undefined;
   if (config.metrics) {
@@ -283,12 +286,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(oauthRoutes, { auth });
 
   const management = createManagement(deps.store, clock, () => auth.clear());
-  await app.register(adminRoutes, {
-    management,
-    adminToken: config.adminToken,
-    audit: createAuditRepository(deps.store),
-    clock,
-  });
+  await app.register(adminRoutes, { management, adminToken: config.adminToken });
 
   return app;
 }
