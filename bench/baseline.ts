@@ -21,6 +21,7 @@ import {
   serveOneJob,
   slotCapacity,
   summarize,
+  Timeline,
 } from './common.js';
 
 const SOURCE = 'INSTORE';
@@ -302,10 +303,11 @@ async function phase(
   const measureFrom = start + job.warmupMs;
   const end = measureFrom + job.durationMs;
   const latencies = new Samples();
+  const timeline = new Timeline(measureFrom);
   let next = 0;
   let batches = 0;
   let exhausted = false;
-  // Halfway through the warm-up, as run.ts does for the server: statistics that know the promotions.
+  // Warm mode only: halfway through the warm-up, as run.ts does for the server.
   const analyzing =
     analyze && job.warmupMs > 0
       ? new Promise<void>((resolve, reject) =>
@@ -336,6 +338,7 @@ async function phase(
       // Every batch of a group waits for the group's commit, as a request does in the service.
       if (t1 >= measureFrom && t1 <= end) {
         batches += group.length;
+        timeline.add(t1, group.length);
         for (let i = 0; i < group.length; i++) latencies.push(t1 - t0);
       }
       if (exhausted) return;
@@ -353,6 +356,7 @@ async function phase(
     batchesPerSecond: seconds > 0 ? round(batches / seconds, 1) : 0,
     customersPerSecond: seconds > 0 ? round((batches * BATCH) / seconds, 0) : 0,
     latency: summarize(latencies.values()),
+    perSecond: timeline.perSecond(job.durationMs / 1000),
     batchesSent: next,
     exhausted,
     cpuSeconds: round((cpu.user + cpu.system) / 1e6, 2),
