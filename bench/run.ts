@@ -1065,6 +1065,7 @@ function printFull(report: FullReport, store: StoreKind): void {
 
 function printProfile(label: string, p: ProfileSummary): void {
   console.log(`\nServer CPU profile, auth ${label} (${fmt(p.totalMs)} ms of CPU, self time):`);
+  console.log(`  by stage: ${p.byPhase.map((a) => `${a.phase} ${a.percent}%`).join(', ')}`);
   console.log(`  by area: ${p.byArea.map((a) => `${a.area} ${a.percent}%`).join(', ')}`);
   for (const f of p.byFunction) console.log(`  ${String(f.percent).padStart(5)}%  ${f.fn}`);
 }
