@@ -31,15 +31,15 @@ interface Intended {
 const LOOKUP: Record<Identifier, Intended> = {
   id: {
     indexes: ['customers_pk', 'customers_id_idx'],
-    cond: { postgres: /\bid = ANY\b/, sqlite: /\bid=\?/ },
+    cond: { postgres: /\bid = k\.key\b/, sqlite: /\bid=\?/ },
   },
   mobile: {
     indexes: ['customers_mobile_uq'],
-    cond: { postgres: /\bmobile = ANY\b/, sqlite: /\bmobile=\?/ },
+    cond: { postgres: /\bmobile = k\.key\b/, sqlite: /\bmobile=\?/ },
   },
   email: {
     indexes: ['customers_email_uq'],
-    cond: { postgres: /\bemail = ANY\b/, sqlite: /\bemail=\?/ },
+    cond: { postgres: /\bemail = k\.key\b/, sqlite: /\bemail=\?/ },
   },
 };
 
@@ -67,12 +67,13 @@ const BY_CUSTOMER = {
 } satisfies Record<string, Intended>;
 
 // The report pages through a promotion's issuals in id order: through its own partial index, or
-// through the primary key (org_id, id) when the promotion is most of the org's issuals; either way the
-// cursor is in the index condition, so a page stops after its rows and nothing is sorted.
+// through the primary key (org_id, id) from the cursor on when the promotion is most of the org's
+// issuals; either way a page stops after its rows and nothing is sorted. (A custom plan whose cursor
+// is 0 drops `id > 0` from the partial index's condition: its predicate says as much.)
 const REPORT: Record<string, Intended> = {
   issuals: {
     indexes: ['issuals_report_idx', 'issuals_pk'],
-    cond: { postgres: /\bid > \$/, sqlite: /\bid>\?/ },
+    cond: { postgres: /\bpromotion_id = |\bid > /, sqlite: /\bpromotion_id=\?|\bid>\?/ },
   },
 };
 
@@ -153,37 +154,47 @@ function sqliteReads(details: string[]): Explained {
 /** The statements worth a plan: reads and writes, not BEGIN, SAVEPOINT or COMMIT. */
 const planned = (text: string) => /^\s*(select|insert|update|delete|with)\b/i.test(text);
 
+interface Statement {
+  text: string;
+  parameters: readonly unknown[];
+}
+
+/** What one request sent, and how each large table must be read by it. */
+interface Captured {
+  statements: Statement[];
+  intended: Record<string, Intended>;
+  /** Large tables read by the request that this test leaves alone (with the reason at the call). */
+  unchecked: string[];
+  /** PostgreSQL: the unique index an INSERT ... ON CONFLICT must check. */
+  arbiter?: string;
+}
+
 for (const kind of STORES) {
   describe(`plans of the bulk path on ${kind}`, () => {
     let t: TestApp;
     let org: StandardOrg;
     let credential: string;
     let capturing = false;
-    let caught: string[] = [];
-    /** The statements of each request, in the order the service sent them. */
-    const requests = new Map<
-      string,
-      { statements: string[]; intended: Record<string, Intended>; unchecked: string[]; arbiter?: string }
-    >();
+    let caught: Statement[] = [];
     let client: pg.Client | undefined;
 
     async function run(text: string): Promise<void> {
       await t.testStore.store.db.executeQuery(CompiledQuery.raw(text));
     }
 
-    /** Rows in bulk, by SQL, as an import or weeks of traffic would leave them: no statistics taken. */
-    async function fill(promotionId: number, firstIssualId: number): Promise<void> {
-      const numbers = (n: number) =>
-        `with recursive g(n) as (select 1 union all select n + 1 from g where n < ${n})`;
+    const numbers = (n: number) =>
+      `with recursive g(n) as (select 1 union all select n + 1 from g where n < ${n})`;
+
+    /** Issuals and earns in bulk, by SQL, as weeks of traffic would leave them: no statistics taken. */
+    async function fill(promotionId: number, firstId: number): Promise<void> {
       await run(`insert into issuals (org_id, id, promotion_id, customer_id, source, created_at, created_by, request_id)
-        ${numbers(ISSUALS)} select ${org.orgId}, ${firstIssualId} + n, ${promotionId}, ${BASE} + n, 'INSTORE', 0, 'plans', 'r' from g`);
+        ${numbers(ISSUALS)} select ${org.orgId}, ${firstId} + n, ${promotionId}, ${BASE} + n, 'INSTORE', 0, 'plans', 'r' from g`);
       await run(`insert into earns (org_id, id, issual_id, promotion_id, customer_id, source, created_at, created_by, request_id)
-        ${numbers(EARNS)} select ${org.orgId}, ${firstIssualId} + n, ${firstIssualId} + n, ${promotionId}, ${BASE} + n, 'INSTORE', 0, 'plans', 'r' from g`);
+        ${numbers(EARNS)} select ${org.orgId}, ${firstId} + n, ${firstId} + n, ${promotionId}, ${BASE} + n, 'INSTORE', 0, 'plans', 'r' from g`);
     }
 
+    /** Customers as an import leaves them, and a day of replayable answers. */
     async function seed(): Promise<void> {
-      const numbers = (n: number) =>
-        `with recursive g(n) as (select 1 union all select n + 1 from g where n < ${n})`;
       if (kind === 'postgres') {
         // Autovacuum, where it runs, would otherwise analyse the tables at a moment of its choosing.
         for (const table of LARGE) await run(`alter table ${table} set (autovacuum_enabled = false)`);
@@ -194,17 +205,15 @@ for (const kind of STORES) {
         ${numbers(CUSTOMERS)} select ${org.orgId}, ${BASE} + n, 'INSTORE' from g`);
       await run(`insert into program_members (org_id, program_id, customer_id)
         ${numbers(CUSTOMERS)} select ${org.orgId}, ${org.programId}, ${BASE} + n from g`);
-      await fill(org.promotions.enrolAndIssue, 10 * BASE);
       await run(`insert into idempotency_keys (org_id, credential, key, request_hash, response, created_at)
         ${numbers(KEYS)} select ${org.orgId}, '${credential}', 'key-' || n, 'h', '{}', ${Date.now()} from g`);
     }
 
     async function capture(
-      label: string,
-      intended: Record<string, Intended>,
       send: () => Promise<JsonResponse>,
+      intended: Record<string, Intended>,
       extra: { arbiter?: string; unchecked?: string[] } = {},
-    ): Promise<void> {
+    ): Promise<Captured> {
       caught = [];
       capturing = true;
       try {
@@ -213,37 +222,81 @@ for (const kind of STORES) {
       } finally {
         capturing = false;
       }
-      requests.set(label, {
-        statements: caught.filter(planned),
+      return {
+        statements: caught.filter((s) => planned(s.text)),
         intended,
         unchecked: extra.unchecked ?? [],
         ...(extra.arbiter ? { arbiter: extra.arbiter } : {}),
-      });
-    }
-
-    function bulk(action: 'ENROL' | 'EARN', identifier: Identifier, numbers: number[], key?: string) {
-      const values = numbers.map((n) =>
-        identifier === 'id' ? BASE + n : identifier === 'mobile' ? mobileOf(n) : emailOf(n),
-      );
-      return () =>
-        postBulk(
-          t,
-          bulkRequest(
-            action,
-            { programId: org.programId, promotionId: org.promotions.enrolAndIssue },
-            identifier,
-            items(values),
-          ),
-          { auth: org.auth.write, ...(key ? { headers: { 'idempotency-key': key } } : {}) },
-        );
+      };
     }
 
     const range = (from: number) => Array.from({ length: 100 }, (_, i) => from + i);
 
+    /**
+     * The statements of every kind of bulk request into a promotion whose customers 1 to ISSUALS are
+     * enrolled (and 1 to EARNS have earned), and of its issuals report, as the service sends them.
+     */
+    async function captureRequests(promotionId: number, key: string): Promise<Map<string, Captured>> {
+      const bulk = (
+        action: 'ENROL' | 'EARN',
+        identifier: Identifier,
+        from: number,
+        idempotencyKey?: string,
+      ) => {
+        const values = range(from).map((n) =>
+          identifier === 'id' ? BASE + n : identifier === 'mobile' ? mobileOf(n) : emailOf(n),
+        );
+        return () =>
+          postBulk(
+            t,
+            bulkRequest(action, { programId: org.programId, promotionId }, identifier, items(values)),
+            {
+              auth: org.auth.write,
+              ...(idempotencyKey ? { headers: { 'idempotency-key': idempotencyKey } } : {}),
+            },
+          );
+      };
+      const { program_members, customer_sources, issuals, earns, idempotency_keys } = BY_CUSTOMER;
+      const enrol = (identifier: Identifier) => ({
+        customers: LOOKUP[identifier],
+        program_members,
+        customer_sources,
+        issuals,
+      });
+      const out = new Map<string, Captured>();
+      // Fresh customers for each ENROL (past the enrolled ones); EARN for enrolled customers.
+      out.set('ENROL by id', await capture(bulk('ENROL', 'id', ISSUALS + 1), enrol('id')));
+      out.set('ENROL by mobile', await capture(bulk('ENROL', 'mobile', ISSUALS + 101), enrol('mobile')));
+      out.set('ENROL by email', await capture(bulk('ENROL', 'email', ISSUALS + 201), enrol('email')));
+      out.set('EARN by id', await capture(bulk('EARN', 'id', EARNS + 1), { ...enrol('id'), earns }));
+      out.set(
+        'ENROL with an Idempotency-Key',
+        await capture(
+          bulk('ENROL', 'id', ISSUALS + 301, key),
+          { ...enrol('id'), idempotency_keys },
+          { arbiter: 'idempotency_keys_pk' },
+        ),
+      );
+      // Not the bulk path, but the one reader of the partial index that keeps out of its way. The
+      // page's earns (`issual_id in (...)`, up to 1,000 values) are not checked yet: PostgreSQL
+      // without statistics reads them through the org's every earn.
+      out.set(
+        'the issuals report',
+        await capture(
+          () => t.admin('GET', `/admin/v1/orgs/${org.orgId}/promotions/${promotionId}/issuals?limit=1000`),
+          REPORT,
+          { unchecked: ['earns'] },
+        ),
+      );
+      return out;
+    }
+
+    let requests: Map<string, Captured>;
+
     beforeAll(async () => {
       t = await startTestApp(kind, {
-        onQuery: (text) => {
-          if (capturing) caught.push(text);
+        onQuery: (text, parameters) => {
+          if (capturing) caught.push({ text, parameters });
         },
         // Authentication is not the bulk path: a verified credential stays cached for the whole file.
         config: { credentialCacheMs: 3_600_000 },
@@ -252,37 +305,8 @@ for (const kind of STORES) {
       const username = Buffer.from(org.auth.write.slice('Basic '.length), 'base64').toString().split(':')[0];
       credential = `till:${username}`;
       await seed();
-      const { program_members, customer_sources, issuals, earns, idempotency_keys } = BY_CUSTOMER;
-      const enrol = (identifier: Identifier) => ({
-        customers: LOOKUP[identifier],
-        program_members,
-        customer_sources,
-        issuals,
-      });
-      // Fresh customers for each ENROL (past the enrolled ones); EARN for enrolled customers.
-      await capture('ENROL by id', enrol('id'), bulk('ENROL', 'id', range(ISSUALS + 1)));
-      await capture('ENROL by mobile', enrol('mobile'), bulk('ENROL', 'mobile', range(ISSUALS + 101)));
-      await capture('ENROL by email', enrol('email'), bulk('ENROL', 'email', range(ISSUALS + 201)));
-      await capture('EARN by id', { ...enrol('id'), earns }, bulk('EARN', 'id', range(EARNS + 1)));
-      await capture(
-        'ENROL with an Idempotency-Key',
-        { ...enrol('id'), idempotency_keys },
-        bulk('ENROL', 'id', range(ISSUALS + 301), 'plans-key'),
-        { arbiter: 'idempotency_keys_pk' },
-      );
-      // Not the bulk path, but the one reader of the partial index that keeps out of its way.
-      // The page's earns (`issual_id in (...)`, up to 1,000 values) are not checked yet: PostgreSQL
-      // without statistics reads them through the org's every earn.
-      await capture(
-        'the issuals report',
-        REPORT,
-        () =>
-          t.admin(
-            'GET',
-            `/admin/v1/orgs/${org.orgId}/promotions/${org.promotions.enrolAndIssue}/issuals?limit=1000`,
-          ),
-        { unchecked: ['earns'] },
-      );
+      await fill(org.promotions.enrolAndIssue, 10 * BASE);
+      requests = await captureRequests(org.promotions.enrolAndIssue, 'plans-key-1');
       if (kind === 'postgres') {
         client = new pg.Client({
           connectionString: (t.testStore.config as { connectionString: string }).connectionString,
@@ -296,16 +320,26 @@ for (const kind of STORES) {
       await t?.close();
     });
 
-    /** The generic plan PostgreSQL makes for a statement, or SQLite's plan; neither depends on values. */
-    async function explain(text: string): Promise<Explained> {
+    /**
+     * SQLite's plan for the statement with its parameters. PostgreSQL's two: the custom plan made for
+     * these parameters, which a named statement gets on its first runs, and the generic plan it may
+     * keep after five, which depends on no value.
+     */
+    async function explain({ text, parameters }: Statement): Promise<Explained[]> {
       if (kind === 'sqlite') {
-        const params = (text.match(/\?/g) ?? []).map(() => null);
         const { rows } = await t.testStore.store.db.executeQuery<{ detail: string }>(
-          CompiledQuery.raw(`explain query plan ${text}`, params),
+          CompiledQuery.raw(`explain query plan ${text}`, [...parameters]),
         );
-        return sqliteReads(rows.map((r) => r.detail));
+        return [sqliteReads(rows.map((r) => r.detail))];
       }
       const db = client as pg.Client;
+      const tree = (rows: { 'QUERY PLAN': { Plan: PgNode }[] }[]) =>
+        pgReads((rows[0] as { 'QUERY PLAN': { Plan: PgNode }[] })['QUERY PLAN'][0]?.Plan as PgNode, {
+          reads: [],
+          arbiters: [],
+        });
+      await db.query('set plan_cache_mode = force_custom_plan');
+      const custom = tree((await db.query(`explain (format json) ${text}`, [...parameters])).rows);
       await db.query('set plan_cache_mode = force_generic_plan');
       await db.query(`prepare hot_path as ${text}`);
       try {
@@ -313,29 +347,34 @@ for (const kind of STORES) {
           `select cardinality(parameter_types) as n from pg_prepared_statements where name = 'hot_path'`,
         );
         const nulls = Array.from({ length: Number(rows[0]?.n ?? 0) }, () => 'null').join(', ');
-        const plan = await db.query(`explain (format json) execute hot_path${nulls ? `(${nulls})` : ''}`);
-        return pgReads(plan.rows[0]['QUERY PLAN'][0].Plan as PgNode, { reads: [], arbiters: [] });
+        const generic = tree(
+          (await db.query(`explain (format json) execute hot_path${nulls ? `(${nulls})` : ''}`)).rows,
+        );
+        return [custom, generic];
       } finally {
         await db.query('deallocate hot_path');
       }
     }
 
-    async function expectIntendedPlans(): Promise<void> {
-      expect([...requests.keys()]).toHaveLength(6);
-      for (const [label, request] of requests) {
+    async function expectIntendedPlans(captured: Map<string, Captured>): Promise<void> {
+      expect([...captured.keys()]).toHaveLength(6);
+      for (const [label, request] of captured) {
         const read = new Set<string>();
         const arbiters: string[] = [];
-        for (const text of request.statements) {
-          const plan = await explain(text);
-          arbiters.push(...plan.arbiters);
-          for (const r of plan.reads) {
-            if (!LARGE.includes(r.table) || request.unchecked.includes(r.table)) continue;
-            const where = `${label}: ${r.table} in ${text.replace(/\s+/g, ' ').slice(0, 160)}`;
-            const want = request.intended[r.table];
-            expect(want, `${where} is read, which the request should not need`).toBeDefined();
-            expect(want?.indexes, `${where} is read through ${r.index ?? 'a full scan'}`).toContain(r.index);
-            expect(r.cond, where).toMatch((want as Intended).cond[kind]);
-            read.add(r.table);
+        for (const statement of request.statements) {
+          for (const plan of await explain(statement)) {
+            arbiters.push(...plan.arbiters);
+            for (const r of plan.reads) {
+              if (!LARGE.includes(r.table) || request.unchecked.includes(r.table)) continue;
+              const where = `${label}: ${r.table} in ${statement.text.replace(/\s+/g, ' ').slice(0, 160)}`;
+              const want = request.intended[r.table];
+              expect(want, `${where} is read, which the request should not need`).toBeDefined();
+              expect(want?.indexes, `${where} is read through ${r.index ?? 'a full scan'}`).toContain(
+                r.index,
+              );
+              expect(r.cond, where).toMatch((want as Intended).cond[kind]);
+              read.add(r.table);
+            }
           }
         }
         // Every table the request needs was seen, so that no statement escaped the check.
@@ -357,19 +396,26 @@ for (const kind of STORES) {
         );
         expect(rows[0]?.n).toBe(0);
       }
-      await expectIntendedPlans();
+      await expectIntendedPlans(requests);
     });
 
     it('reads each table through its intended index after ANALYZE', async () => {
       await analyze();
-      await expectIntendedPlans();
+      await expectIntendedPlans(requests);
     });
 
     it('keeps those plans for a promotion that filled after its statistics were taken', async () => {
-      // Statistics taken while a promotion was empty say it holds next to nothing; then it fills.
+      // Statistics taken while the promotion was empty say it holds next to nothing; then it fills.
+      const res = await t.admin('POST', `/admin/v1/orgs/${org.orgId}/promotions`, {
+        programId: org.programId,
+        name: 'Launched after ANALYZE',
+        type: 'ENROL_AND_ISSUE',
+        maxEarnsPerCustomer: null,
+      });
+      expect(res.status).toBe(201);
       await analyze();
-      await fill(org.promotions.direct, 20 * BASE);
-      await expectIntendedPlans();
+      await fill(res.body.id, 20 * BASE);
+      await expectIntendedPlans(await captureRequests(res.body.id, 'plans-key-2'));
     });
   });
 }
