@@ -23,7 +23,6 @@ export const postgresDialect: StoreDialect = {
   name: 'postgres',
   embedded: false,
   sharedByProcesses: true,
-  plansFromStatistics: true,
 
   async writeTransaction(db, fn) {
     let committing = false;
@@ -133,8 +132,8 @@ export const postgresDialect: StoreDialect = {
 
   /**
    * Where autovacuum is off (as on some managed or test servers), tables that grew from empty keep
-   * statistics that say "no rows", and the planner walks a promotion's every issual for each customer.
-   * This analyses the way autovacuum would: once a tenth of a table (and at least 500 rows) changed.
+   * statistics that say "no rows". This analyses the way autovacuum would: once a tenth of a table
+   * (and at least 500 rows) changed. Only the bulk import asks (see db/statistics.ts).
    */
   async refreshStatistics(db, tables) {
     const { rows } = await sql<{ relname: string }>`

@@ -25,7 +25,6 @@ export const sqliteDialect: StoreDialect = {
   name: 'sqlite',
   embedded: true,
   sharedByProcesses: false,
-  plansFromStatistics: false,
 
   /**
    * One savepoint of a group transaction that takes the write lock at its start (BEGIN IMMEDIATE, so

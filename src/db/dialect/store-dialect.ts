@@ -71,8 +71,6 @@ export interface StoreDialect {
   readonly embedded: boolean;
   /** Several server processes may write to it at once (`loyalty serve --workers`). */
   readonly sharedByProcesses: boolean;
-  /** Its planner reads table statistics that must be kept fresh (see db/statistics.ts). */
-  readonly plansFromStatistics: boolean;
 
   /** Runs `fn` all or nothing (see writeTransaction in db/database.ts). */
   writeTransaction<T>(db: Db, fn: (trx: Trx) => Promise<T>): Promise<T>;
