@@ -21,6 +21,8 @@ import { isSchemaCurrent } from './db/migrator.js';
 import { isCommitOutcomeUnknown, isInvalidValue, isStoreUnavailable } from './db/store-errors.js';
 import { type EnvelopeKind, type ErrorReply, errorBody } from './envelopes.js';
 import { AppError, ERROR_TABLE, MESSAGES } from './errors.js';
+import { createEvents } from './events/events.js';
+import { adminScope, eventRoutes } from './events/events.routes.js';
 import { createMetrics, type Metrics, metricsRoutes } from './metrics/metrics.js';
 import { docsRoutes } from './openapi/docs.routes.js';
 import { createCustomerPromotionsRepository } from './promotions/customer-promotions.repository.js';
@@ -258,6 +260,17 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     await v2.register(customerPromotionsRoutes, { service: customerPromotions });
   });
   await app.register(oauthRoutes, { auth });
+
+  const events = createEvents({ store: deps.store, config: config.events, clock, log: app.log });
+  if (metrics) events.observe(metrics.registry);
+  await app.register(async (scope) => {
+    adminScope(scope, config.adminToken);
+    await scope.register(eventRoutes, { feed: events.feed, webhooks: events.webhooks });
+  });
+  if (config.events.deliver) {
+    app.addHook('onReady', async () => events.worker.start());
+    app.addHook('onClose', async () => events.worker.stop());
+  }
 
   const management = createManagement(deps.store, clock, () => auth.clear());
   await app.register(adminRoutes, {
