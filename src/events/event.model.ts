@@ -1,36 +1,9 @@
-/** What happened to an issual or an earn; one event per record and change. */
-export const EVENT_TYPES = [
-  'promotion.enrolled',
-  'promotion.earned',
-  'promotion.enrolment_revoked',
-  'promotion.earn_revoked',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+import { EVENT_TYPES, type EventData, type EventType, type LoyaltyEvent } from '../client/events.types.js';
+
+export { EVENT_TYPES, type EventData, type EventType, type LoyaltyEvent };
 
 export function isEventType(value: unknown): value is EventType {
   return typeof value === 'string' && (EVENT_TYPES as readonly string[]).includes(value);
-}
-
-/** The `data` of an event; ids as the /v2 API writes them (issual and earn ids are strings). */
-export interface EventData {
-  programId: number;
-  promotionId: number;
-  promoIdentifier?: string;
-  customerId: number;
-  issualId: string;
-  earnedId?: string;
-  source: string;
-  requestId: string;
-  credential: string;
-}
-
-/** An event as the feed and the webhooks send it. */
-export interface LoyaltyEvent {
-  id: string;
-  type: EventType;
-  timestamp: string;
-  orgId: number;
-  data: EventData;
 }
 
 /** An event to be written, before the store gives it its id. */

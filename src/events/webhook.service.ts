@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Fields } from '../admin/admin-input.js';
+import type { WebhookDelivery as Delivery, DeliveryOutcome, Webhook } from '../client/events.types.js';
 import type { Clock } from '../clock.js';
 import { AppError, badRequest } from '../errors.js';
 import {
@@ -18,32 +19,7 @@ import { newSecret, sealSecret } from './webhook-secret.js';
 export const MAX_BATCH_SIZE = 1000;
 const MAX_LIST = 1000;
 
-/** An endpoint as the management API shows it; the secret only on creation and rotation. */
-export interface Webhook {
-  id: string;
-  url: string;
-  description: string | null;
-  types: EventType[];
-  enabled: boolean;
-  disabledReason: string | null;
-  maxBatchSize: number;
-  createdAt: string;
-  updatedAt: string;
-  secret?: string;
-}
-
-export interface Delivery {
-  id: string;
-  messageId: string;
-  eventIds: string[];
-  attempt: number;
-  outcome: string;
-  statusCode: number | null;
-  durationMs: number;
-  error: string | null;
-  nextRetryAt: string | null;
-  at: string;
-}
+export type { Webhook, WebhookDelivery as Delivery } from '../client/events.types.js';
 
 export interface WebhookServiceDeps {
   repository: WebhookRepository;
@@ -80,7 +56,7 @@ function toDelivery(row: DeliveryRow): Delivery {
     messageId: row.message_id,
     eventIds: JSON.parse(row.event_ids) as string[],
     attempt: row.attempt,
-    outcome: row.outcome,
+    outcome: row.outcome as DeliveryOutcome,
     statusCode: row.status_code ?? null,
     durationMs: row.duration_ms,
     error: row.error ?? null,

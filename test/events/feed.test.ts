@@ -4,7 +4,7 @@ import { decodeCursor, encodeCursor } from '../../src/events/event.model.js';
 import { createOutbox } from '../../src/events/outbox.repository.js';
 import { STORES } from '../helpers/stores.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
-import { newOrg, readAll, someEvent, writeEvents } from './helpers.js';
+import { feedShows, newOrg, readAll, someEvent, writeEvents } from './helpers.js';
 
 describe('feed cursors', () => {
   it('encode a position and read it back, and refuse anything else', () => {
@@ -40,6 +40,8 @@ for (const kind of STORES) {
       await writeEvents(t.testStore.store, orgId, [someEvent('promotion.enrolment_revoked', 3)], at);
       await writeEvents(t.testStore.store, otherOrg, [someEvent('promotion.enrolled', 4)], at);
       await writeEvents(t.testStore.store, orgId, [someEvent('promotion.earn_revoked', 5)], at);
+      await feedShows(t, orgId, 4);
+      await feedShows(t, otherOrg, 1);
 
       const first = await readAll(t, orgId, 2);
       const again = await readAll(t, orgId, 1000);
@@ -69,6 +71,7 @@ for (const kind of STORES) {
       const tail = await t.admin('GET', `/admin/v1/orgs/${orgId}/events?after=${first.cursor}`);
       expect(tail.body).toStrictEqual({ events: [], nextCursor: first.cursor });
       await writeEvents(t.testStore.store, orgId, [someEvent('promotion.enrolled', 6)], at);
+      await feedShows(t, orgId, 5);
       const next = await t.admin('GET', `/admin/v1/orgs/${orgId}/events?after=${first.cursor}`);
       expect(next.body.events.map((e: any) => e.data.customerId)).toStrictEqual([1006]);
     });

@@ -55,3 +55,18 @@ export async function readAll(
     cursor = res.body.nextCursor;
   }
 }
+
+/**
+ * Waits until an org's feed shows `count` events. On PostgreSQL the feed holds an event back while
+ * any transaction of the cluster that began before it still runs (other test files share the
+ * server), so a test reads after the feed has caught up.
+ */
+export async function feedShows(t: TestApp, orgId: number, count: number, query = ''): Promise<void> {
+  for (let i = 0; ; i++) {
+    const res = await t.admin('GET', `/admin/v1/orgs/${orgId}/events?limit=1000${query}`);
+    if (res.body.events?.length >= count) return;
+    if (i > 500)
+      throw new Error(`the feed of org ${orgId} shows ${res.body.events?.length} events, not ${count}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
