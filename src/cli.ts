@@ -10,6 +10,7 @@ import { migrateToLatest } from './db/migrator.js';
 import { AppError } from './errors.js';
 import { EventsUsageError, runEventsCommand } from './events/events.command.js';
 import { serveWorkers } from './server.js';
+import { packageVersion } from './version.js';
 
 const USAGE = `Usage: loyalty <command>
 
@@ -22,6 +23,7 @@ Commands:
                of a running server (loyalty bulk --help for its options)
   events tail  print an org's events as JSON lines and follow the feed (loyalty events --help)
   config       print the effective configuration, secrets masked, and exit (non-zero if it is invalid)
+  version      print the package's version (also --version, -v)
   help         show this text
 `;
 
@@ -128,6 +130,11 @@ async function main(argv: string[]): Promise<void> {
       return events(rest);
     case 'config':
       console.log(JSON.stringify(describeConfig(loadConfig()), null, 2));
+      return;
+    case 'version':
+    case '--version':
+    case '-v':
+      console.log(packageVersion());
       return;
     case undefined:
     case 'help':

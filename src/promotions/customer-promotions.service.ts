@@ -3,7 +3,6 @@ import type { CustomerPromotion } from '../client/types.js';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import type { CustomerPromotionsRepository } from './customer-promotions.repository.js';
-import { toPromotion } from './enrolment.repository.js';
 import { normalizeIdentifier } from './identifiers.js';
 import {
   ANY_SOURCE,
@@ -120,18 +119,17 @@ export function createCustomerPromotionsService({
     if (!customer || (upperSource !== ANY_SOURCE && !customer.sources.has(upperSource)))
       throw new AppError(8015);
 
-    const rows = await repository.promotionsOf(orgId, customer.id, type);
+    const promotions = await repository.promotionsOf(orgId, customer.id, type);
     const records = await repository.recordsOf(
       orgId,
       customer.id,
-      rows.map((r) => r.id),
+      promotions.map((p) => p.id),
     );
     const now = clock.now();
-    const all = rows.map((row): CustomerPromotion => {
-      const promotion = toPromotion(row);
-      const issuals = records.issuals.filter((i) => i.promotion_id === promotion.id);
-      const active = issuals.find((i) => i.revoked_at === null);
-      const earns = records.earns.filter((e) => e.promotion_id === promotion.id);
+    const all = promotions.map((promotion): CustomerPromotion => {
+      const issuals = records.issuals.filter((i) => i.promotionId === promotion.id);
+      const active = issuals.find((i) => i.revokedAt === null);
+      const earns = records.earns.filter((e) => e.promotionId === promotion.id);
       return {
         programId: promotion.programId,
         promotionId: promotion.id,
@@ -142,12 +140,12 @@ export function createCustomerPromotionsService({
         endDate: iso(promotion.endAt),
         statusForCustomer: statusFor(promotion, now, issuals.length, active !== undefined, earns.length),
         issual: active
-          ? { issualId: String(active.id), createdAt: new Date(active.created_at).toISOString() }
+          ? { issualId: String(active.id), createdAt: new Date(active.createdAt).toISOString() }
           : null,
         earns: earns.map((e) => ({
           earnedId: String(e.id),
-          issualId: String(e.issual_id),
-          createdAt: new Date(e.created_at).toISOString(),
+          issualId: String(e.issualId),
+          createdAt: new Date(e.createdAt).toISOString(),
         })),
         limits: [
           { kpi: 'ISSUALS', maxLimit: promotion.maxIssualsPerCustomer, currentCustomerUsage: issuals.length },

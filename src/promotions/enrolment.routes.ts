@@ -40,9 +40,12 @@ export async function enrolmentRoutes(
         schema: { response: { 200: bulkSerializer, 201: bulkSerializer } },
       },
       async (request, reply) => {
-        const result = await service.bulk(requestContext(request), request.body, endpoint);
-        // The whole-request checks passed, so bulkAction is one of the endpoint's actions.
-        onAnswer?.(String((request.body as { bulkAction?: unknown } | null)?.bulkAction), result);
+        const { action, answer: result } = await service.bulk(
+          requestContext(request),
+          request.body,
+          endpoint,
+        );
+        onAnswer?.(action, result);
         // Capillary's v2 convention: 201 when some customers failed, 200 when none did.
         return reply.code(result.failureCount > 0 ? 201 : 200).send(result);
       },
