@@ -239,7 +239,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     repository: createCustomerPromotionsRepository(deps.store.db),
     clock,
   });
-  const enrolment = createEnrolmentService({ repository: createEnrolmentRepository(deps.store), clock });
+  const events = createEvents({ store: deps.store, config: config.events, clock, log: app.log });
+  const enrolment = createEnrolmentService({
+    repository: createEnrolmentRepository(deps.store),
+    clock,
+    onEvents: (written) => events.committed(written),
+  });
   const routeOptions = {
     service: enrolment,
     bodyLimit: config.bodyLimit,
@@ -261,7 +266,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   await app.register(oauthRoutes, { auth });
 
-  const events = createEvents({ store: deps.store, config: config.events, clock, log: app.log });
   if (metrics) events.observe(metrics.registry);
   await app.register(async (scope) => {
     adminScope(scope, config.adminToken);

@@ -4,7 +4,6 @@ import type { EventsConfig } from '../config.js';
 import type { Store } from '../db/database.js';
 import { createDeliveryWorker, type DeliveryWorker } from './delivery.worker.js';
 import type { NewEvent } from './event.model.js';
-import { eventsDialect } from './events.dialect.js';
 import { type EventMetrics, registerEventMetrics } from './events.metrics.js';
 import { createFeedRepository } from './feed.repository.js';
 import { createFeedService, type FeedService } from './feed.service.js';
@@ -32,9 +31,8 @@ export interface EventsDeps {
 }
 
 export function createEvents({ store, config, clock, log }: EventsDeps): Events {
-  const seam = eventsDialect(store.dialect);
-  const feedRepository = createFeedRepository(store.db, seam);
-  const repository = createWebhookRepository(store, seam);
+  const feedRepository = createFeedRepository(store.db, store.dialect);
+  const repository = createWebhookRepository(store);
   let metrics: EventMetrics | undefined;
   const worker = createDeliveryWorker({
     repository,

@@ -1,17 +1,11 @@
-import { type Kysely, sql } from 'kysely';
-import { type Db, type Store, writeTransaction } from '../db/database.js';
+import { sql } from 'kysely';
+import { type Store, writeTransaction } from '../db/database.js';
+import type { WebhookDeliveriesTable, WebhooksTable } from '../db/schema.js';
 import type { Outcome } from './delivery.plan.js';
 import type { EventRow, FeedPosition } from './event.model.js';
-import type { EventsDialect } from './events.dialect.js';
-import type { WebhookDeliveriesTable, WebhooksTable } from './events.schema.js';
 
 export type WebhookRow = WebhooksTable;
 export type DeliveryRow = WebhookDeliveriesTable;
-
-interface EventsDb {
-  webhooks: WebhooksTable;
-  webhook_deliveries: WebhookDeliveriesTable;
-}
 
 export type WebhookRepository = ReturnType<typeof createWebhookRepository>;
 
@@ -38,9 +32,9 @@ export interface AttemptRecord {
   disabledReason?: string;
 }
 
-export function createWebhookRepository(store: Store, seam: EventsDialect) {
-  const db = store.db as unknown as Kysely<EventsDb>;
-  const raw: Db = store.db;
+export function createWebhookRepository(store: Store) {
+  const { dialect } = store;
+  const db = store.db;
 
   const own = (orgId: number, id: string, owner: string) =>
     db
@@ -51,11 +45,7 @@ export function createWebhookRepository(store: Store, seam: EventsDialect) {
 
   return {
     async orgExists(orgId: number): Promise<boolean> {
-      const row = await raw
-        .selectFrom('orgs')
-        .select('org_id')
-        .where('org_id', '=', orgId)
-        .executeTakeFirst();
+      const row = await db.selectFrom('orgs').select('org_id').where('org_id', '=', orgId).executeTakeFirst();
       return row !== undefined;
     },
 
@@ -96,7 +86,7 @@ export function createWebhookRepository(store: Store, seam: EventsDialect) {
 
     async remove(orgId: number, id: string): Promise<boolean> {
       return writeTransaction(store, async (trx) => {
-        const tx = trx as unknown as Kysely<EventsDb>;
+        const tx = trx;
         await tx
           .deleteFrom('webhook_deliveries')
           .where('org_id', '=', orgId)
@@ -135,9 +125,9 @@ export function createWebhookRepository(store: Store, seam: EventsDialect) {
           select w.org_id, w.id from webhooks w
           where w.enabled = 1 and w.lease_until < ${now} and w.next_attempt_at <= ${now}
             and (w.pending_message_id is not null or exists (select 1 from events e
-              where e.org_id = w.org_id and (e.xid, e.id) > (w.cursor_xid, w.cursor_id) and e.xid < ${seam.horizon}))
-          order by w.next_attempt_at limit ${limit} ${seam.skipLocked})
-        returning *`.execute(raw);
+              where e.org_id = w.org_id and (e.xid, e.id) > (w.cursor_xid, w.cursor_id) and e.xid < ${dialect.eventHorizon}))
+          order by w.next_attempt_at limit ${limit} ${dialect.skipLocked})
+        returning *`.execute(db);
       return rows;
     },
 
@@ -145,8 +135,8 @@ export function createWebhookRepository(store: Store, seam: EventsDialect) {
     async eventsAfter(orgId: number, after: FeedPosition, limit: number): Promise<EventRow[]> {
       const { rows } = await sql<EventRow>`
         select org_id, xid, id, type, at, data from events
-        where org_id = ${orgId} and (xid, id) > (${after.xid}, ${after.id}) and xid < ${seam.horizon}
-        order by xid, id limit ${limit}`.execute(raw);
+        where org_id = ${orgId} and (xid, id) > (${after.xid}, ${after.id}) and xid < ${dialect.eventHorizon}
+        order by xid, id limit ${limit}`.execute(db);
       return rows;
     },
 
@@ -155,7 +145,7 @@ export function createWebhookRepository(store: Store, seam: EventsDialect) {
       const { rows } = await sql<EventRow>`
         select org_id, xid, id, type, at, data from events
         where org_id = ${orgId} and (xid, id) > (${after.xid}, ${after.id}) and (xid, id) <= (${end.xid}, ${end.id})
-        order by xid, id`.execute(raw);
+        order by xid, id`.execute(db);
       return rows;
     },
 
@@ -224,7 +214,7 @@ export function createWebhookRepository(store: Store, seam: EventsDialect) {
               lease_until: 0,
             };
       await writeTransaction(store, async (trx) => {
-        const tx = trx as unknown as Kysely<EventsDb>;
+        const tx = trx;
         const row = await tx
           .updateTable('webhooks')
           .set((eb) => ({ ...changes, delivery_seq: eb('delivery_seq', '+', 1) }))
@@ -264,7 +254,7 @@ export function createWebhookRepository(store: Store, seam: EventsDialect) {
           select e.org_id, e.xid, e.id from events e where e.at < ${before}
             and not exists (select 1 from webhooks w where w.org_id = e.org_id and w.enabled = 1
               and (e.xid, e.id) > (w.cursor_xid, w.cursor_id))
-          limit ${limit})`.execute(raw);
+          limit ${limit})`.execute(db);
       await db.deleteFrom('webhook_deliveries').where('at', '<', before).execute();
       return Number(numAffectedRows ?? 0);
     },
@@ -281,7 +271,7 @@ export function createWebhookRepository(store: Store, seam: EventsDialect) {
         const { rows } = await sql<{ n: number; oldest: number | null }>`
           select count(*) as n, min(at) as oldest from (select at from events
             where org_id = ${w.org_id} and (xid, id) > (${w.cursor_xid}, ${w.cursor_id}) limit ${cap}) t`.execute(
-          raw,
+          db,
         );
         const row = rows[0];
         out.push({

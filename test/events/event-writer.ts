@@ -13,7 +13,7 @@ const store = createStore(JSON.parse(process.env.EVENT_WRITER_STORE as string) a
 const orgId = Number(process.env.EVENT_WRITER_ORG);
 const name = process.env.EVENT_WRITER_NAME as string;
 const transactions = Number(process.env.EVENT_WRITER_TRANSACTIONS);
-const parallel = store.dialect === 'postgres' ? 4 : 1;
+const parallel = store.dialect.name === 'postgres' ? 4 : 1;
 const outbox = createOutbox(store.dialect);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -29,7 +29,7 @@ async function lane(): Promise<void> {
         Date.now(),
         Array.from({ length: count }, (_, k) => someEvent('promotion.enrolled', k, requestId)),
       );
-      await sleep(Math.random() * (store.dialect === 'postgres' ? 30 : 3));
+      await sleep(Math.random() * (store.dialect.name === 'postgres' ? 30 : 3));
     });
     process.stdout.write(`${JSON.stringify({ requestId, count })}\n`);
   }

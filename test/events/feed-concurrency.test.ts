@@ -126,12 +126,8 @@ for (const kind of STORES) {
           .flat()
           .map((line) => JSON.parse(line) as { requestId: string; count: number });
 
-        const stored = await store.db
-          .selectFrom('events' as never)
-          .select(['id' as never])
-          .where('org_id' as never, '=', orgId as never)
-          .execute();
-        const storedIds = (stored as { id: number }[]).map((r) => Number(r.id)).sort((x, y) => x - y);
+        const stored = await store.db.selectFrom('events').select('id').where('org_id', '=', orgId).execute();
+        const storedIds = stored.map((r) => Number(r.id)).sort((x, y) => x - y);
         const seenIds = seen.map((e) => rowIdOf(e.id) as number);
         expect(new Set(seenIds).size).toBe(seenIds.length);
         expect([...seenIds].sort((x, y) => x - y)).toStrictEqual(storedIds);
