@@ -6,7 +6,6 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import { adminRoutes } from './admin/admin.routes.js';
-import { createAuditRepository } from './admin/audit.repository.js';
 import { createManagement } from './admin/management.js';
 import type { Actor } from './auth/actor.js';
 import { createAuthenticator } from './auth/authenticator.js';
@@ -16,21 +15,25 @@ import { createRateLimiter } from './auth/rate-limiter.js';
 import { v2AuthHook } from './auth/v2-auth.hook.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
+import { ADMIN_COMPONENTS } from './contract/admin.contract.js';
+import { COMPONENTS, ref } from './contract/components.contract.js';
+import { EVENTS_COMPONENTS } from './contract/events.contract.js';
 import type { Store } from './db/database.js';
 import { isSchemaCurrent } from './db/migrator.js';
 import { isCommitOutcomeUnknown, isInvalidValue, isStoreUnavailable } from './db/store-errors.js';
 import { type EnvelopeKind, type ErrorReply, errorBody } from './envelopes.js';
 import { AppError, ERROR_TABLE, MESSAGES } from './errors.js';
 import { createEvents } from './events/events.js';
-import { adminScope, eventRoutes } from './events/events.routes.js';
 import { createMetrics, type Metrics, metricsRoutes } from './metrics/metrics.js';
 import { docsRoutes } from './openapi/docs.routes.js';
+import { registerOpenApi } from './openapi/swagger.js';
 import { createCustomerPromotionsRepository } from './promotions/customer-promotions.repository.js';
 import { customerPromotionsRoutes } from './promotions/customer-promotions.routes.js';
 import { createCustomerPromotionsService } from './promotions/customer-promotions.service.js';
 import { createEnrolmentRepository } from './promotions/enrolment.repository.js';
 import { enrolmentRoutes, issueRoutes } from './promotions/enrolment.routes.js';
 import { createEnrolmentService } from './promotions/enrolment.service.js';
+import { packageVersion } from './version.js';
 
 export interface AppDeps {
   store: Store;
@@ -73,6 +76,24 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxRequestsPerSocket: 10_000,
   maxConnections: 2_048,
 });
+
+const HEALTH_SCHEMA = {
+  operationId: 'health',
+  summary: 'Liveness: 200 once the server takes requests',
+  tags: ['operations'],
+  security: [],
+  response: { 200: { description: 'Alive.', ...ref('Health') } },
+};
+const READY_SCHEMA = {
+  operationId: 'ready',
+  summary: "Readiness: the store answers and its schema is current (a load balancer's check)",
+  tags: ['operations'],
+  security: [],
+  response: {
+    200: { description: 'Ready.', ...ref('Ready') },
+    503: { description: 'Not ready, with the reason.', ...ref('Ready') },
+  },
+};
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 // Credentials never reach a log line, whatever a serializer or a debug statement prints.
@@ -206,17 +227,22 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     return reply.code(404).send(body);
   });
 
+  // Before any route it documents: the document is built from the routes registered after it.
+  await registerOpenApi(app, {
+    version: packageVersion(),
+    components: { ...COMPONENTS, ...ADMIN_COMPONENTS, ...EVENTS_COMPONENTS },
+  });
   // Before any route, so that the request counters see every one of them.
   let metrics: Metrics | undefined;
   if (config.metrics) {
     metrics = createMetrics(app, deps.store);
     await app.register(metricsRoutes, { metrics });
   }
-  await app.register(docsRoutes, { metrics: config.metrics });
+  await app.register(docsRoutes);
 
-  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/health', { schema: HEALTH_SCHEMA }, async () => ({ status: 'ok' as const }));
   // Ready: the store answers and its schema is the one this code expects (a load balancer's check).
-  app.get('/ready', async (request, reply) => {
+  app.get('/ready', { schema: READY_SCHEMA }, async (request, reply) => {
     try {
       if (await isSchemaCurrent(deps.store.db)) return { status: 'ready' };
       return reply
@@ -267,10 +293,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(oauthRoutes, { auth });
 
   if (metrics) events.observe(metrics.registry);
-  await app.register(async (scope) => {
-    adminScope(scope, config.adminToken);
-    await scope.register(eventRoutes, { feed: events.feed, webhooks: events.webhooks });
-  });
   if (config.events.deliver) {
     app.addHook('onReady', async () => events.worker.start());
     app.addHook('onClose', async () => events.worker.stop());
@@ -280,8 +302,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(adminRoutes, {
     management,
     adminToken: config.adminToken,
-    audit: createAuditRepository(deps.store),
-    clock,
+    events: { feed: events.feed, webhooks: events.webhooks },
   });
 
   return app;

@@ -1,25 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { Fields } from '../admin/admin-input.js';
-import type { WebhookDelivery as Delivery, DeliveryOutcome, Webhook } from '../client/events.types.js';
 import type { Clock } from '../clock.js';
+import type { DeliveryOutcome } from '../contract/enums.contract.js';
+import type {
+  CreateWebhookInput,
+  WebhookDelivery as Delivery,
+  PatchWebhookInput,
+  ReplayWebhookInput,
+  Webhook,
+} from '../contract/events.contract.js';
 import { AppError, badRequest } from '../errors.js';
-import {
-  decodeCursor,
-  EVENT_TYPES,
-  type EventType,
-  encodeCursor,
-  FEED_START,
-  isEventType,
-} from './event.model.js';
+import { decodeCursor, EVENT_TYPES, type EventType, encodeCursor, FEED_START } from './event.model.js';
 import type { FeedRepository } from './feed.repository.js';
 import { checkWebhookUrl, UnsafeUrl } from './url-guard.js';
 import type { DeliveryRow, WebhookRepository, WebhookRow } from './webhook.repository.js';
 import { newSecret, sealSecret } from './webhook-secret.js';
 
-export const MAX_BATCH_SIZE = 1000;
-const MAX_LIST = 1000;
-
-export type { Webhook, WebhookDelivery as Delivery } from '../client/events.types.js';
+export type { Webhook, WebhookDelivery as Delivery } from '../contract/events.contract.js';
 
 export interface WebhookServiceDeps {
   repository: WebhookRepository;
@@ -65,33 +61,9 @@ function toDelivery(row: DeliveryRow): Delivery {
   };
 }
 
-function parseTypes(fields: Fields): EventType[] | null | undefined {
-  const list = fields.array('types', { max: EVENT_TYPES.length * 4 });
-  if (list === undefined) return fields.raw('types') === null ? null : undefined;
-  if (list.length === 0) throw badRequest('types', 'types must name at least one event type');
-  list.forEach((t, i) => {
-    if (!isEventType(t))
-      throw badRequest(`types[${i}]`, `types[${i}] must be one of ${EVENT_TYPES.join(', ')}`);
-  });
-  return [...new Set(list as EventType[])];
-}
-
-function parseBatchSize(fields: Fields): number | undefined {
-  const v = fields.raw('maxBatchSize');
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_BATCH_SIZE) {
-    throw badRequest('maxBatchSize', `maxBatchSize must be an integer from 1 to ${MAX_BATCH_SIZE}`);
-  }
-  return v;
-}
-
-function parseLimit(value: string | undefined): number {
-  if (value === undefined || value === '') return 100;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > MAX_LIST) {
-    throw badRequest('limit', `limit must be an integer from 1 to ${MAX_LIST}`);
-  }
-  return n;
+interface ListQuery {
+  limit?: number;
+  cursor?: string;
 }
 
 export function createWebhookService(deps: WebhookServiceDeps) {
@@ -121,12 +93,11 @@ export function createWebhookService(deps: WebhookServiceDeps) {
   }
 
   return {
-    async create(orgId: number, body: unknown): Promise<Webhook> {
-      const fields = Fields.of(body, '', ['url', 'types', 'description', 'maxBatchSize']);
-      const target = await url(fields.string('url', { required: true, max: 2000 }));
-      const types = parseTypes(fields);
-      const description = fields.string('description', { max: 500 }) ?? null;
-      const maxBatchSize = parseBatchSize(fields) ?? 1;
+    async create(orgId: number, input: CreateWebhookInput): Promise<Webhook> {
+      const target = await url(input.url);
+      const types = input.types ? [...new Set(input.types as EventType[])] : null;
+      const description = input.description ?? null;
+      const maxBatchSize = input.maxBatchSize ?? 1;
       if (!(await deps.orgExists(orgId))) throw new AppError('not_found', `org ${orgId} does not exist`);
       // Events from now on: the endpoint starts at the newest event every writer has committed.
       const start = (await deps.feed.head(orgId)) ?? FEED_START;
@@ -161,8 +132,8 @@ export function createWebhookService(deps: WebhookServiceDeps) {
       return toWebhook(row, secret);
     },
 
-    async list(orgId: number, query: { limit?: string; cursor?: string }) {
-      const limit = parseLimit(query.limit);
+    async list(orgId: number, query: ListQuery) {
+      const limit = query.limit ?? 100;
       const rows = await repository.list(orgId, query.cursor ?? '', limit + 1);
       const page = rows.slice(0, limit);
       return {
@@ -175,17 +146,14 @@ export function createWebhookService(deps: WebhookServiceDeps) {
       return toWebhook(await existing(orgId, id));
     },
 
-    async update(orgId: number, id: string, body: unknown): Promise<Webhook> {
-      const fields = Fields.of(body, '', ['url', 'types', 'description', 'maxBatchSize', 'enabled']);
+    async update(orgId: number, id: string, input: PatchWebhookInput): Promise<Webhook> {
       const changes: Partial<WebhookRow> = {};
-      if (fields.has('url')) changes.url = await url(fields.string('url', { required: true, max: 2000 }));
-      const types = parseTypes(fields);
-      if (types !== undefined) changes.types = types ? JSON.stringify(types) : null;
-      if (fields.has('description')) changes.description = fields.string('description', { max: 500 }) ?? null;
-      else if (fields.raw('description') === null) changes.description = null;
-      const maxBatchSize = parseBatchSize(fields);
-      if (maxBatchSize !== undefined) changes.max_batch_size = maxBatchSize;
-      const enabled = fields.boolean('enabled');
+      if (input.url !== undefined) changes.url = await url(input.url);
+      if (input.types !== undefined)
+        changes.types = input.types ? JSON.stringify([...new Set(input.types)]) : null;
+      if (input.description !== undefined) changes.description = input.description;
+      if (input.maxBatchSize !== undefined) changes.max_batch_size = input.maxBatchSize;
+      const { enabled } = input;
       if (enabled !== undefined) {
         changes.enabled = enabled ? 1 : 0;
         if (enabled) Object.assign(changes, { disabled_reason: null, next_attempt_at: 0 });
@@ -208,9 +176,12 @@ export function createWebhookService(deps: WebhookServiceDeps) {
      * Sends again every event after `after` (a feed cursor; the oldest kept event when absent). Any
      * batch in flight is dropped, and the process that held the endpoint lets it go.
      */
-    async replay(orgId: number, id: string, body: unknown): Promise<Webhook & { replayFrom: string }> {
-      const fields = Fields.of(body ?? {}, '', ['after']);
-      const after = fields.string('after', { max: 100 });
+    async replay(
+      orgId: number,
+      id: string,
+      input: ReplayWebhookInput,
+    ): Promise<Webhook & { replayFrom: string }> {
+      const { after } = input;
       const from = after === undefined ? FEED_START : decodeCursor(after);
       if (!from) throw badRequest('after', 'after is not a cursor of this feed');
       const shown = await changeAndShow(orgId, id, {
@@ -229,9 +200,9 @@ export function createWebhookService(deps: WebhookServiceDeps) {
       return { ...shown, replayFrom: encodeCursor(from) };
     },
 
-    async deliveries(orgId: number, id: string, query: { limit?: string; cursor?: string }) {
+    async deliveries(orgId: number, id: string, query: ListQuery) {
       await existing(orgId, id);
-      const limit = parseLimit(query.limit);
+      const limit = query.limit ?? 100;
       const before =
         query.cursor === undefined || query.cursor === '' ? Number.MAX_SAFE_INTEGER : Number(query.cursor);
       if (!Number.isSafeInteger(before) || before < 0)

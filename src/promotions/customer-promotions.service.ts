@@ -1,6 +1,12 @@
 import type { RequestContext } from '../auth/actor.js';
 import type { CustomerPromotion } from '../client/types.js';
 import type { Clock } from '../clock.js';
+import {
+  type CustomerPromotionStatus as CustomerStatus,
+  FILTERABLE_STATUSES as FILTERABLE,
+  IDENTIFIER_NAMES,
+  isOneOf,
+} from '../contract/enums.contract.js';
 import { AppError } from '../errors.js';
 import type { CustomerPromotionsRepository } from './customer-promotions.repository.js';
 import { normalizeIdentifier } from './identifiers.js';
@@ -13,14 +19,10 @@ import {
   parseSource,
 } from './promotion.model.js';
 
-export const CUSTOMER_STATUSES = [
-  'AVAILABLE_TO_ENROL',
-  'AVAILABLE_TO_EARN',
-  'EXPIRED',
-  'NOT_AVAILABLE',
-] as const;
-export type CustomerStatus = (typeof CUSTOMER_STATUSES)[number];
-const FILTERABLE: readonly string[] = ['AVAILABLE_TO_ENROL', 'AVAILABLE_TO_EARN', 'EXPIRED'];
+export {
+  CUSTOMER_PROMOTION_STATUSES as CUSTOMER_STATUSES,
+  type CustomerPromotionStatus as CustomerStatus,
+} from '../contract/enums.contract.js';
 export const MAX_LOOKUP_LIMIT = 100;
 
 export interface PromotionDataQuery {
@@ -97,12 +99,12 @@ export function createCustomerPromotionsService({
     }
     const { identifierName, identifierValue, source } = query;
     if (!identifierName) throw new AppError(11013);
-    if (!['id', 'mobile', 'email'].includes(identifierName)) throw new AppError(8013);
+    if (!isOneOf(IDENTIFIER_NAMES, identifierName)) throw new AppError(8013);
     if (!identifierValue?.trim() || !source?.trim()) throw new AppError(11013);
     const upperSource = source.trim().toUpperCase();
     if (upperSource !== ANY_SOURCE && parseSource(upperSource) === undefined) throw new AppError(8003);
     const status = query.promotionStatusForCustomer;
-    if (status !== undefined && status !== '' && !FILTERABLE.includes(status)) {
+    if (status !== undefined && status !== '' && !isOneOf(FILTERABLE, status)) {
       throw new AppError(400, `promotionStatusForCustomer must be one of ${FILTERABLE.join(', ')}`);
     }
     const type = query.promotionType ? parsePromotionType(query.promotionType) : undefined;

@@ -5,7 +5,7 @@ import { AppError, MESSAGES } from '../errors.js';
 import type { NewEvent } from '../events/event.model.js';
 import { grantEvents, revokeEvents } from '../events/event.plan.js';
 import type { PlanCustomer } from './bulk-item.js';
-import { type BulkRequest, type CustomerRef, parseBulkRequest } from './bulk-request.js';
+import { type CustomerRef, type ParsedBulkRequest, parseBulkRequest } from './bulk-request.js';
 import type { CustomerMatch, EnrolmentRepository, EnrolmentTx, WriteStamp } from './enrolment.repository.js';
 import { completeGrant, planGrant } from './grant.plan.js';
 import { type IdempotencyKey, IdempotencyRace } from './idempotency.repository.js';
@@ -63,7 +63,7 @@ export function createEnrolmentService({ repository, clock, onEvents }: Enrolmen
   /** Checks 9 to 12 of contract section 2: the program, the promotion, its window and its type. */
   async function findPromotion(
     orgId: number,
-    request: BulkRequest,
+    request: ParsedBulkRequest,
     endpoint: BulkEndpoint,
   ): Promise<Promotion> {
     const { programExists, promotion } = await repository.findPromotion(orgId, request.programId, request);
@@ -121,7 +121,7 @@ export function createEnrolmentService({ repository, clock, onEvents }: Enrolmen
 
   async function run(
     ctx: RequestContext,
-    request: BulkRequest,
+    request: ParsedBulkRequest,
     endpoint: BulkEndpoint,
   ): Promise<BulkResponse> {
     const { orgId } = ctx.actor;
