@@ -111,7 +111,8 @@ for (const kind of STORES) {
       const feed = await client.events(orgId);
       expect(printed).toStrictEqual(feed.events);
       expect(stderr).toContain(`cursor: ${feed.nextCursor}`);
-    });
+      // Starting a TypeScript process on a busy machine takes a while.
+    }, 180_000);
 
     /** The metrics text, once it matches `pattern` (an attempt is counted after its answer). */
     async function metricsMatching(pattern: RegExp): Promise<string> {
