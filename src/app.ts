@@ -17,11 +17,13 @@ import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { ADMIN_COMPONENTS } from './contract/admin.contract.js';
 import { COMPONENTS, ref } from './contract/components.contract.js';
+import { EVENTS_COMPONENTS } from './contract/events.contract.js';
 import type { Store } from './db/database.js';
 import { isSchemaCurrent } from './db/migrator.js';
 import { isCommitOutcomeUnknown, isInvalidValue, isStoreUnavailable } from './db/store-errors.js';
 import { type EnvelopeKind, type ErrorReply, errorBody } from './envelopes.js';
 import { AppError, ERROR_TABLE, MESSAGES } from './errors.js';
+import { createEvents } from './events/events.js';
 import { createMetrics, type Metrics, metricsRoutes } from './metrics/metrics.js';
 import { docsRoutes } from './openapi/docs.routes.js';
 import { registerOpenApi } from './openapi/swagger.js';
@@ -228,7 +230,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   // Before any route it documents: the document is built from the routes registered after it.
   await registerOpenApi(app, {
     version: packageVersion(),
-    components: { ...COMPONENTS, ...ADMIN_COMPONENTS },
+    components: { ...COMPONENTS, ...ADMIN_COMPONENTS, ...EVENTS_COMPONENTS },
   });
   // Before any route, so that the request counters see every one of them.
   let metrics: Metrics | undefined;
@@ -263,7 +265,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     repository: createCustomerPromotionsRepository(deps.store.db),
     clock,
   });
-  const enrolment = createEnrolmentService({ repository: createEnrolmentRepository(deps.store), clock });
+  const events = createEvents({ store: deps.store, config: config.events, clock, log: app.log });
+  const enrolment = createEnrolmentService({
+    repository: createEnrolmentRepository(deps.store),
+    clock,
+    onEvents: (written) => events.committed(written),
+  });
   const routeOptions = {
     service: enrolment,
     bodyLimit: config.bodyLimit,
@@ -285,8 +292,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   await app.register(oauthRoutes, { auth });
 
+  if (metrics) events.observe(metrics.registry);
+  if (config.events.deliver) {
+    app.addHook('onReady', async () => events.worker.start());
+    app.addHook('onClose', async () => events.worker.stop());
+  }
+
   const management = createManagement(deps.store, clock, () => auth.clear());
-  await app.register(adminRoutes, { management, adminToken: config.adminToken });
+  await app.register(adminRoutes, {
+    management,
+    adminToken: config.adminToken,
+    events: { feed: events.feed, webhooks: events.webhooks },
+  });
 
   return app;
 }

@@ -8,6 +8,7 @@ import { ConfigError, describeConfig, loadConfig } from './config.js';
 import { createStore } from './db/database.js';
 import { migrateToLatest } from './db/migrator.js';
 import { AppError } from './errors.js';
+import { EventsUsageError, runEventsCommand } from './events/events.command.js';
 import { serveWorkers } from './server.js';
 import { packageVersion } from './version.js';
 
@@ -20,6 +21,7 @@ Commands:
   seed FILE    load a fixture file of orgs, programs, promotions, customers, tills and API clients
   bulk ACTION  enrol, earn, revoke-enrol or revoke-earn the customers of a CSV file through the API
                of a running server (loyalty bulk --help for its options)
+  events tail  print an org's events as JSON lines and follow the feed (loyalty events --help)
   config       print the effective configuration, secrets masked, and exit (non-zero if it is invalid)
   version      print the package's version (also --version, -v)
   help         show this text
@@ -79,6 +81,30 @@ async function bulk(args: string[]): Promise<void> {
 
 class UsageError extends Error {}
 
+/** `loyalty events tail`: follows the feed until Ctrl-C (or SIGTERM), then prints its cursor. */
+async function events(args: string[]): Promise<void> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    process.exitCode = await runEventsCommand(args, loadConfig(), {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      signal: stop.signal,
+    });
+  } catch (err) {
+    if (err instanceof EventsUsageError) {
+      console.error(`loyalty: ${err.message}`);
+      process.exit(64);
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
 function workersOption(args: string[]): number {
   if (args.length === 0) return 1;
   const [flag, value, ...extra] = args;
@@ -100,6 +126,8 @@ async function main(argv: string[]): Promise<void> {
       return seed(rest[0]);
     case 'bulk':
       return bulk(rest);
+    case 'events':
+      return events(rest);
     case 'config':
       console.log(JSON.stringify(describeConfig(loadConfig()), null, 2));
       return;

@@ -25,7 +25,45 @@ export interface Config {
   readonly rateLimitPerMinute: number;
   /** Serve Prometheus metrics at GET /metrics (and collect them). */
   readonly metrics: boolean;
+  /** The outbox's retention and webhook delivery. */
+  readonly events: EventsConfig;
 }
+
+/** Events and webhooks (docs/events.md). */
+export interface EventsConfig {
+  /** This process delivers webhooks (several processes may, on one PostgreSQL). */
+  readonly deliver: boolean;
+  /** Accept http:// and loopback, private or link-local webhook targets (local setups and tests). */
+  readonly allowPrivate: boolean;
+  /** A delivery attempt that has no answer in this time is a timeout, retried. */
+  readonly timeoutMs: number;
+  /** Delay before the first retry; each later one doubles it, up to an hour, with jitter. */
+  readonly retryBaseMs: number;
+  /** How long after its first attempt a batch is still retried. */
+  readonly retryForMs: number;
+  /** How long a process holds an endpoint; a process killed mid-delivery leaves it for this long. */
+  readonly leaseMs: number;
+  /** Endpoints one process delivers to at once. */
+  readonly concurrency: number;
+  /** How often a process looks for endpoints with something to send. */
+  readonly pollMs: number;
+  /** Events are kept this long after they were written (longer while an endpoint still owes them). */
+  readonly retentionMs: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const DEFAULT_EVENTS_CONFIG: EventsConfig = Object.freeze({
+  deliver: true,
+  allowPrivate: false,
+  timeoutMs: 10_000,
+  retryBaseMs: 5_000,
+  retryForMs: 7 * DAY_MS,
+  leaseMs: 30_000,
+  concurrency: 8,
+  pollMs: 500,
+  retentionMs: 30 * DAY_MS,
+});
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -118,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const adminToken = env.LOYALTY_ADMIN_TOKEN === '' ? undefined : env.LOYALTY_ADMIN_TOKEN;
+  const events = eventsConfig(env, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -132,6 +171,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtSecret,
     rateLimitPerMinute,
     metrics: metricsRaw === '1' || metricsRaw === 'true',
+    events,
+  });
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean, problems: string[]): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!['0', '1', 'true', 'false'].includes(raw)) problems.push(`${name} must be 0 or 1 (got "${raw}")`);
+  return raw === '1' || raw === 'true';
+}
+
+function eventsConfig(env: NodeJS.ProcessEnv, problems: string[]): EventsConfig {
+  const d = DEFAULT_EVENTS_CONFIG;
+  const timeoutMs = intVar(env, 'LOYALTY_WEBHOOK_TIMEOUT_MS', d.timeoutMs, 100, 600_000, problems);
+  const leaseMs = intVar(env, 'LOYALTY_WEBHOOK_LEASE_MS', d.leaseMs, 1_000, 3_600_000, problems);
+  if (leaseMs <= timeoutMs) {
+    problems.push('LOYALTY_WEBHOOK_LEASE_MS must be longer than LOYALTY_WEBHOOK_TIMEOUT_MS');
+  }
+  return Object.freeze({
+    deliver: flag(env, 'LOYALTY_WEBHOOK_DELIVERY', d.deliver, problems),
+    allowPrivate: flag(env, 'LOYALTY_WEBHOOK_ALLOW_PRIVATE', d.allowPrivate, problems),
+    timeoutMs,
+    retryBaseMs: intVar(env, 'LOYALTY_WEBHOOK_RETRY_BASE_MS', d.retryBaseMs, 10, 3_600_000, problems),
+    retryForMs:
+      intVar(env, 'LOYALTY_WEBHOOK_RETRY_FOR_SECONDS', d.retryForMs / 1000, 1, 90 * 86_400, problems) * 1000,
+    leaseMs,
+    concurrency: intVar(env, 'LOYALTY_WEBHOOK_CONCURRENCY', d.concurrency, 1, 256, problems),
+    pollMs: intVar(env, 'LOYALTY_WEBHOOK_POLL_MS', d.pollMs, 10, 60_000, problems),
+    retentionMs:
+      intVar(env, 'LOYALTY_EVENT_RETENTION_DAYS', d.retentionMs / DAY_MS, 1, 3650, problems) * DAY_MS,
   });
 }
 
@@ -149,6 +218,7 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
     jwtSecret: undefined,
     rateLimitPerMinute: 0,
     metrics: true,
+    events: DEFAULT_EVENTS_CONFIG,
     ...overrides,
   } satisfies Config);
 }
@@ -177,6 +247,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     jwtSecret: secret(config.jwtSecret),
     rateLimitPerMinute: config.rateLimitPerMinute,
     metrics: config.metrics,
+    events: config.events,
   };
 }
 

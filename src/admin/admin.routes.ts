@@ -9,48 +9,28 @@ import { MIN_ADMIN_TOKEN_BYTES } from '../config.js';
 import * as C from '../contract/admin.contract.js';
 import { ref } from '../contract/components.contract.js';
 import { AppError } from '../errors.js';
-import { ADMIN_SECURITY } from '../openapi/swagger.js';
+import { type EventRoutesOptions, eventRoutes } from '../events/events.routes.js';
 import { adminSchemaErrorFormatter, adminValidatorCompiler } from './admin-validation.js';
 import type { Management } from './management.js';
+import { ADMIN_BODY_LIMIT, refusals, schema, WRITE_REFUSALS } from './route-schema.js';
 
-export const ADMIN_BODY_LIMIT = 32 * 1024 * 1024;
+export { ADMIN_BODY_LIMIT } from './route-schema.js';
 
 export interface AdminRoutesOptions {
   management: Management;
   adminToken: string | undefined;
+  /** The event feed and webhook routes, which live in this scope (its token, validation and audit). */
+  events?: EventRoutesOptions;
 }
-
-/** The refusals a route can answer besides its success, all in the admin envelope. */
-function refusals(...statuses: number[]): Record<number, TSchema> {
-  // Every route can be refused for its token (401); every write also for its body's size and type.
-  return Object.fromEntries([401, ...statuses].map((status) => [status, ref('AdminError') as TSchema]));
-}
-const WRITE_REFUSALS = [400, 413, 415] as const;
 
 /** A success answer: a named schema of the contract, so the document lists it once under its name. */
 const answer = (name: keyof typeof C.ADMIN_COMPONENTS) => ref(name) as TSchema;
 
-/** A route's schema: its inputs (which Fastify validates and types) and its answers, for the document. */
-function schema<Parts extends { params?: TSchema; querystring?: TSchema; body?: TSchema }>(
-  operationId: string,
-  summary: string,
-  parts: Parts,
-  answers: Record<number, TSchema>,
-) {
-  return {
-    schema: {
-      operationId,
-      summary,
-      tags: ['management'],
-      security: ADMIN_SECURITY,
-      ...parts,
-      response: answers,
-    },
-  };
-}
-
 /** The management API under /admin/v1, behind the operator's bearer token. */
-export async function adminRoutes(fastify: FastifyInstance, { management, adminToken }: AdminRoutesOptions) {
+export async function adminRoutes(
+  fastify: FastifyInstance,
+  { management, adminToken, events }: AdminRoutesOptions,
+) {
   const { records, customers, reports, credentials, audit } = management;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   // The contract validates every request of this scope and a refusal names the field (see admin-validation).
@@ -336,4 +316,6 @@ export async function adminRoutes(fastify: FastifyInstance, { management, adminT
     },
     async (request) => reports.report(request.params.orgId, request.params.promotionId, request.query),
   );
+
+  if (events) await app.register(eventRoutes, events);
 }

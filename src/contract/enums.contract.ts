@@ -57,6 +57,19 @@ export type FilterableStatus = (typeof FILTERABLE_STATUSES)[number];
 /** The usage counters of a promotion's limits. */
 export const LIMIT_KPIS = ['ISSUALS', 'EARNS'] as const;
 
+/** What happened to an issual or an earn: the events of the outbox, the feed and the webhooks. */
+export const EVENT_TYPES = [
+  'promotion.enrolled',
+  'promotion.earned',
+  'promotion.enrolment_revoked',
+  'promotion.earn_revoked',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** What became of one webhook delivery attempt. */
+export const DELIVERY_OUTCOMES = ['delivered', 'retrying', 'failed', 'disabled'] as const;
+export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
+
 /** Is `value` one of `list`? (A type guard, so that a checked string narrows to the enum.) */
 export function isOneOf<T extends string>(list: readonly T[], value: unknown): value is T {
   return typeof value === 'string' && (list as readonly string[]).includes(value);

@@ -3,12 +3,14 @@ import type { Db } from './database.js';
 import * as initial from './migrations/2026-11-26-0001-initial.js';
 import * as hotPathWithoutForeignKeys from './migrations/2026-11-26-0002-hot-path-without-foreign-keys.js';
 import * as plansWithoutStatistics from './migrations/2026-11-30-0001-plans-without-statistics.js';
+import * as events from './migrations/2026-11-30-0002-events.js';
 
 // Listed here rather than read from a folder, so that migrations work the same from src/ and dist/.
 const MIGRATIONS: Record<string, Migration> = {
   '2026-11-26-0001-initial': initial,
   '2026-11-26-0002-hot-path-without-foreign-keys': hotPathWithoutForeignKeys,
   '2026-11-30-0001-plans-without-statistics': plansWithoutStatistics,
+  '2026-11-30-0002-events': events,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

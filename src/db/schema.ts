@@ -145,6 +145,60 @@ export interface AuditLogTable {
   request_id: string;
 }
 
+/** The outbox: one row per event; the key is the feed's order. */
+export interface EventsTable {
+  org_id: number;
+  /** The writing transaction's id on PostgreSQL; 0 on SQLite. */
+  xid: number;
+  id: number;
+  type: string;
+  at: Millis;
+  data: string;
+}
+
+/** A webhook endpoint, with its delivery position, the batch in flight and its lease. */
+export interface WebhooksTable {
+  org_id: number;
+  id: string;
+  url: string;
+  description: string | null;
+  types: string | null;
+  enabled: number;
+  disabled_reason: string | null;
+  max_batch_size: number;
+  secret: string;
+  cursor_xid: number;
+  cursor_id: number;
+  pending_message_id: string | null;
+  pending_event_ids: string | null;
+  pending_end_xid: number | null;
+  pending_end_id: number | null;
+  attempts: number;
+  first_attempt_at: Millis | null;
+  next_attempt_at: Millis;
+  lease_owner: string | null;
+  lease_until: Millis;
+  delivery_seq: number;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+/** One delivery attempt to an endpoint. */
+export interface WebhookDeliveriesTable {
+  org_id: number;
+  webhook_id: string;
+  seq: number;
+  message_id: string;
+  event_ids: string;
+  attempt: number;
+  outcome: string;
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+  next_retry_at: Millis | null;
+  at: Millis;
+}
+
 /** SQLite's stand-in for PostgreSQL sequences (PostgreSQL uses real ones). */
 export interface IdSequencesTable {
   name: string;
@@ -166,4 +220,7 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   audit_log: AuditLogTable;
   id_sequences: IdSequencesTable;
+  events: EventsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

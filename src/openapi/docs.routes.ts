@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ADMIN_COMPONENTS } from '../contract/admin.contract.js';
 import { COMPONENTS } from '../contract/components.contract.js';
+import { EVENTS_COMPONENTS } from '../contract/events.contract.js';
 
 /**
  * Swagger UI's own files, as @fastify/swagger-ui ships them (with no install-time telemetry): the
@@ -49,10 +50,7 @@ const INIT = `window.addEventListener('load', function () {
 `;
 
 /** The document's named schemas (`#/components/schemas/<name>`). */
-export const SCHEMAS = { ...COMPONENTS, ...ADMIN_COMPONENTS };
-
-// biome-ignore lint/suspicious/noExplicitAny: a JSON document, walked by key
-type Json = Record<string, any>;
+export const SCHEMAS = { ...COMPONENTS, ...ADMIN_COMPONENTS, ...EVENTS_COMPONENTS };
 
 const operation = (operationId: string, summary: string, type: string, description: string) => ({
   operationId,

@@ -2,6 +2,8 @@ import { sql } from 'kysely';
 import { type Store, type Trx, writeTransaction } from '../db/database.js';
 import type { SourceColumn } from '../db/dialect/store-dialect.js';
 import { allocateIds } from '../db/id-sequences.js';
+import type { NewEvent } from '../events/event.model.js';
+import { createOutbox } from '../events/outbox.repository.js';
 import type { PromotionRef } from './bulk-request.js';
 import { findReplay, type IdempotencyKey, type StoredReplay, saveReplay } from './idempotency.repository.js';
 import { IDENTIFIER_COLUMNS, PROMOTION_COLUMNS, toPromotion } from './promotion.mapper.js';
@@ -65,6 +67,8 @@ export interface EnrolmentTx {
   insert(stamp: WriteStamp, issuals: NewIssual[], earns: NewEarn[]): Promise<void>;
   /** Marks issuals and earns revoked, with when and by whom; nothing is deleted. */
   revoke(stamp: WriteStamp, issualIds: number[], earnIds: number[]): Promise<void>;
+  /** The events of the request's writes, into the outbox: one statement, none when there are none. */
+  appendEvents(stamp: WriteStamp, events: readonly NewEvent[]): Promise<void>;
 }
 
 export interface ActiveEarn {
@@ -91,9 +95,11 @@ const EARN_SOURCE: readonly SourceColumn[] = [
 
 export function createEnrolmentRepository(store: Store) {
   const { db, dialect } = store;
+  const outbox = createOutbox(dialect);
 
   function tx(trx: Trx): EnrolmentTx {
     return {
+      appendEvents: (stamp, events) => outbox.append(trx, stamp.orgId, stamp.at, events),
       async findCustomers(orgId, programId, identifierName, keys) {
         if (keys.length === 0) return [];
         const rows = await dialect.findCustomers(

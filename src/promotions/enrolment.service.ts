@@ -2,6 +2,8 @@ import type { RequestContext } from '../auth/actor.js';
 import type { BulkItem, BulkResponse, IssueResponse } from '../client/types.js';
 import type { Clock } from '../clock.js';
 import { AppError, MESSAGES } from '../errors.js';
+import type { NewEvent } from '../events/event.model.js';
+import { grantEvents, revokeEvents } from '../events/event.plan.js';
 import type { PlanCustomer } from './bulk-item.js';
 import { type CustomerRef, type ParsedBulkRequest, parseBulkRequest } from './bulk-request.js';
 import type { CustomerMatch, EnrolmentRepository, EnrolmentTx, WriteStamp } from './enrolment.repository.js';
@@ -29,6 +31,8 @@ export interface BulkEndpoint {
 export interface EnrolmentServiceDeps {
   repository: EnrolmentRepository;
   clock: Clock;
+  /** Told of the events a request wrote, once its transaction has committed. */
+  onEvents?: (events: readonly NewEvent[]) => void;
 }
 
 /** A bulk call's answer, with the action the request asked for (metrics count answers by it). */
@@ -55,7 +59,7 @@ function resolve(ref: CustomerRef, found: Map<string | number, CustomerMatch>): 
 
 const NO_IDS = { issuals: [], earns: [] };
 
-export function createEnrolmentService({ repository, clock }: EnrolmentServiceDeps) {
+export function createEnrolmentService({ repository, clock, onEvents }: EnrolmentServiceDeps) {
   /** Checks 9 to 12 of contract section 2: the program, the promotion, its window and its type. */
   async function findPromotion(
     orgId: number,
@@ -77,7 +81,7 @@ export function createEnrolmentService({ repository, clock }: EnrolmentServiceDe
     return promotion;
   }
 
-  /** ENROL and EARN: plans every customer in order, then writes all new records at once. */
+  /** ENROL and EARN: plans every customer in order, then writes all new records and their events at once. */
   async function grant(
     tx: EnrolmentTx,
     stamp: WriteStamp,
@@ -85,14 +89,16 @@ export function createEnrolmentService({ repository, clock }: EnrolmentServiceDe
     promotion: Promotion,
     customers: PlanCustomer[],
     customerIds: number[],
-  ): Promise<BulkItem[]> {
+  ): Promise<{ items: BulkItem[]; events: NewEvent[] }> {
     const stored = await tx.customerStates(stamp.orgId, promotion.id, customerIds, action === 'EARN');
     const plan = planGrant(action, promotion, customers, stored);
     const writes = plan.issuals.length > 0 || plan.earns.length > 0;
     const ids = writes ? await tx.allocateIds(plan.issuals.length, plan.earns.length) : NO_IDS;
     const { items, issuals, earns } = completeGrant(plan, promotion, ids);
+    const events = grantEvents(promotion, stamp, issuals, earns);
     if (writes) await tx.insert(stamp, issuals, earns);
-    return items;
+    await tx.appendEvents(stamp, events);
+    return { items, events };
   }
 
   /** REVOKE_ENROL and REVOKE_EARN: marks records revoked; revoking an enrolment revokes its earns. */
@@ -103,12 +109,14 @@ export function createEnrolmentService({ repository, clock }: EnrolmentServiceDe
     promotion: Promotion,
     customers: PlanCustomer[],
     customerIds: number[],
-  ): Promise<BulkItem[]> {
+  ): Promise<{ items: BulkItem[]; events: NewEvent[] }> {
     const stored = await tx.customerStates(stamp.orgId, promotion.id, customerIds, false);
     const earns = await tx.activeEarns(stamp.orgId, promotion.id, customerIds);
     const plan = planRevoke(action, promotion, customers, stored, earns);
+    const events = revokeEvents(promotion, stamp, customers, plan.items, earns);
     await tx.revoke(stamp, plan.issualIds, plan.earnIds);
-    return plan.items;
+    await tx.appendEvents(stamp, events);
+    return { items: plan.items, events };
   }
 
   async function run(
@@ -123,20 +131,25 @@ export function createEnrolmentService({ repository, clock }: EnrolmentServiceDe
     const stamp: WriteStamp = { orgId, at: now, by: ctx.actor.credential, requestId: ctx.requestId };
     const idempotency = ctx.idempotency && { ...idempotencyKey(ctx), now };
 
-    return repository.transaction(async (tx) => {
+    let written: readonly NewEvent[] = [];
+    const answer = await repository.transaction(async (tx) => {
       const matches = await tx.findCustomers(orgId, request.programId, request.identifierName, keys);
       const found = new Map(matches.map((m) => [m.key, m]));
       const customers = request.customers.map((ref) => resolve(ref, found));
       const customerIds = [...new Set(customers.flatMap((c) => (typeof c === 'number' ? [] : [c.id])))];
       await tx.lockCustomers(promotion.id, customerIds);
       const { action } = request;
-      const items =
+      const { items, events } =
         action === 'ENROL' || action === 'EARN'
           ? await grant(tx, stamp, action, promotion, customers, customerIds)
           : await revoke(tx, stamp, action, promotion, customers, customerIds);
+      written = events;
       const failureCount = items.filter((item) => item.errors.length > 0).length;
       return { response: items, totalCount: items.length, failureCount };
     }, idempotency);
+    // Only now, after the commit: a request rolled back (or lost to an idempotent twin) wrote none.
+    onEvents?.(written);
+    return answer;
   }
 
   function idempotencyKey(ctx: RequestContext): IdempotencyKey {

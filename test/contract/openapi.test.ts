@@ -49,7 +49,7 @@ describeEachStore('OpenAPI document', (t, kind) => {
 
   /** Sends a request and checks its answer against the schema the document gives for its status. */
   async function call(
-    method: 'GET' | 'POST' | 'PATCH',
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     url: string,
     options: { body?: unknown; headers?: Record<string, string> } = {},
   ): Promise<{ status: number; body: any }> {
@@ -84,7 +84,7 @@ describeEachStore('OpenAPI document', (t, kind) => {
     return { status: res.statusCode, body: res.body };
   }
 
-  const admin = (method: 'GET' | 'POST' | 'PATCH', url: string, body?: unknown) =>
+  const admin = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown) =>
     call(method, url, {
       ...(body === undefined ? {} : { body }),
       headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
@@ -401,6 +401,28 @@ describeEachStore('OpenAPI document', (t, kind) => {
     const audit = await admin('GET', '/admin/v1/audit?limit=3');
     expect(audit.status).toBe(200);
     expect(audit.body.entries).toHaveLength(3);
+  });
+
+  it('answers the event feed and every webhook endpoint as documented', async () => {
+    const feed = await admin('GET', `/admin/v1/orgs/${org.orgId}/events?limit=5`);
+    expect(feed.status).toBe(200);
+    expect(feed.body.events.length).toBeGreaterThan(0);
+    expect((await admin('GET', `/admin/v1/orgs/${org.orgId}/events?limit=0`)).status).toBe(400);
+    // A fresh org has no events, so nothing is sent to the (unreachable) public address below.
+    const fresh = await admin('POST', '/admin/v1/orgs', { name: `Webhooks ${kind}` });
+    const base = `/admin/v1/orgs/${fresh.body.id}/webhooks`;
+    const made = await admin('POST', base, { url: 'https://93.184.216.34/hook', maxBatchSize: 10 });
+    expect(made.status).toBe(201);
+    expect((await admin('POST', base, { url: 'http://127.0.0.1/hook' })).status).toBe(400);
+    const hook = `${base}/${made.body.id}`;
+    expect((await admin('GET', base)).status).toBe(200);
+    expect((await admin('GET', hook)).status).toBe(200);
+    expect((await admin('PATCH', hook, { enabled: false })).status).toBe(200);
+    expect((await admin('POST', `${hook}/rotate-secret`)).status).toBe(200);
+    expect((await admin('GET', `${hook}/deliveries`)).status).toBe(200);
+    expect((await admin('POST', `${hook}/replay`, { after: feed.body.nextCursor })).status).toBe(200);
+    expect((await admin('DELETE', hook)).status).toBe(204);
+    expect((await admin('GET', hook)).status).toBe(404);
   });
 
   it('exercised every documented JSON success answer', () => {

@@ -59,6 +59,7 @@ describeEachStoreKind('migrations', (kind) => {
     expect(before.issuals).toHaveLength(1);
     expect(before.earns).toHaveLength(1);
 
+    expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0002-events']);
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0001-plans-without-statistics']);
     expect(await rows()).toStrictEqual(before);
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-26-0002-hot-path-without-foreign-keys']);
@@ -69,6 +70,7 @@ describeEachStoreKind('migrations', (kind) => {
     expect(await migrateToLatest(t.store.db)).toStrictEqual([
       '2026-11-26-0002-hot-path-without-foreign-keys',
       '2026-11-30-0001-plans-without-statistics',
+      '2026-11-30-0002-events',
     ]);
     expect(await rows()).toStrictEqual(before);
     // The store still refuses a second active issual; the service is what keeps parents real.
@@ -79,6 +81,7 @@ describeEachStoreKind('migrations', (kind) => {
   });
 
   it('goes all the way down to an empty store and back up', async () => {
+    expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0002-events']);
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0001-plans-without-statistics']);
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-26-0002-hot-path-without-foreign-keys']);
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-26-0001-initial']);
@@ -86,6 +89,7 @@ describeEachStoreKind('migrations', (kind) => {
       '2026-11-26-0001-initial',
       '2026-11-26-0002-hot-path-without-foreign-keys',
       '2026-11-30-0001-plans-without-statistics',
+      '2026-11-30-0002-events',
     ]);
     expect(await rows()).toStrictEqual({ issuals: [], earns: [] });
   });

@@ -143,6 +143,20 @@ export const postgresDialect: StoreDialect = {
     for (const { relname } of rows) await sql`analyze ${sql.table(relname)}`.execute(db);
     return rows.map((r) => r.relname);
   },
+
+  // Ids come from a sequence, so their order is the order in which transactions took them, not the
+  // order in which they committed: a reader that moved past an id whose transaction was still running
+  // would never see it. So each event stores its transaction's id, and the feed reads only events
+  // whose transaction id is below the current snapshot's xmin: every transaction below it has ended,
+  // and every transaction still to commit has an id at or above it, so whatever shows up later sorts
+  // after what was read. (xmin is the cluster's: a long write transaction anywhere delays the feed.)
+  insertEvents(orgId, at, types, data) {
+    return sql`insert into events (org_id, xid, id, type, at, data)
+      select ${orgId}::bigint, pg_current_xact_id()::text::bigint, nextval('events_id_seq'), r.type, ${at}::bigint, r.data
+      from unnest(${types}::text[], ${data}::text[]) as r(type, data)`;
+  },
+  eventHorizon: sql<number>`pg_snapshot_xmin(pg_current_snapshot())::text::bigint`,
+  skipLocked: sql`for update skip locked`,
 };
 
 export function openPostgres(

@@ -119,4 +119,22 @@ export interface StoreDialect {
 
   /** Refreshes the statistics of those of `tables` that changed much since; returns their names. */
   refreshStatistics(db: Db, tables: readonly string[]): Promise<string[]>;
+
+  /**
+   * The events of one transaction for one org, (types[i], data[i]), inserted in one statement. Each
+   * row records its writing transaction's id (xid) beside its own id; the feed reads in (xid, id) order.
+   */
+  insertEvents(
+    orgId: number,
+    at: number,
+    types: readonly string[],
+    data: readonly string[],
+  ): RawBuilder<unknown>;
+  /**
+   * Events whose xid is below this have writers that have all ended: the feed reads only those, so
+   * that an event committed later never sorts before one already read (see the PostgreSQL dialect).
+   */
+  readonly eventHorizon: RawBuilder<number>;
+  /** Ends a `select` that claims rows, so that claimers in other processes pass over locked ones. */
+  readonly skipLocked: RawBuilder<unknown>;
 }

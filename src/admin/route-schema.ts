@@ -1,0 +1,33 @@
+import type { TSchema } from 'typebox';
+import { ref } from '../contract/components.contract.js';
+import { ADMIN_SECURITY } from '../openapi/swagger.js';
+
+// The schema pieces of every management route: the admin routes' and the event routes'.
+
+export const ADMIN_BODY_LIMIT = 32 * 1024 * 1024;
+
+/** The refusals a route can answer besides its success, all in the admin envelope. */
+export function refusals(...statuses: number[]): Record<number, TSchema> {
+  // Every route can be refused for its token (401); every write also for its body's size and type.
+  return Object.fromEntries([401, ...statuses].map((status) => [status, ref('AdminError') as TSchema]));
+}
+export const WRITE_REFUSALS = [400, 413, 415] as const;
+
+/** A route's schema: its inputs (which Fastify validates and types) and its answers, for the document. */
+export function schema<Parts extends { params?: TSchema; querystring?: TSchema; body?: TSchema }>(
+  operationId: string,
+  summary: string,
+  parts: Parts,
+  answers: Record<number, TSchema>,
+) {
+  return {
+    schema: {
+      operationId,
+      summary,
+      tags: ['management'],
+      security: ADMIN_SECURITY,
+      ...parts,
+      response: answers,
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { grantEvents, revokeEvents } from '../../../src/events/event.plan.js';
+import { completeGrant, planGrant } from '../../../src/promotions/grant.plan.js';
+import { planRevoke } from '../../../src/promotions/revoke.plan.js';
+import { customer, enrolled, promotion, states } from '../promotions/fixtures.js';
+
+const stamp = { orgId: 3, at: 0, by: 'till:t', requestId: 'r-1' };
+const data = (customerId: number, issualId: string, extra: Record<string, string> = {}) => ({
+  programId: 5,
+  promotionId: 70,
+  promoIdentifier: 'SPRING',
+  customerId,
+  issualId,
+  source: 'INSTORE',
+  requestId: 'r-1',
+  credential: 'till:t',
+  ...extra,
+});
+
+describe('the events of a request', () => {
+  it('are one per issual and earn made, issuals first, none for a refused or warned customer', () => {
+    const direct = promotion({ type: 'DIRECT', maxEarnsPerCustomer: 1 });
+    const plan = planGrant('EARN', direct, [customer(1), 8015, customer(2), customer(2)], states());
+    const { issuals, earns } = completeGrant(plan, direct, { issuals: [10, 11], earns: [20, 21] });
+    expect(grantEvents(direct, stamp, issuals, earns)).toStrictEqual([
+      { type: 'promotion.enrolled', data: data(1, '10') },
+      { type: 'promotion.enrolled', data: data(2, '11') },
+      { type: 'promotion.earned', data: data(1, '10', { earnedId: '20' }) },
+      { type: 'promotion.earned', data: data(2, '11', { earnedId: '21' }) },
+    ]);
+  });
+
+  it('leave out promoIdentifier when the promotion has none', () => {
+    const plain = promotion({ promoIdentifier: null });
+    const { issuals, earns } = completeGrant(planGrant('ENROL', plain, [customer(1)], states()), plain, {
+      issuals: [10],
+      earns: [],
+    });
+    expect(grantEvents(plain, stamp, issuals, earns)[0]?.data).not.toHaveProperty('promoIdentifier');
+  });
+
+  it('of a revoke are one per issual and earn revoked, with the source the revoking request gave', () => {
+    const earns = [
+      { id: 30, issualId: 40, customerId: 1 },
+      { id: 31, issualId: 40, customerId: 1 },
+    ];
+    const customers = [customer(1, 'WEBSITE'), 8015 as const, customer(1, 'WEBSITE')];
+    const plan = planRevoke('REVOKE_ENROL', promotion(), customers, enrolled(), earns);
+    const website = { source: 'WEBSITE' };
+    expect(revokeEvents(promotion(), stamp, customers, plan.items, earns)).toStrictEqual([
+      { type: 'promotion.enrolment_revoked', data: { ...data(1, '40'), ...website } },
+      { type: 'promotion.earn_revoked', data: { ...data(1, '40', { earnedId: '30' }), ...website } },
+      { type: 'promotion.earn_revoked', data: { ...data(1, '40', { earnedId: '31' }), ...website } },
+    ]);
+    const one = planRevoke(
+      'REVOKE_EARN',
+      promotion(),
+      [{ ...customer(1), earnIds: [31] }],
+      enrolled(),
+      earns,
+    );
+    expect(revokeEvents(promotion(), stamp, [customer(1)], one.items, earns)).toStrictEqual([
+      { type: 'promotion.earn_revoked', data: data(1, '40', { earnedId: '31' }) },
+    ]);
+  });
+});
