@@ -19,7 +19,12 @@ import { ADMIN_COMPONENTS } from './contract/admin.contract.js';
 import { COMPONENTS, ref } from './contract/components.contract.js';
 import type { Store } from './db/database.js';
 import { isSchemaCurrent } from './db/migrator.js';
-import { isCommitOutcomeUnknown, isInvalidValue, isStoreUnavailable } from './db/store-errors.js';
+import {
+  isCommitOutcomeUnknown,
+  isInvalidValue,
+  isSequenceExhausted,
+  isStoreUnavailable,
+} from './db/store-errors.js';
 import { type EnvelopeKind, type ErrorReply, errorBody } from './envelopes.js';
 import { AppError, ERROR_TABLE, MESSAGES } from './errors.js';
 import { createMetrics, type Metrics, metricsRoutes } from './metrics/metrics.js';
@@ -128,6 +133,8 @@ function classify(err: FastifyError | AppError | Error): ErrorReply {
   }
   if (isInvalidValue(err))
     return { status: 400, code: 400, message: 'The request holds a value that cannot be stored' };
+  // The operator's to fix (the log line says how); the process and every other kind keep going.
+  if (isSequenceExhausted(err)) return { status: 503, code: 503, message: err.message };
   if (isCommitOutcomeUnknown(err)) return { status: 503, code: 503, message: MESSAGES.commitOutcomeUnknown };
   if (isStoreUnavailable(err)) return { status: 503, code: 503, message: ERROR_TABLE[503].message };
   return { status: 500, code: 500, message: ERROR_TABLE[500].message };
