@@ -25,6 +25,8 @@ export interface Config {
   readonly rateLimitPerMinute: number;
   /** Serve Prometheus metrics at GET /metrics (and collect them). */
   readonly metrics: boolean;
+  /** The longest life of an OAuth token, in seconds: longer ones are refused whatever they claim. */
+  readonly maxTokenTtlSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -88,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const bodyLimit = intVar(env, 'LOYALTY_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024, problems);
   const credentialCacheMs = intVar(env, 'LOYALTY_CREDENTIAL_CACHE_MS', 30_000, 0, 3_600_000, problems);
   const rateLimitPerMinute = intVar(env, 'LOYALTY_RATE_LIMIT_PER_MINUTE', 0, 0, 10_000_000, problems);
+  const maxTokenTtlSeconds = intVar(env, 'LOYALTY_MAX_TOKEN_TTL_SECONDS', 3600, 60, 30 * 86_400, problems);
   const jwtSecret = env.LOYALTY_JWT_SECRET === '' ? undefined : env.LOYALTY_JWT_SECRET;
   if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
     problems.push('LOYALTY_JWT_SECRET must be at least 32 bytes long');
@@ -132,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtSecret,
     rateLimitPerMinute,
     metrics: metricsRaw === '1' || metricsRaw === 'true',
+    maxTokenTtlSeconds,
   });
 }
 
@@ -149,6 +153,7 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
     jwtSecret: undefined,
     rateLimitPerMinute: 0,
     metrics: true,
+    maxTokenTtlSeconds: 3600,
     ...overrides,
   } satisfies Config);
 }
@@ -177,6 +182,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     jwtSecret: secret(config.jwtSecret),
     rateLimitPerMinute: config.rateLimitPerMinute,
     metrics: config.metrics,
+    maxTokenTtlSeconds: config.maxTokenTtlSeconds,
   };
 }
 
