@@ -10,6 +10,7 @@ import { createManagement } from './admin/management.js';
 import type { Actor } from './auth/actor.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { createCredentialRepository } from './auth/credential.repository.js';
+import { loggableUrl } from './auth/log-redaction.js';
 import { oauthRoutes } from './auth/oauth.routes.js';
 import { createRateLimiter } from './auth/rate-limiter.js';
 import { v2AuthHook } from './auth/v2-auth.hook.js';
@@ -173,6 +174,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     keepAliveTimeout: limits.keepAliveTimeout,
     maxRequestsPerSocket: limits.maxRequestsPerSocket,
     return503OnClosing: true,
+    // Fastify's own request lines write the whole URL: ours below mask its query (log-redaction.ts).
+    disableRequestLogging: true,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     routerOptions: { maxParamLength: 200 },
@@ -191,6 +194,21 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     },
   });
   app.server.maxConnections = limits.maxConnections;
+  app.addHook('onRequest', async (request) => {
+    request.log.info({ method: request.method, url: loggableUrl(request.url) }, 'incoming request');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        url: loggableUrl(request.url),
+        route: request.routeOptions.url,
+        statusCode: reply.statusCode,
+        responseTime: reply.elapsedTime,
+      },
+      'request completed',
+    );
+  });
   app.decorateRequest('actor', null);
 
   // Once closing starts, answers in flight also close their connection, so that a keep-alive client
