@@ -8,6 +8,7 @@ import Fastify, {
 import { adminRoutes } from './admin/admin.routes.js';
 import { createManagement } from './admin/management.js';
 import type { Actor } from './auth/actor.js';
+import { createAuthThrottle } from './auth/auth-throttle.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { createCredentialRepository } from './auth/credential.repository.js';
 import { loggableUrl } from './auth/log-redaction.js';
@@ -285,6 +286,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     maxTokenTtlSeconds: config.maxTokenTtlSeconds,
   });
   const limiter = createRateLimiter(clock);
+  const throttle = createAuthThrottle(clock);
   const customerPromotions = createCustomerPromotionsService({
     repository: createCustomerPromotionsRepository(deps.store.db),
     clock,
@@ -302,6 +304,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
         auth,
         limiter,
         defaultRateLimit: config.rateLimitPerMinute,
+        throttle,
         ...(deps.unauthenticatedActor ? { fixedActor: deps.unauthenticatedActor } : {}),
       }),
     );
@@ -309,10 +312,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     await v2.register(issueRoutes, routeOptions);
     await v2.register(customerPromotionsRoutes, { service: customerPromotions });
   });
-  await app.register(oauthRoutes, { auth });
+  await app.register(oauthRoutes, { auth, throttle });
 
   const management = createManagement(deps.store, clock, () => auth.clear());
-  await app.register(adminRoutes, { management, adminToken: config.adminToken });
+  await app.register(adminRoutes, { management, adminToken: config.adminToken, throttle });
 
   return app;
 }

@@ -164,10 +164,18 @@ export function createAuthenticator({
     return toActor('apiClient', found);
   }
 
+  const basicKey = (username: string, secret: string) =>
+    `${username}\u0000${createHash('sha256').update(secret).digest('base64')}`;
+
   return {
+    /** A till this process verified recently, without hashing or asking the store; else undefined. */
+    cachedBasic(username: string, secret: string): Promise<Actor | undefined> | undefined {
+      return verified.get(basicKey(username, secret));
+    },
+
     /** A till by `username` and the `md5hex(password)` it sends. */
     async basic(username: string, secret: string): Promise<Actor | undefined> {
-      const cacheKey = `${username}\u0000${createHash('sha256').update(secret).digest('base64')}`;
+      const cacheKey = basicKey(username, secret);
       const hit = verified.get(cacheKey);
       if (hit) return hit;
       const pending = checkSecret('till', username, secret).then((c) => (c ? toActor('till', c) : undefined));
