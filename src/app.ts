@@ -10,6 +10,7 @@ import { createManagement } from './admin/management.js';
 import type { Actor } from './auth/actor.js';
 import { createAuthThrottle } from './auth/auth-throttle.js';
 import { createAuthenticator } from './auth/authenticator.js';
+import { capConnectionsPerAddress } from './auth/connection-cap.js';
 import { createCredentialRepository } from './auth/credential.repository.js';
 import { loggableUrl } from './auth/log-redaction.js';
 import { oauthRoutes } from './auth/oauth.routes.js';
@@ -70,6 +71,8 @@ export interface ServerLimits {
   maxRequestsPerSocket: number;
   /** Connections open at once; further ones are dropped when accepted. */
   maxConnections: number;
+  /** Connections open at once from one client address; further ones are dropped when accepted. */
+  maxConnectionsPerAddress: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
@@ -80,6 +83,7 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   keepAliveTimeout: 72_000,
   maxRequestsPerSocket: 10_000,
   maxConnections: 2_048,
+  maxConnectionsPerAddress: 256,
 });
 
 const HEALTH_SCHEMA = {
@@ -155,7 +159,11 @@ function securityHeaders(reply: FastifyReply, requestId: string): void {
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? { level: config.logLevel, redact: REDACT };
-  const limits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const limits = {
+    ...DEFAULT_LIMITS,
+    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+    ...deps.limits,
+  };
   const app = Fastify({
     ...(typeof logger === 'object' && 'child' in logger ? { loggerInstance: logger } : { logger }),
     bodyLimit: config.bodyLimit,
@@ -195,6 +203,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     },
   });
   app.server.maxConnections = limits.maxConnections;
+  capConnectionsPerAddress(app.server, limits.maxConnectionsPerAddress);
   app.addHook('onRequest', async (request) => {
     request.log.info({ method: request.method, url: loggableUrl(request.url) }, 'incoming request');
   });

@@ -27,6 +27,8 @@ export interface Config {
   readonly metrics: boolean;
   /** The longest life of an OAuth token, in seconds: longer ones are refused whatever they claim. */
   readonly maxTokenTtlSeconds: number;
+  /** Connections one client address may hold open at once (LOYALTY_MAX_CONNECTIONS_PER_ADDRESS). */
+  readonly maxConnectionsPerAddress: number;
 }
 
 export class ConfigError extends Error {
@@ -90,6 +92,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const bodyLimit = intVar(env, 'LOYALTY_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024, problems);
   const credentialCacheMs = intVar(env, 'LOYALTY_CREDENTIAL_CACHE_MS', 30_000, 0, 3_600_000, problems);
   const rateLimitPerMinute = intVar(env, 'LOYALTY_RATE_LIMIT_PER_MINUTE', 0, 0, 10_000_000, problems);
+  const maxConnectionsPerAddress = intVar(
+    env,
+    'LOYALTY_MAX_CONNECTIONS_PER_ADDRESS',
+    256,
+    1,
+    100_000,
+    problems,
+  );
   const maxTokenTtlSeconds = intVar(env, 'LOYALTY_MAX_TOKEN_TTL_SECONDS', 3600, 60, 30 * 86_400, problems);
   const jwtSecret = env.LOYALTY_JWT_SECRET === '' ? undefined : env.LOYALTY_JWT_SECRET;
   if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
@@ -136,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute,
     metrics: metricsRaw === '1' || metricsRaw === 'true',
     maxTokenTtlSeconds,
+    maxConnectionsPerAddress,
   });
 }
 
@@ -154,6 +165,7 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
     rateLimitPerMinute: 0,
     metrics: true,
     maxTokenTtlSeconds: 3600,
+    maxConnectionsPerAddress: 256,
     ...overrides,
   } satisfies Config);
 }
@@ -183,6 +195,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     rateLimitPerMinute: config.rateLimitPerMinute,
     metrics: config.metrics,
     maxTokenTtlSeconds: config.maxTokenTtlSeconds,
+    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
   };
 }
 
