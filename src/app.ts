@@ -8,8 +8,11 @@ import Fastify, {
 import { adminRoutes } from './admin/admin.routes.js';
 import { createManagement } from './admin/management.js';
 import type { Actor } from './auth/actor.js';
+import { createAuthThrottle } from './auth/auth-throttle.js';
 import { createAuthenticator } from './auth/authenticator.js';
+import { capConnectionsPerAddress } from './auth/connection-cap.js';
 import { createCredentialRepository } from './auth/credential.repository.js';
+import { loggableUrl } from './auth/log-redaction.js';
 import { oauthRoutes } from './auth/oauth.routes.js';
 import { createRateLimiter } from './auth/rate-limiter.js';
 import { v2AuthHook } from './auth/v2-auth.hook.js';
@@ -20,7 +23,12 @@ import { COMPONENTS, ref } from './contract/components.contract.js';
 import { EVENTS_COMPONENTS } from './contract/events.contract.js';
 import type { Store } from './db/database.js';
 import { isSchemaCurrent } from './db/migrator.js';
-import { isCommitOutcomeUnknown, isInvalidValue, isStoreUnavailable } from './db/store-errors.js';
+import {
+  isCommitOutcomeUnknown,
+  isInvalidValue,
+  isSequenceExhausted,
+  isStoreUnavailable,
+} from './db/store-errors.js';
 import { type EnvelopeKind, type ErrorReply, errorBody } from './envelopes.js';
 import { AppError, ERROR_TABLE, MESSAGES } from './errors.js';
 import { createEvents } from './events/events.js';
@@ -65,6 +73,8 @@ export interface ServerLimits {
   maxRequestsPerSocket: number;
   /** Connections open at once; further ones are dropped when accepted. */
   maxConnections: number;
+  /** Connections open at once from one client address; further ones are dropped when accepted. */
+  maxConnectionsPerAddress: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
@@ -75,6 +85,7 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   keepAliveTimeout: 72_000,
   maxRequestsPerSocket: 10_000,
   maxConnections: 2_048,
+  maxConnectionsPerAddress: 256,
 });
 
 const HEALTH_SCHEMA = {
@@ -130,6 +141,8 @@ function classify(err: FastifyError | AppError | Error): ErrorReply {
   }
   if (isInvalidValue(err))
     return { status: 400, code: 400, message: 'The request holds a value that cannot be stored' };
+  // The operator's to fix (the log line says how); the process and every other kind keep going.
+  if (isSequenceExhausted(err)) return { status: 503, code: 503, message: err.message };
   if (isCommitOutcomeUnknown(err)) return { status: 503, code: 503, message: MESSAGES.commitOutcomeUnknown };
   if (isStoreUnavailable(err)) return { status: 503, code: 503, message: ERROR_TABLE[503].message };
   return { status: 500, code: 500, message: ERROR_TABLE[500].message };
@@ -148,7 +161,11 @@ function securityHeaders(reply: FastifyReply, requestId: string): void {
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? { level: config.logLevel, redact: REDACT };
-  const limits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const limits = {
+    ...DEFAULT_LIMITS,
+    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+    ...deps.limits,
+  };
   const app = Fastify({
     ...(typeof logger === 'object' && 'child' in logger ? { loggerInstance: logger } : { logger }),
     bodyLimit: config.bodyLimit,
@@ -168,6 +185,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     keepAliveTimeout: limits.keepAliveTimeout,
     maxRequestsPerSocket: limits.maxRequestsPerSocket,
     return503OnClosing: true,
+    // Fastify's own request lines write the whole URL: ours below mask its query (log-redaction.ts).
+    disableRequestLogging: true,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     routerOptions: { maxParamLength: 200 },
@@ -186,6 +205,22 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     },
   });
   app.server.maxConnections = limits.maxConnections;
+  capConnectionsPerAddress(app.server, limits.maxConnectionsPerAddress);
+  app.addHook('onRequest', async (request) => {
+    request.log.info({ method: request.method, url: loggableUrl(request.url) }, 'incoming request');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        url: loggableUrl(request.url),
+        route: request.routeOptions.url,
+        statusCode: reply.statusCode,
+        responseTime: reply.elapsedTime,
+      },
+      'request completed',
+    );
+  });
   app.decorateRequest('actor', null);
 
   // Once closing starts, answers in flight also close their connection, so that a keep-alive client
@@ -259,8 +294,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     clock,
     cacheMs: config.credentialCacheMs,
     jwtSecret: config.jwtSecret,
+    maxTokenTtlSeconds: config.maxTokenTtlSeconds,
   });
   const limiter = createRateLimiter(clock);
+  const throttle = createAuthThrottle(clock);
   const customerPromotions = createCustomerPromotionsService({
     repository: createCustomerPromotionsRepository(deps.store.db),
     clock,
@@ -283,6 +320,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
         auth,
         limiter,
         defaultRateLimit: config.rateLimitPerMinute,
+        throttle,
         ...(deps.unauthenticatedActor ? { fixedActor: deps.unauthenticatedActor } : {}),
       }),
     );
@@ -290,7 +328,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     await v2.register(issueRoutes, routeOptions);
     await v2.register(customerPromotionsRoutes, { service: customerPromotions });
   });
-  await app.register(oauthRoutes, { auth });
+  await app.register(oauthRoutes, { auth, throttle });
 
   if (metrics) events.observe(metrics.registry);
   if (config.events.deliver) {
@@ -303,6 +341,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     management,
     adminToken: config.adminToken,
     events: { feed: events.feed, webhooks: events.webhooks },
+    throttle,
   });
 
   return app;

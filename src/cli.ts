@@ -5,7 +5,9 @@ import { createManagement } from './admin/management.js';
 import { runBulkCommand } from './bulk/bulk.command.js';
 import { systemClock } from './clock.js';
 import { ConfigError, describeConfig, loadConfig } from './config.js';
+import { SEQUENCE_WARNING } from './contract/common.contract.js';
 import { createStore } from './db/database.js';
+import { describeSequencesPast, sequencesPast } from './db/id-sequences.js';
 import { migrateToLatest } from './db/migrator.js';
 import { AppError } from './errors.js';
 import { EventsUsageError, runEventsCommand } from './events/events.command.js';
@@ -33,6 +35,8 @@ async function migrate(): Promise<void> {
   try {
     const applied = await migrateToLatest(store.db);
     console.log(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'schema is current');
+    const past = await sequencesPast(store.db, store.dialect, SEQUENCE_WARNING);
+    if (past.length > 0) console.error(`warning: ${describeSequencesPast(past)}`);
   } finally {
     await store.destroy();
   }

@@ -27,6 +27,10 @@ export interface Config {
   readonly metrics: boolean;
   /** The outbox's retention and webhook delivery. */
   readonly events: EventsConfig;
+  /** The longest life of an OAuth token, in seconds: longer ones are refused whatever they claim. */
+  readonly maxTokenTtlSeconds: number;
+  /** Connections one client address may hold open at once (LOYALTY_MAX_CONNECTIONS_PER_ADDRESS). */
+  readonly maxConnectionsPerAddress: number;
 }
 
 /** Events and webhooks (docs/events.md). */
@@ -126,6 +130,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const bodyLimit = intVar(env, 'LOYALTY_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024, problems);
   const credentialCacheMs = intVar(env, 'LOYALTY_CREDENTIAL_CACHE_MS', 30_000, 0, 3_600_000, problems);
   const rateLimitPerMinute = intVar(env, 'LOYALTY_RATE_LIMIT_PER_MINUTE', 0, 0, 10_000_000, problems);
+  const maxConnectionsPerAddress = intVar(
+    env,
+    'LOYALTY_MAX_CONNECTIONS_PER_ADDRESS',
+    256,
+    1,
+    100_000,
+    problems,
+  );
+  const maxTokenTtlSeconds = intVar(env, 'LOYALTY_MAX_TOKEN_TTL_SECONDS', 3600, 60, 30 * 86_400, problems);
   const jwtSecret = env.LOYALTY_JWT_SECRET === '' ? undefined : env.LOYALTY_JWT_SECRET;
   if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
     problems.push('LOYALTY_JWT_SECRET must be at least 32 bytes long');
@@ -172,6 +185,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute,
     metrics: metricsRaw === '1' || metricsRaw === 'true',
     events,
+    maxTokenTtlSeconds,
+    maxConnectionsPerAddress,
   });
 }
 
@@ -219,6 +234,8 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
     rateLimitPerMinute: 0,
     metrics: true,
     events: DEFAULT_EVENTS_CONFIG,
+    maxTokenTtlSeconds: 3600,
+    maxConnectionsPerAddress: 256,
     ...overrides,
   } satisfies Config);
 }
@@ -248,6 +265,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
     rateLimitPerMinute: config.rateLimitPerMinute,
     metrics: config.metrics,
     events: config.events,
+    maxTokenTtlSeconds: config.maxTokenTtlSeconds,
+    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
   };
 }
 

@@ -18,6 +18,7 @@ const ADMIN_CODE_BY_STATUS: Record<number, AdminCode> = {
   409: 'conflict',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
+  429: 'too_many_requests',
   503: 'unavailable',
 };
 

@@ -52,6 +52,7 @@ export const ERROR_TABLE = {
   unsupported_media_type: { status: 415, message: 'Content-Type must be application/json' },
   internal: { status: 500, message: 'Internal server error' },
   unavailable: { status: 503, message: 'Service unavailable, try again later' },
+  too_many_requests: { status: 429, message: 'Too many failed sign-ins from this address, try again later' },
 } as const satisfies Record<string | number, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;

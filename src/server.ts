@@ -6,7 +6,9 @@ import { createManagement } from './admin/management.js';
 import { type AppDeps, buildApp } from './app.js';
 import { systemClock } from './clock.js';
 import { adminTokenTooShort, type Config, ConfigError, MIN_ADMIN_TOKEN_BYTES } from './config.js';
+import { SEQUENCE_WARNING } from './contract/common.contract.js';
 import { createStore, dialectFor, type Store } from './db/database.js';
+import { describeSequencesPast, sequencesPast } from './db/id-sequences.js';
 import { migrateToLatest } from './db/migrator.js';
 import { DEMO_CLIENT, DEMO_FIXTURE, DEMO_TILL } from './demo/demo-data.js';
 
@@ -46,6 +48,8 @@ export async function startServer(
           '(every /admin call answers 401); make one with: openssl rand -hex 32',
       );
     }
+    const past = await sequencesPast(store.db, store.dialect, SEQUENCE_WARNING);
+    if (past.length > 0) app.log.error(describeSequencesPast(past));
     await app.listen({ port: config.port, host: config.host });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

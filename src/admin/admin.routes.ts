@@ -2,9 +2,10 @@ import { Readable } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TSchema } from 'typebox';
+import type { AuthThrottle } from '../auth/auth-throttle.js';
 import type { CredentialKind } from '../auth/credential.repository.js';
 import { safeEqual } from '../auth/secret-hash.js';
-import { requireJson } from '../auth/v2-auth.hook.js';
+import { refuseIfThrottled, requireJson } from '../auth/v2-auth.hook.js';
 import { MIN_ADMIN_TOKEN_BYTES } from '../config.js';
 import * as C from '../contract/admin.contract.js';
 import { ref } from '../contract/components.contract.js';
@@ -21,6 +22,8 @@ export interface AdminRoutesOptions {
   adminToken: string | undefined;
   /** The event feed and webhook routes, which live in this scope (its token, validation and audit). */
   events?: EventRoutesOptions;
+  /** Failed admin tokens per address (the name is always the same, so no per-name ceiling applies). */
+  throttle?: AuthThrottle;
 }
 
 /** A success answer: a named schema of the contract, so the document lists it once under its name. */
@@ -29,7 +32,7 @@ const answer = (name: keyof typeof C.ADMIN_COMPONENTS) => ref(name) as TSchema;
 /** The management API under /admin/v1, behind the operator's bearer token. */
 export async function adminRoutes(
   fastify: FastifyInstance,
-  { management, adminToken, events }: AdminRoutesOptions,
+  { management, adminToken, events, throttle }: AdminRoutesOptions,
 ) {
   const { records, customers, reports, credentials, audit } = management;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -38,11 +41,16 @@ export async function adminRoutes(
   app.setSchemaErrorFormatter(adminSchemaErrorFormatter);
 
   const enabled = adminToken !== undefined && Buffer.byteLength(adminToken) >= MIN_ADMIN_TOKEN_BYTES;
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const header = request.headers.authorization ?? '';
     const token = /^Bearer\s/i.test(header) ? header.slice(7).trim() : '';
+    const address = `admin:${request.ip}`;
+    refuseIfThrottled(throttle, reply, address, address, 'too_many_requests');
     // Without a configured token of 32 bytes or more the management API is off: nothing can open it.
-    if (!enabled || !token || !safeEqual(token, adminToken as string)) throw new AppError('unauthorized');
+    if (!enabled || !token || !safeEqual(token, adminToken as string)) {
+      throttle?.fail(address, address);
+      throw new AppError('unauthorized');
+    }
     // Later log lines of the request say who made it (the token itself never).
     const log = request.log as typeof request.log & { setBindings?: (bindings: object) => void };
     log.setBindings?.({ credential: 'admin' });

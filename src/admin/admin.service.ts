@@ -1,9 +1,11 @@
 import type { Clock } from '../clock.js';
-import type {
-  CreateOrgInput,
-  CreatePromotionInput,
-  PatchPromotionInput,
-  PromotionView,
+import {
+  COUNT_RANGE,
+  type CreateOrgInput,
+  type CreatePromotionInput,
+  GIVEN_ID_RANGE,
+  type PatchPromotionInput,
+  type PromotionView,
 } from '../contract/admin.contract.js';
 import { AppError, badRequest } from '../errors.js';
 import { PROMOTION_TYPES, parsePromotionType } from '../promotions/promotion.model.js';
@@ -49,8 +51,8 @@ function promotionChanges(body: PatchPromotionInput): PromotionChanges {
     active: body.active,
     startAt: dateField(body.startDate, 'startDate'),
     endAt: dateField(body.endDate, 'endDate'),
-    maxIssualsPerCustomer: toOptionalInt(body.maxIssualsPerCustomer, 'maxIssualsPerCustomer'),
-    maxEarnsPerCustomer: toOptionalInt(body.maxEarnsPerCustomer, 'maxEarnsPerCustomer'),
+    maxIssualsPerCustomer: toOptionalInt(body.maxIssualsPerCustomer, 'maxIssualsPerCustomer', COUNT_RANGE),
+    maxEarnsPerCustomer: toOptionalInt(body.maxEarnsPerCustomer, 'maxEarnsPerCustomer', COUNT_RANGE),
   };
 }
 
@@ -80,7 +82,7 @@ export function createAdminService({ repository, clock }: AdminServiceDeps) {
   }
 
   async function createOrg(body: CreateOrgInput): Promise<{ id: number; name: string; createdAt: string }> {
-    const given = toOptionalInt(body.id, 'id');
+    const given = toOptionalInt(body.id, 'id', GIVEN_ID_RANGE);
     const at = clock.now();
     return guarded(() =>
       repository.transaction(async (repo) => {
@@ -100,7 +102,7 @@ export function createAdminService({ repository, clock }: AdminServiceDeps) {
   }
 
   async function createProgram(orgId: number, body: CreateOrgInput) {
-    const given = toOptionalInt(body.id, 'id');
+    const given = toOptionalInt(body.id, 'id', GIVEN_ID_RANGE);
     const at = clock.now();
     return guarded(() =>
       repository.transaction(async (repo) => {
@@ -114,7 +116,7 @@ export function createAdminService({ repository, clock }: AdminServiceDeps) {
 
   async function createPromotion(orgId: number, body: CreatePromotionInput): Promise<PromotionView> {
     const programId = toInt(body.programId, 'programId');
-    const given = toOptionalInt(body.id, 'id');
+    const given = toOptionalInt(body.id, 'id', GIVEN_ID_RANGE);
     const p = promotionChanges(body);
     checkWindow(p.startAt, p.endAt);
     const at = clock.now();

@@ -1,5 +1,10 @@
 import type { Clock } from '../clock.js';
-import type { CreateCustomersInput, CustomerItemInput, CustomerView } from '../contract/admin.contract.js';
+import {
+  type CreateCustomersInput,
+  type CustomerItemInput,
+  type CustomerView,
+  GIVEN_ID_RANGE,
+} from '../contract/admin.contract.js';
 import { AppError, badRequest } from '../errors.js';
 import { normalizeEmail, normalizeMobile } from '../promotions/identifiers.js';
 import { parseSource, SOURCES } from '../promotions/promotion.model.js';
@@ -27,7 +32,7 @@ function readCustomer(item: CustomerItemInput, index: number): ReadCustomer {
   });
   const programIds = (item.programIds ?? []).map((p, i) => toInt(p, `${path}.programIds[${i}]`));
   return {
-    id: toOptionalInt(item.id, `${path}.id`),
+    id: toOptionalInt(item.id, `${path}.id`, GIVEN_ID_RANGE),
     mobile,
     email,
     externalId: item.externalId ?? null,

@@ -13,6 +13,8 @@ export interface AuthenticatorDeps {
   /** The operator's token signing secret; without one, each org gets a random key kept in the store. */
   jwtSecret?: string | undefined;
   maxCacheEntries?: number;
+  /** The longest token life accepted, in seconds, whatever a token claims (LOYALTY_MAX_TOKEN_TTL_SECONDS). */
+  maxTokenTtlSeconds?: number;
 }
 
 const ISSUER = 'loyalty-promotions';
@@ -54,6 +56,9 @@ class TtlCache<V> {
   delete(key: string): void {
     this.entries.delete(key);
   }
+  deleteWhere(match: (key: string) => boolean): void {
+    for (const key of this.entries.keys()) if (match(key)) this.entries.delete(key);
+  }
   clear(): void {
     this.entries.clear();
   }
@@ -83,12 +88,13 @@ export function createAuthenticator({
   cacheMs,
   jwtSecret,
   maxCacheEntries = 10_000,
+  maxTokenTtlSeconds = 3600,
 }: AuthenticatorDeps) {
   const verified = new TtlCache<Promise<Actor | undefined>>(clock, cacheMs, maxCacheEntries);
   const clients = new TtlCache<Promise<StoredCredential | undefined>>(clock, cacheMs, maxCacheEntries);
   // A token that verified once, with its expiry: a client sends the same token for minutes, and
   // checking its signature again each time cost as much as the rest of authentication together.
-  const tokens = new TtlCache<{ orgId: number; clientId: string; expiresAtMs: number }>(
+  const tokens = new TtlCache<{ orgId: number; clientId: string; expiresAtMs: number; generation: number }>(
     clock,
     cacheMs,
     maxCacheEntries,
@@ -143,17 +149,33 @@ export function createAuthenticator({
     return key;
   }
 
-  /** The API client a verified token names, if it still exists, belongs to the org and is enabled. */
-  async function activeClient(orgId: number, clientId: string): Promise<Actor | undefined> {
+  /**
+   * The API client a verified token names, if it still exists, belongs to the org, is enabled and
+   * has not changed since the token was issued: a token carries its client's `updatedAt` (its
+   * generation), so a rotation, a disable (even one undone) or any other change revokes it.
+   */
+  async function activeClient(
+    orgId: number,
+    clientId: string,
+    generation: number,
+  ): Promise<Actor | undefined> {
     const found = await client(clientId);
-    if (!found || found.disabled || found.orgId !== orgId) return undefined;
+    if (!found || found.disabled || found.orgId !== orgId || found.updatedAt !== generation) return undefined;
     return toActor('apiClient', found);
   }
 
+  const basicKey = (username: string, secret: string) =>
+    `${username}\u0000${createHash('sha256').update(secret).digest('base64')}`;
+
   return {
+    /** A till this process verified recently, without hashing or asking the store; else undefined. */
+    cachedBasic(username: string, secret: string): Promise<Actor | undefined> | undefined {
+      return verified.get(basicKey(username, secret));
+    },
+
     /** A till by `username` and the `md5hex(password)` it sends. */
     async basic(username: string, secret: string): Promise<Actor | undefined> {
-      const cacheKey = `${username}\u0000${createHash('sha256').update(secret).digest('base64')}`;
+      const cacheKey = basicKey(username, secret);
       const hit = verified.get(cacheKey);
       if (hit) return hit;
       const pending = checkSecret('till', username, secret).then((c) => (c ? toActor('till', c) : undefined));
@@ -174,9 +196,13 @@ export function createAuthenticator({
     ): Promise<{ accessToken: string; ttlSeconds: number } | undefined> {
       const found = await checkSecret('apiClient', key, secret);
       if (!found) return undefined;
-      const ttlSeconds = found.tokenTtlSeconds ?? 300;
+      const ttlSeconds = Math.min(found.tokenTtlSeconds ?? 300, maxTokenTtlSeconds);
       const now = Math.floor(clock.now() / 1000);
-      const accessToken = await new SignJWT({ org_id: found.orgId, client_id: found.name })
+      const accessToken = await new SignJWT({
+        org_id: found.orgId,
+        client_id: found.name,
+        gen: found.updatedAt,
+      })
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: configKey ? CONFIG_KID : STORED_KID })
         .setIssuer(ISSUER)
         .setSubject(found.name)
@@ -190,7 +216,8 @@ export function createAuthenticator({
     async verifyToken(token: string): Promise<Actor | undefined> {
       if (token.length > 4096) return undefined;
       const known = tokens.get(token);
-      if (known && known.expiresAtMs > clock.now()) return activeClient(known.orgId, known.clientId);
+      if (known && known.expiresAtMs > clock.now())
+        return activeClient(known.orgId, known.clientId, known.generation);
       let orgId: unknown;
       try {
         // Read unverified only to choose the org's key; nothing is trusted before jwtVerify.
@@ -205,23 +232,39 @@ export function createAuthenticator({
       const key = await signingKey(orgId, false);
       if (!key) return undefined;
       let clientId: unknown;
+      let generation: unknown;
       let expiresAtMs: number;
       try {
         const { payload } = await jwtVerify(token, key, {
           algorithms: ['HS256'],
           issuer: ISSUER,
           currentDate: new Date(clock.now()),
-          requiredClaims: ['exp', 'org_id', 'client_id'],
+          requiredClaims: ['exp', 'iat', 'org_id', 'client_id', 'gen'],
+          // Issued at most this long ago...
+          maxTokenAge: maxTokenTtlSeconds,
         });
         if (payload.org_id !== orgId) return undefined;
+        // ...and meant to live no longer, whatever a forged or an old-configuration token says.
+        if ((payload.exp as number) - (payload.iat as number) > maxTokenTtlSeconds) return undefined;
         clientId = payload.client_id;
+        generation = payload.gen;
         expiresAtMs = (payload.exp as number) * 1000;
       } catch {
         return undefined;
       }
-      if (typeof clientId !== 'string') return undefined;
-      tokens.set(token, { orgId, clientId, expiresAtMs });
-      return activeClient(orgId, clientId);
+      if (typeof clientId !== 'string' || typeof generation !== 'number') return undefined;
+      tokens.set(token, { orgId, clientId, expiresAtMs, generation });
+      return activeClient(orgId, clientId, generation);
+    },
+
+    /**
+     * Forgets what this process remembers of one credential: a change made by another process is
+     * honoured at once when it is reported here (a till's verified secrets, an API client's record
+     * and so its token generation).
+     */
+    forget(kind: CredentialKind, name: string): void {
+      if (kind === 'apiClient') clients.delete(name);
+      else verified.deleteWhere((key) => key.startsWith(`${name}\u0000`));
     },
 
     /** Forgets every remembered credential (after a rotation, a disable or an access change here). */

@@ -1,13 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
 import { tokenOperation } from '../openapi/v2.operations.js';
+import type { AuthThrottle } from './auth-throttle.js';
 import type { Authenticator } from './authenticator.js';
-import { requireJson } from './v2-auth.hook.js';
+import { refuseIfThrottled, requireJson } from './v2-auth.hook.js';
 
 const TOKEN_FAILED = 'Failed to generate OAuth token';
 
 /** `POST /v3/oauth/token/generate`: an API client's key and secret for a signed, short-lived token. */
-export async function oauthRoutes(app: FastifyInstance, { auth }: { auth: Authenticator }) {
+export async function oauthRoutes(
+  app: FastifyInstance,
+  { auth, throttle }: { auth: Authenticator; throttle?: AuthThrottle },
+) {
   app.post(
     '/v3/oauth/token/generate',
     {
@@ -16,10 +20,11 @@ export async function oauthRoutes(app: FastifyInstance, { auth }: { auth: Authen
       config: { envelope: 'oauth', openapi: tokenOperation },
       onRequest: async (request) => requireJson(request),
     },
-    async (request) => {
+    async (request, reply) => {
       const body = request.body as Record<string, unknown> | null;
       const key = body && typeof body === 'object' ? body.key : undefined;
       const secret = body && typeof body === 'object' ? body.secret : undefined;
+      if (typeof key === 'string') refuseIfThrottled(throttle, reply, request.ip, `client:${key}`);
       const token =
         typeof key === 'string' &&
         typeof secret === 'string' &&
@@ -28,7 +33,10 @@ export async function oauthRoutes(app: FastifyInstance, { auth }: { auth: Authen
         !`${key}${secret}`.includes('\u0000')
           ? await auth.issueToken(key, secret)
           : undefined;
-      if (!token) throw new AppError(401, TOKEN_FAILED);
+      if (!token) {
+        if (typeof key === 'string') throttle?.fail(request.ip, `client:${key}`);
+        throw new AppError(401, TOKEN_FAILED);
+      }
       return { data: token, errors: null };
     },
   );

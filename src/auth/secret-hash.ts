@@ -4,7 +4,26 @@ const KEY_LENGTH = 32;
 // About 50 ms on one core of a small server: slow for a guesser, paid once per cache lifetime by a till.
 const PARAMS = { N: 16384, r: 8, p: 1 } as const;
 
-function derive(secret: string, salt: Buffer, params: ScryptOptions): Promise<Buffer> {
+// At most this many hashes at once (libuv has four threads): a flood of sign-ins waits its turn
+// here instead of filling the thread pool that the store's file I/O and DNS also need.
+const MAX_CONCURRENT_HASHES = 2;
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function derive(secret: string, salt: Buffer, params: ScryptOptions): Promise<Buffer> {
+  // A finished hash hands its slot straight to the next in line, so the count never overshoots.
+  if (running >= MAX_CONCURRENT_HASHES) await new Promise<void>((resolve) => waiting.push(resolve));
+  else running += 1;
+  try {
+    return await deriveNow(secret, salt, params);
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else running -= 1;
+  }
+}
+
+function deriveNow(secret: string, salt: Buffer, params: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     scrypt(secret, salt, KEY_LENGTH, { ...params, maxmem: 64 * 1024 * 1024 }, (err, key) =>
       err ? reject(err) : resolve(key),

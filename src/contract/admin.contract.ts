@@ -1,6 +1,8 @@
 import { type Static, type TSchema, Type } from 'typebox';
 import {
   DateTime,
+  MAX_GIVEN_ID,
+  MAX_INT4,
   NullableDateTime,
   NullableString,
   Page,
@@ -29,6 +31,12 @@ const Bounded = (minimum: number, maximum: number) =>
   Type.Union([Type.Integer({ minimum, maximum }), Type.String({ pattern: '^[0-9]+$' })], {
     description: `An integer from ${minimum} to ${maximum}, or a string of its digits`,
   });
+/** A record's own id when a client gives it: within the ceiling that leaves the numbering room. */
+export const GIVEN_ID_RANGE = { min: 1, max: MAX_GIVEN_ID } as const;
+const GivenId = Bounded(GIVEN_ID_RANGE.min, GIVEN_ID_RANGE.max);
+/** A per-customer count, kept in a 32-bit integer column. */
+export const COUNT_RANGE = { min: 1, max: MAX_INT4 } as const;
+const Count = Bounded(COUNT_RANGE.min, COUNT_RANGE.max);
 export const TOKEN_TTL_RANGE = { min: 60, max: 86_400 } as const;
 export const RATE_LIMIT_RANGE = { min: 1, max: 1_000_000 } as const;
 /** A path or query id: always digits on the wire, an integer once read. */
@@ -64,7 +72,7 @@ export const PageQuery = pageQuery(MAX_PAGE_LIMIT, DEFAULT_PAGE_LIMIT);
 export const AuditQuery = Type.Object({ orgId: Type.Optional(PathId), ...PageQuery.properties });
 
 export const CreateOrgBody = Type.Object(
-  { id: Type.Optional(Id), name: Text(200) },
+  { id: Type.Optional(GivenId), name: Text(200) },
   { additionalProperties: false },
 );
 export const CreateProgramBody = CreateOrgBody;
@@ -80,11 +88,11 @@ const promotionFields = {
   active: Type.Optional(Type.Boolean()),
   startDate: Type.Optional(nullable(DateTimeInput)),
   endDate: Type.Optional(nullable(DateTimeInput)),
-  maxIssualsPerCustomer: Type.Optional(nullable(Id)),
-  maxEarnsPerCustomer: Type.Optional(nullable(Id)),
+  maxIssualsPerCustomer: Type.Optional(nullable(Count)),
+  maxEarnsPerCustomer: Type.Optional(nullable(Count)),
 };
 export const CreatePromotionBody = Type.Object(
-  { id: Type.Optional(Id), programId: Id, ...promotionFields },
+  { id: Type.Optional(GivenId), programId: Id, ...promotionFields },
   { additionalProperties: false },
 );
 export const PatchPromotionBody = Type.Object(
@@ -98,7 +106,7 @@ export const PatchPromotionBody = Type.Object(
 
 export const CustomerInput = Type.Object(
   {
-    id: Type.Optional(Id),
+    id: Type.Optional(GivenId),
     mobile: Type.Optional(nullable(Text(40, 'Digits, with any spaces, dashes, brackets or a leading +'))),
     email: Type.Optional(nullable(Text(320))),
     externalId: Type.Optional(nullable(Text(100))),

@@ -8,6 +8,19 @@ import { ERROR_TABLE } from '../errors.js';
 
 // ---- Primitives ----
 
+/**
+ * The largest id a client or operator may give a record: far below 2^53-1, so that the store's own
+ * numbering, which moves past every given id, still has room to count in exact JavaScript integers.
+ */
+export const MAX_GIVEN_ID = 1_000_000_000_000_000;
+/**
+ * A counter can reach the ceiling through a given id and count on from there, but not by another
+ * 10^15 records: one past twice the ceiling took a given id from before the ceiling existed.
+ */
+export const SEQUENCE_WARNING = 2 * MAX_GIVEN_ID;
+/** The largest value of a 32-bit integer column (PostgreSQL's `integer`). */
+export const MAX_INT4 = 2_147_483_647;
+
 /** A positive integer: ids in paths and bodies. */
 export const PositiveInt = Type.Integer({ minimum: 1 });
 /** A positive integer, or a string of its digits (Capillary's parser takes both in a body). */

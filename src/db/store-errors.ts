@@ -63,3 +63,32 @@ export function commitMayHaveHappened(err: unknown): boolean {
   if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true;
   return code.startsWith('57') || code.startsWith('08');
 }
+
+/**
+ * A sequence would hand out an id past 2^53-1, which JavaScript cannot hold exactly. Only a store
+ * that took a given id above the ceiling (before the ceiling existed) can get here; the operator's
+ * fix is in docs/reliability-and-security.md ("Id ceilings").
+ */
+export class SequenceExhaustedError extends Error {
+  readonly code = 'SEQUENCE_EXHAUSTED';
+  constructor(readonly sequence: string) {
+    super(
+      `The ${sequence} id sequence has passed 2^53-1, so no new ${sequence} can be numbered: ` +
+        'see "Id ceilings" in docs/reliability-and-security.md',
+    );
+    this.name = 'SequenceExhaustedError';
+  }
+}
+
+/** The id that a sequence's counter (a number, or int8 digits from PostgreSQL) stands for, if exact. */
+export function exactId(sequence: string, value: number | string | bigint): number {
+  const big = typeof value === 'number' ? value : BigInt(value);
+  if (typeof big === 'number' ? !Number.isSafeInteger(big) : big > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new SequenceExhaustedError(sequence);
+  }
+  return Number(big);
+}
+
+export function isSequenceExhausted(err: unknown): err is SequenceExhaustedError {
+  return err instanceof SequenceExhaustedError;
+}

@@ -90,6 +90,7 @@ describe('transport limits of a listening server', () => {
       keepAliveTimeout: 72_000,
       maxRequestsPerSocket: 10_000,
       maxConnections: 2_048,
+      maxConnectionsPerAddress: 256,
     });
   });
 

@@ -88,6 +88,42 @@ describeEachStore('request logs and request ids', logged, (t, _kind, { log }) =>
     expect(JSON.stringify(logOf('logs-admin-1'))).not.toContain('test-admin-token');
   });
 
+  it('keeps personal identifiers and credentials given in a query string out of the log', async () => {
+    const customer = org.customers[4] as { id: number; mobile: string; email: string };
+    const secretLike = 'leaked-secret-0123456789';
+    const lookups = [
+      ['mobile', customer.mobile],
+      ['email', customer.email],
+    ] as const;
+    for (const [name, value] of lookups) {
+      const id = `logs-pii-${name}`;
+      const res = await t.app.inject({
+        method: 'GET',
+        url: `/v2/customers/lookup/promotionData?${new URLSearchParams({
+          identifierName: name,
+          identifierValue: value,
+          source: 'INSTORE',
+          access_token: secretLike,
+          apiKey: secretLike,
+        })}`,
+        headers: { authorization: org.auth.read, 'x-request-id': id },
+      });
+      expect(res.statusCode).toBe(200);
+      const text = JSON.stringify(logOf(id));
+      expect(text).not.toContain(value);
+      expect(text).not.toContain(encodeURIComponent(value));
+      expect(text).not.toContain(secretLike);
+      // What an operator needs stays: the route, the status, the org, the credential's name.
+      const completed = logOf(id).find((l) => l.msg === 'request completed');
+      expect(completed).toMatchObject({
+        route: '/v2/customers/lookup/promotionData',
+        statusCode: 200,
+        orgId: org.orgId,
+        credential: expect.stringMatching(/^till:till-read-/),
+      });
+    }
+  });
+
   it('stores the request id on every issual and earn', async () => {
     const db = t.testStore.store.db;
     const [a, b] = [String(org.customers[2]?.id), String(org.customers[3]?.id)];

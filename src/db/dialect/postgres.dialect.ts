@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { StoreConfig } from '../../config.js';
 import type { Database } from '../schema.js';
 import { namedStatementPool } from '../statement-cache.js';
-import { CommitOutcomeUnknown, commitMayHaveHappened } from '../store-errors.js';
+import { CommitOutcomeUnknown, commitMayHaveHappened, exactId } from '../store-errors.js';
 import type {
   CustomerLookupRow,
   CustomerStateRow,
@@ -75,13 +75,21 @@ export const postgresDialect: StoreDialect = {
   async nextIds(trx, wanted) {
     const parts = wanted.map(
       ([name, n]) =>
-        sql`select ${name}::text as name, nextval(${`${name}_id_seq`}::regclass) as id from generate_series(1, ${n}::int)`,
+        sql`select ${name}::text as name, nextval(${`${name}_id_seq`}::regclass)::text as id from generate_series(1, ${n}::int)`,
     );
     const { rows } = await sql<{
       name: SequenceName;
-      id: number;
+      id: string;
     }>`${sql.join(parts, sql` union all `)}`.execute(trx);
-    return rows.map((row) => [row.name, Number(row.id)]);
+    // int8 arrives as digits: past 2^53-1, Number() would round them into another record's id.
+    return rows.map((row) => [row.name, exactId(row.name, row.id)]);
+  },
+
+  async sequenceCounters(db) {
+    const { rows } = await sql<{ name: string; value: string }>`
+    select replace(sequencename, '_id_seq', '') as name, coalesce(last_value, 0)::text as value
+    from pg_sequences where schemaname = current_schema() and sequencename like '%\_id\_seq'`.execute(db);
+    return rows;
   },
 
   async advanceSequence(trx, name, maxId) {

@@ -6,6 +6,7 @@ import type { StoreConfig } from '../../config.js';
 import type { Database } from '../schema.js';
 import { SqliteGroupCommit } from '../sqlite-group-commit.js';
 import { cachingSqlite } from '../statement-cache.js';
+import { exactId } from '../store-errors.js';
 import type {
   CustomerLookupRow,
   CustomerStateRow,
@@ -77,9 +78,17 @@ export const sqliteDialect: StoreDialect = {
     const ids: [SequenceName, number][] = [];
     for (const row of rows) {
       const n = wanted.find(([name]) => name === row.name)?.[1] ?? 0;
-      for (let id = row.value - n + 1; id <= row.value; id++) ids.push([row.name as SequenceName, id]);
+      // Past 2^53-1, id++ stops moving and this loop would never end (and the update rolls back).
+      const last = exactId(row.name, row.value);
+      for (let id = last - n + 1; id <= last; id++) ids.push([row.name as SequenceName, id]);
     }
     return ids;
+  },
+
+  async sequenceCounters(db) {
+    const { rows } = await sql<{ name: string; value: string }>`
+    select name, cast(value as text) as value from id_sequences`.execute(db);
+    return rows;
   },
 
   async advanceSequence(trx, name, maxId) {

@@ -94,6 +94,8 @@ export interface StoreDialect {
   nextIds(trx: Trx, wanted: readonly (readonly [SequenceName, number])[]): Promise<[SequenceName, number][]>;
   /** Moves the sequence past `maxId` when it is behind it. */
   advanceSequence(trx: Trx, name: SequenceName, maxId: number): Promise<void>;
+  /** Where each sequence stands, as digits (a counter may be past what a double holds). */
+  sequenceCounters(db: Db): Promise<{ name: string; value: string }[]>;
 
   /**
    * The org's customers whose `column` (c.id, c.mobile or c.email) is one of `keys`, each with
