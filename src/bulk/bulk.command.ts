@@ -5,7 +5,6 @@ import { LoyaltyClient } from '../client/loyalty.client.js';
 import { LoyaltyApiError } from '../client/loyalty-api.error.js';
 import type {
   BulkAction,
-  BulkItem,
   BulkRequest,
   BulkResponse,
   CallOptions,
@@ -21,7 +20,7 @@ import {
   resultLines,
 } from './bulk-chunks.js';
 import { BULK_USAGE, BulkInputError, type BulkOptions, parseBulkOptions } from './bulk-options.js';
-import { type CustomerRow, readCustomers, scanCustomers } from './customer-rows.js';
+import { readCustomers, scanCustomers } from './customer-rows.js';
 import { ProgressDisplay, type ProgressStream } from './progress.js';
 import { isRetryable, type RetryPolicy, retryDelayMs, sleep } from './retry-policy.js';
 import { type Counts, RunFiles } from './run-files.js';
