@@ -6,7 +6,6 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import { adminRoutes } from './admin/admin.routes.js';
-import { createAuditRepository } from './admin/audit.repository.js';
 import { createManagement } from './admin/management.js';
 import type { Actor } from './auth/actor.js';
 import { createAuthenticator } from './auth/authenticator.js';
@@ -16,6 +15,8 @@ import { createRateLimiter } from './auth/rate-limiter.js';
 import { v2AuthHook } from './auth/v2-auth.hook.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
+import { ADMIN_COMPONENTS } from './contract/admin.contract.js';
+import { COMPONENTS, ref } from './contract/components.contract.js';
 import type { Store } from './db/database.js';
 import { isSchemaCurrent } from './db/migrator.js';
 import { isCommitOutcomeUnknown, isInvalidValue, isStoreUnavailable } from './db/store-errors.js';
@@ -23,12 +24,14 @@ import { type EnvelopeKind, type ErrorReply, errorBody } from './envelopes.js';
 import { AppError, ERROR_TABLE, MESSAGES } from './errors.js';
 import { createMetrics, type Metrics, metricsRoutes } from './metrics/metrics.js';
 import { docsRoutes } from './openapi/docs.routes.js';
+import { registerOpenApi } from './openapi/swagger.js';
 import { createCustomerPromotionsRepository } from './promotions/customer-promotions.repository.js';
 import { customerPromotionsRoutes } from './promotions/customer-promotions.routes.js';
 import { createCustomerPromotionsService } from './promotions/customer-promotions.service.js';
 import { createEnrolmentRepository } from './promotions/enrolment.repository.js';
 import { enrolmentRoutes, issueRoutes } from './promotions/enrolment.routes.js';
 import { createEnrolmentService } from './promotions/enrolment.service.js';
+import { packageVersion } from './version.js';
 
 export interface AppDeps {
   store: Store;
@@ -71,6 +74,24 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxRequestsPerSocket: 10_000,
   maxConnections: 2_048,
 });
+
+const HEALTH_SCHEMA = {
+  operationId: 'health',
+  summary: 'Liveness: 200 once the server takes requests',
+  tags: ['operations'],
+  security: [],
+  response: { 200: { description: 'Alive.', ...ref('Health') } },
+};
+const READY_SCHEMA = {
+  operationId: 'ready',
+  summary: "Readiness: the store answers and its schema is current (a load balancer's check)",
+  tags: ['operations'],
+  security: [],
+  response: {
+    200: { description: 'Ready.', ...ref('Ready') },
+    503: { description: 'Not ready, with the reason.', ...ref('Ready') },
+  },
+};
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 // Credentials never reach a log line, whatever a serializer or a debug statement prints.
@@ -204,17 +225,22 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     return reply.code(404).send(body);
   });
 
+  // Before any route it documents: the document is built from the routes registered after it.
+  await registerOpenApi(app, {
+    version: packageVersion(),
+    components: { ...COMPONENTS, ...ADMIN_COMPONENTS },
+  });
   // Before any route, so that the request counters see every one of them.
   let metrics: Metrics | undefined;
   if (config.metrics) {
     metrics = createMetrics(app, deps.store);
     await app.register(metricsRoutes, { metrics });
   }
-  await app.register(docsRoutes, { metrics: config.metrics });
+  await app.register(docsRoutes);
 
-  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/health', { schema: HEALTH_SCHEMA }, async () => ({ status: 'ok' as const }));
   // Ready: the store answers and its schema is the one this code expects (a load balancer's check).
-  app.get('/ready', async (request, reply) => {
+  app.get('/ready', { schema: READY_SCHEMA }, async (request, reply) => {
     try {
       if (await isSchemaCurrent(deps.store.db)) return { status: 'ready' };
       return reply
@@ -260,12 +286,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(oauthRoutes, { auth });
 
   const management = createManagement(deps.store, clock, () => auth.clear());
-  await app.register(adminRoutes, {
-    management,
-    adminToken: config.adminToken,
-    audit: createAuditRepository(deps.store),
-    clock,
-  });
+  await app.register(adminRoutes, { management, adminToken: config.adminToken });
 
   return app;
 }

@@ -9,6 +9,7 @@ import { createStore } from './db/database.js';
 import { migrateToLatest } from './db/migrator.js';
 import { AppError } from './errors.js';
 import { serveWorkers } from './server.js';
+import { packageVersion } from './version.js';
 
 const USAGE = `Usage: loyalty <command>
 
@@ -20,6 +21,7 @@ Commands:
   bulk ACTION  enrol, earn, revoke-enrol or revoke-earn the customers of a CSV file through the API
                of a running server (loyalty bulk --help for its options)
   config       print the effective configuration, secrets masked, and exit (non-zero if it is invalid)
+  version      print the package's version (also --version, -v)
   help         show this text
 `;
 
@@ -100,6 +102,11 @@ async function main(argv: string[]): Promise<void> {
       return bulk(rest);
     case 'config':
       console.log(JSON.stringify(describeConfig(loadConfig()), null, 2));
+      return;
+    case 'version':
+    case '--version':
+    case '-v':
+      console.log(packageVersion());
       return;
     case undefined:
     case 'help':

@@ -1,3 +1,5 @@
+import type { ApiMessage } from './contract/common.contract.js';
+
 /**
  * Every error this service can answer with, in one table: its HTTP status and default message.
  * Numeric codes are the Capillary-compatible ones of the /v2 API (HTTP-like numbers are used where
@@ -81,11 +83,7 @@ export class AppError extends Error {
 }
 
 /** The `{status: false, code, message}` item that both errors and warnings of the /v2 API use. */
-export interface ApiMessage {
-  status: false;
-  code: number;
-  message: string;
-}
+export type { ApiMessage };
 
 export function apiMessage(code: ApiCode, message?: string): ApiMessage {
   return { status: false, code, message: message ?? ERROR_TABLE[code].message };

@@ -11,5 +11,10 @@ declare module 'fastify' {
     envelope?: EnvelopeKind;
     /** A Content-Security-Policy of the route's own, for a page (the API reference); else none is allowed. */
     csp?: string;
+    /**
+     * The route's documentation, read only by the OpenAPI document: for routes whose own checks, not
+     * Fastify's validation, decide which error is answered (the /v2 and OAuth endpoints).
+     */
+    openapi?: import('fastify').FastifySchema;
   }
 }

@@ -6,7 +6,7 @@ import { createManagement } from './admin/management.js';
 import { type AppDeps, buildApp } from './app.js';
 import { systemClock } from './clock.js';
 import { adminTokenTooShort, type Config, ConfigError, MIN_ADMIN_TOKEN_BYTES } from './config.js';
-import { createStore, type Store } from './db/database.js';
+import { createStore, dialectFor, type Store } from './db/database.js';
 import { migrateToLatest } from './db/migrator.js';
 import { keepStatistics } from './db/statistics.js';
 import { DEMO_CLIENT, DEMO_FIXTURE, DEMO_TILL } from './demo/demo-data.js';
@@ -21,7 +21,7 @@ export interface RunningServer {
 
 /** Loads the demo org into an empty embedded database; true when it did. */
 async function loadDemo(config: Config, store: Store): Promise<boolean> {
-  if (!config.demo || store.dialect !== 'sqlite') return false;
+  if (!config.demo || !store.dialect.embedded) return false;
   const management = createManagement(store, systemClock);
   if (!(await management.records.isEmpty())) return false;
   await loadFixture(management, DEMO_FIXTURE);
@@ -90,7 +90,7 @@ export async function startServer(
  */
 export async function serveWorkers(config: Config, workers: number): Promise<void> {
   if (workers <= 1) return serve(config);
-  if (config.store.kind !== 'postgres') {
+  if (!dialectFor(config.store.kind).sharedByProcesses) {
     throw new ConfigError([
       '--workers needs PostgreSQL: SQLite has one writer, so more processes only wait on it',
     ]);

@@ -1,120 +1,8 @@
+import { ISO_DATE_TIME_PATTERN } from '../contract/admin.contract.js';
 import { badRequest } from '../errors.js';
 import { parsePositiveInt } from '../promotions/identifiers.js';
 
-/** Reads the fields of one JSON object of a management request, naming the field in every error. */
-export class Fields {
-  private constructor(
-    private readonly value: Record<string, unknown>,
-    private readonly path: string,
-  ) {}
-
-  /** The object at `path`, refusing anything else and any field not in `allowed`. */
-  static of(value: unknown, path: string, allowed: readonly string[]): Fields {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw badRequest(path || 'body', `${path || 'body'} must be a JSON object`);
-    }
-    for (const key of Object.keys(value)) {
-      if (!allowed.includes(key)) throw badRequest(join(path, key), `unknown field ${join(path, key)}`);
-    }
-    return new Fields(value as Record<string, unknown>, path);
-  }
-
-  has(key: string): boolean {
-    return this.value[key] !== undefined;
-  }
-
-  raw(key: string): unknown {
-    return this.value[key];
-  }
-
-  field(key: string): string {
-    return join(this.path, key);
-  }
-
-  string(key: string, opts: { required: true; max?: number }): string;
-  string(key: string, opts?: { required?: false; max?: number }): string | undefined;
-  string(key: string, { required = false, max = 200 }: { required?: boolean; max?: number } = {}) {
-    const v = this.value[key];
-    if (v === undefined || v === null) {
-      if (required) throw badRequest(this.field(key), `${this.field(key)} is required`);
-      return undefined;
-    }
-    if (typeof v !== 'string' || v.trim() === '') {
-      throw badRequest(this.field(key), `${this.field(key)} must be a non-empty string`);
-    }
-    if (v.length > max)
-      throw badRequest(this.field(key), `${this.field(key)} is longer than ${max} characters`);
-    if (v.includes('\u0000')) throw badRequest(this.field(key), `${this.field(key)} holds a NUL character`);
-    return v;
-  }
-
-  /** A positive integer (a string of digits also does); `null` passes only with `nullable`. */
-  id(key: string, opts: { required: true }): number;
-  id(key: string, opts?: { required?: false; nullable?: boolean }): number | null | undefined;
-  id(key: string, { required = false, nullable = false }: { required?: boolean; nullable?: boolean } = {}) {
-    const v = this.value[key];
-    if (v === undefined || (v === null && !required && nullable)) {
-      if (required) throw badRequest(this.field(key), `${this.field(key)} is required`);
-      return v === null ? null : undefined;
-    }
-    const n = parsePositiveInt(v);
-    if (n === undefined) throw badRequest(this.field(key), `${this.field(key)} must be a positive integer`);
-    return n;
-  }
-
-  boolean(key: string): boolean | undefined {
-    const v = this.value[key];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'boolean') throw badRequest(this.field(key), `${this.field(key)} must be true or false`);
-    return v;
-  }
-
-  /** An ISO 8601 date-time with an offset (or Z), as epoch milliseconds; null clears it. */
-  dateTime(key: string): number | null | undefined {
-    const v = this.value[key];
-    if (v === undefined || v === null) return v;
-    const ms = typeof v === 'string' ? parseDateTime(v) : undefined;
-    if (ms === undefined) {
-      throw badRequest(
-        this.field(key),
-        `${this.field(key)} must be an ISO 8601 date-time with an offset, like 2026-01-31T23:59:59+05:30`,
-      );
-    }
-    return ms;
-  }
-
-  array(key: string, { max, required = false }: { max: number; required?: boolean }): unknown[] | undefined {
-    const v = this.value[key];
-    if (v === undefined || v === null) {
-      if (required) throw badRequest(this.field(key), `${this.field(key)} is required`);
-      return undefined;
-    }
-    if (!Array.isArray(v)) throw badRequest(this.field(key), `${this.field(key)} must be an array`);
-    if (v.length > max) throw badRequest(this.field(key), `${this.field(key)} holds more than ${max} items`);
-    return v;
-  }
-
-  oneOf<T extends string>(key: string, values: readonly T[], opts: { required: true }): T;
-  oneOf<T extends string>(key: string, values: readonly T[], opts?: { required?: false }): T | undefined;
-  oneOf<T extends string>(
-    key: string,
-    values: readonly T[],
-    { required = false }: { required?: boolean } = {},
-  ) {
-    const v = this.value[key];
-    if (v === undefined || v === null) {
-      if (required) throw badRequest(this.field(key), `${this.field(key)} is required`);
-      return undefined;
-    }
-    if (typeof v !== 'string' || !values.includes(v as T)) {
-      throw badRequest(this.field(key), `${this.field(key)} must be one of ${values.join(', ')}`);
-    }
-    return v as T;
-  }
-}
-
-const ISO_DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|([+-])(\d{2}):?(\d{2}))$/;
+const ISO_DATE_TIME = new RegExp(ISO_DATE_TIME_PATTERN);
 
 /** Epoch milliseconds of a real ISO 8601 date-time with an offset; no 30 February rolled into March. */
 export function parseDateTime(text: string): number | undefined {
@@ -139,13 +27,29 @@ export function parseDateTime(text: string): number | undefined {
   return Date.UTC(year, month - 1, day, hour, minute, second, millis) - offset;
 }
 
-function join(path: string, key: string): string {
-  return path ? `${path}.${key}` : key;
+/** An integer of the contract's `Id`/`Count` shape (a number, or its digits) as a number, naming `field`. */
+export function toInt(
+  value: number | string,
+  field: string,
+  range: { min?: number; max?: number } = {},
+): number {
+  const n = parsePositiveInt(value);
+  if (n === undefined) throw badRequest(field, `${field} must be a positive integer`);
+  // The schema bounds the number form; the digits form is bounded here.
+  if (n < (range.min ?? 1) || n > (range.max ?? Number.MAX_SAFE_INTEGER)) {
+    throw badRequest(
+      field,
+      `${field} must be from ${range.min ?? 1} to ${range.max ?? Number.MAX_SAFE_INTEGER}`,
+    );
+  }
+  return n;
 }
 
-/** A path parameter that must be a positive integer id. */
-export function pathId(value: string, name: string): number {
-  const n = parsePositiveInt(value);
-  if (n === undefined) throw badRequest(name, `${name} must be a positive integer`);
-  return n;
+/** The same for an optional or clearable one: absent stays absent, null stays null. */
+export function toOptionalInt<T extends null | undefined>(
+  value: number | string | T,
+  field: string,
+  range?: { min?: number; max?: number },
+): number | T {
+  return value === null || value === undefined ? (value as T) : toInt(value, field, range);
 }

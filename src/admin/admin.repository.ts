@@ -3,6 +3,8 @@ import { lockKind, type Store, type Trx, writeTransaction } from '../db/database
 import { advanceSequence, allocateIds, type SequenceName } from '../db/id-sequences.js';
 import type { CustomersTable, PromotionsTable } from '../db/schema.js';
 import { refreshStatistics } from '../db/statistics.js';
+import { toPromotion } from '../promotions/promotion.mapper.js';
+import type { Promotion } from '../promotions/promotion.model.js';
 
 // Both stores cap the number of bound parameters of one statement; rows are inserted in chunks of this.
 const CHUNK = 500;
@@ -22,12 +24,57 @@ export interface CustomerInsert {
   programIds: number[];
 }
 
-export interface IssualReportRow {
-  id: number;
-  customer_id: number;
-  created_at: number;
-  revoked_at: number | null;
+/** A promotion as the management API keeps it: the domain record and when it was made and changed. */
+export interface StoredPromotion extends Promotion {
+  createdAt: number;
+  updatedAt: number;
 }
+
+export type PromotionChanges = Partial<Omit<StoredPromotion, 'id' | 'programId' | 'createdAt'>>;
+
+// The domain part is the promotions' own row mapper; the management API adds the timestamps.
+function promotionFromRow(row: Selectable<PromotionsTable>): StoredPromotion {
+  return { ...toPromotion(row), createdAt: row.created_at, updatedAt: row.updated_at };
+}
+
+const PROMOTION_COLUMN_OF = {
+  promoIdentifier: 'promo_identifier',
+  name: 'name',
+  type: 'type',
+  active: 'active',
+  startAt: 'start_at',
+  endAt: 'end_at',
+  maxIssualsPerCustomer: 'max_issuals_per_customer',
+  maxEarnsPerCustomer: 'max_earns_per_customer',
+  updatedAt: 'updated_at',
+} as const satisfies Record<keyof PromotionChanges, keyof PromotionsTable>;
+
+function promotionChangesToRow(changes: PromotionChanges): Updateable<PromotionsTable> {
+  const row: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === undefined) continue;
+    row[PROMOTION_COLUMN_OF[key as keyof PromotionChanges]] =
+      typeof value === 'boolean' ? Number(value) : value;
+  }
+  return row as Updateable<PromotionsTable>;
+}
+
+/** A record that can be revoked: an issual (with its customer) or an earn (with its issual). */
+export interface IssualRecord {
+  id: number;
+  customerId: number;
+  createdAt: number;
+  revokedAt: number | null;
+}
+export interface EarnRecord {
+  id: number;
+  issualId: number;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+const CUSTOMER_COLUMN_OF = { mobile: 'mobile', email: 'email', externalId: 'external_id' } as const;
+export type CustomerUniqueKey = keyof typeof CUSTOMER_COLUMN_OF;
 
 export type AdminQueries = ReturnType<typeof queries>;
 export type AdminRepository = ReturnType<typeof createAdminRepository>;
@@ -107,13 +154,14 @@ function queries(store: Store, db: Trx) {
       await db.insertInto('programs').values({ org_id: orgId, id, name, created_at: at }).execute();
     },
 
-    async findPromotion(orgId: number, id: number): Promise<Selectable<PromotionsTable> | undefined> {
-      return db
+    async findPromotion(orgId: number, id: number): Promise<StoredPromotion | undefined> {
+      const row = await db
         .selectFrom('promotions')
         .selectAll()
         .where('org_id', '=', orgId)
         .where('id', '=', id)
         .executeTakeFirst();
+      return row && promotionFromRow(row);
     },
 
     async promoIdentifierOwner(orgId: number, promoIdentifier: string): Promise<number | undefined> {
@@ -126,25 +174,32 @@ function queries(store: Store, db: Trx) {
       return row?.id;
     },
 
-    async insertPromotion(row: Insertable<PromotionsTable>): Promise<void> {
-      await db.insertInto('promotions').values(row).execute();
+    async insertPromotion(orgId: number, promotion: StoredPromotion): Promise<void> {
+      const { id, programId, createdAt, ...rest } = promotion;
+      await db
+        .insertInto('promotions')
+        .values({
+          org_id: orgId,
+          id,
+          program_id: programId,
+          created_at: createdAt,
+          ...promotionChangesToRow(rest),
+        } as Insertable<PromotionsTable>)
+        .execute();
     },
 
-    async updatePromotion(orgId: number, id: number, patch: Updateable<PromotionsTable>): Promise<void> {
+    async updatePromotion(orgId: number, id: number, changes: PromotionChanges): Promise<void> {
       await db
         .updateTable('promotions')
-        .set(patch)
+        .set(promotionChangesToRow(changes))
         .where('org_id', '=', orgId)
         .where('id', '=', id)
         .execute();
     },
 
     /** Values of one identifier column that customers of the org hold already. */
-    async takenCustomerValues(
-      orgId: number,
-      column: 'mobile' | 'email' | 'external_id',
-      values: string[],
-    ): Promise<string[]> {
+    async takenCustomerValues(orgId: number, key: CustomerUniqueKey, values: string[]): Promise<string[]> {
+      const column = CUSTOMER_COLUMN_OF[key];
       const taken: string[] = [];
       for (const part of chunks(values)) {
         const rows = await db
@@ -189,8 +244,8 @@ function queries(store: Store, db: Trx) {
       promotionId: number,
       after: number,
       limit: number,
-    ): Promise<IssualReportRow[]> {
-      return db
+    ): Promise<IssualRecord[]> {
+      const rows = await db
         .selectFrom('issuals')
         .select(['id', 'customer_id', 'created_at', 'revoked_at'])
         .where('org_id', '=', orgId)
@@ -198,23 +253,30 @@ function queries(store: Store, db: Trx) {
         .where('id', '>', after)
         .orderBy('id')
         .limit(limit)
-        .execute() as Promise<IssualReportRow[]>;
+        .execute();
+      return rows.map((r) => ({
+        id: r.id,
+        customerId: r.customer_id,
+        createdAt: r.created_at,
+        revokedAt: r.revoked_at,
+      }));
     },
 
-    async earnsOfIssuals(
-      orgId: number,
-      issualIds: number[],
-    ): Promise<{ id: number; issual_id: number; created_at: number; revoked_at: number | null }[]> {
+    async earnsOfIssuals(orgId: number, issualIds: number[]): Promise<EarnRecord[]> {
       if (issualIds.length === 0) return [];
-      return db
+      const rows = await db
         .selectFrom('earns')
         .select(['id', 'issual_id', 'created_at', 'revoked_at'])
         .where('org_id', '=', orgId)
         .where('issual_id', 'in', issualIds)
         .orderBy('id')
-        .execute() as Promise<
-        { id: number; issual_id: number; created_at: number; revoked_at: number | null }[]
-      >;
+        .execute();
+      return rows.map((r) => ({
+        id: r.id,
+        issualId: r.issual_id,
+        createdAt: r.created_at,
+        revokedAt: r.revoked_at,
+      }));
     },
 
     /** Is there any org at all? (The demo data goes only into an empty database.) */

@@ -1,13 +1,16 @@
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import type { TSchema } from 'typebox';
 import type { CredentialKind } from '../auth/credential.repository.js';
 import { safeEqual } from '../auth/secret-hash.js';
 import { requireJson } from '../auth/v2-auth.hook.js';
-import type { Clock } from '../clock.js';
 import { MIN_ADMIN_TOKEN_BYTES } from '../config.js';
+import * as C from '../contract/admin.contract.js';
+import { ref } from '../contract/components.contract.js';
 import { AppError } from '../errors.js';
-import { pathId } from './admin-input.js';
-import type { AuditRepository } from './audit.repository.js';
+import { ADMIN_SECURITY } from '../openapi/swagger.js';
+import { adminSchemaErrorFormatter, adminValidatorCompiler } from './admin-validation.js';
 import type { Management } from './management.js';
 
 export const ADMIN_BODY_LIMIT = 32 * 1024 * 1024;
@@ -15,23 +18,45 @@ export const ADMIN_BODY_LIMIT = 32 * 1024 * 1024;
 export interface AdminRoutesOptions {
   management: Management;
   adminToken: string | undefined;
-  audit: AuditRepository;
-  clock: Clock;
 }
 
-type OrgParams = { orgId: string };
-type PromotionParams = OrgParams & { promotionId: string };
+/** The refusals a route can answer besides its success, all in the admin envelope. */
+function refusals(...statuses: number[]): Record<number, TSchema> {
+  // Every route can be refused for its token (401); every write also for its body's size and type.
+  return Object.fromEntries([401, ...statuses].map((status) => [status, ref('AdminError') as TSchema]));
+}
+const WRITE_REFUSALS = [400, 413, 415] as const;
 
-const org = (request: FastifyRequest<{ Params: OrgParams }>) => pathId(request.params.orgId, 'orgId');
-const promotion = (request: FastifyRequest<{ Params: PromotionParams }>) =>
-  pathId(request.params.promotionId, 'promotionId');
+/** A success answer: a named schema of the contract, so the document lists it once under its name. */
+const answer = (name: keyof typeof C.ADMIN_COMPONENTS) => ref(name) as TSchema;
+
+/** A route's schema: its inputs (which Fastify validates and types) and its answers, for the document. */
+function schema<Parts extends { params?: TSchema; querystring?: TSchema; body?: TSchema }>(
+  operationId: string,
+  summary: string,
+  parts: Parts,
+  answers: Record<number, TSchema>,
+) {
+  return {
+    schema: {
+      operationId,
+      summary,
+      tags: ['management'],
+      security: ADMIN_SECURITY,
+      ...parts,
+      response: answers,
+    },
+  };
+}
 
 /** The management API under /admin/v1, behind the operator's bearer token. */
-export async function adminRoutes(
-  app: FastifyInstance,
-  { management, adminToken, audit, clock }: AdminRoutesOptions,
-) {
-  const { records: service, credentials } = management;
+export async function adminRoutes(fastify: FastifyInstance, { management, adminToken }: AdminRoutesOptions) {
+  const { records, customers, reports, credentials, audit } = management;
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  // The contract validates every request of this scope and a refusal names the field (see admin-validation).
+  app.setValidatorCompiler(adminValidatorCompiler);
+  app.setSchemaErrorFormatter(adminSchemaErrorFormatter);
+
   const enabled = adminToken !== undefined && Buffer.byteLength(adminToken) >= MIN_ADMIN_TOKEN_BYTES;
   app.addHook('onRequest', async (request) => {
     const header = request.headers.authorization ?? '';
@@ -51,19 +76,19 @@ export async function adminRoutes(
   // Every change that succeeded is written to the audit log before its answer leaves.
   app.addHook('onSend', async (request, reply, payload) => {
     if (request.method === 'GET' || reply.statusCode >= 400 || !request.routeOptions.url) return payload;
-    const params = (request.params ?? {}) as Record<string, string>;
+    const params = (request.params ?? {}) as Record<string, unknown>;
     let orgId = Number(params.orgId ?? 0);
-    if (!params.orgId && typeof payload === 'string') {
+    if (params.orgId === undefined && typeof payload === 'string') {
       // Creating an org: the log belongs to the org just made.
       orgId = Number((JSON.parse(payload) as { id?: unknown }).id ?? 0);
     }
     try {
-      await audit.append({
-        orgId: Number.isSafeInteger(orgId) ? orgId : 0,
-        at: clock.now(),
+      await audit.record({
+        orgId,
         who: `admin@${request.ip}`,
-        action: `${request.method} ${request.routeOptions.url}`,
-        target: params,
+        method: request.method,
+        route: request.routeOptions.url,
+        params,
         status: reply.statusCode,
         requestId: request.id,
       });
@@ -75,101 +100,240 @@ export async function adminRoutes(
 
   const opts = { bodyLimit: ADMIN_BODY_LIMIT, config: { envelope: 'admin' as const } };
 
-  app.get<{ Querystring: { orgId?: string; limit?: string; cursor?: string } }>(
+  app.get(
     '/admin/v1/audit',
-    opts,
-    async (request) => {
-      const { orgId, limit = '100', cursor = '0' } = request.query;
-      const size = Number(limit);
-      if (!Number.isInteger(size) || size < 1 || size > 1000) {
-        throw new AppError('invalid_request', 'limit must be an integer from 1 to 1000', 'limit');
-      }
-      const after = Number(cursor || 0);
-      if (!Number.isSafeInteger(after) || after < 0)
-        throw new AppError('invalid_request', 'bad cursor', 'cursor');
-      const org = orgId === undefined ? undefined : pathId(orgId, 'orgId');
-      const rows = await audit.page(org, after, size + 1);
-      const page = rows.slice(0, size);
-      return {
-        entries: page.map((r) => ({
-          id: String(r.id),
-          orgId: r.org_id,
-          at: new Date(r.at).toISOString(),
-          who: r.who,
-          action: r.action,
-          target: JSON.parse(r.target) as Record<string, string>,
-          status: r.status,
-          requestId: r.request_id,
-        })),
-        nextCursor: rows.length > size ? String(page[page.length - 1]?.id) : null,
-      };
+    {
+      ...opts,
+      ...schema(
+        'listAuditEntries',
+        'The log of management changes, oldest first',
+        { querystring: C.AuditQuery },
+        { 200: answer('AuditPage'), ...refusals(400) },
+      ),
     },
+    async (request) => audit.page(request.query),
   );
 
-  app.post('/admin/v1/orgs', opts, async (request, reply) =>
-    reply.code(201).send(await service.createOrg(request.body)),
+  app.post(
+    '/admin/v1/orgs',
+    {
+      ...opts,
+      ...schema(
+        'createOrg',
+        'Create an org',
+        { body: C.CreateOrgBody },
+        { 201: answer('Org'), ...refusals(...WRITE_REFUSALS, 409) },
+      ),
+    },
+    async (request, reply) => reply.code(201).send(await records.createOrg(request.body)),
   );
 
-  app.post<{ Params: OrgParams }>('/admin/v1/orgs/:orgId/programs', opts, async (request, reply) =>
-    reply.code(201).send(await service.createProgram(org(request), request.body)),
+  app.post(
+    '/admin/v1/orgs/:orgId/programs',
+    {
+      ...opts,
+      ...schema(
+        'createProgram',
+        'Create a program of an org',
+        { params: C.OrgParams, body: C.CreateProgramBody },
+        { 201: answer('Program'), ...refusals(...WRITE_REFUSALS, 404, 409) },
+      ),
+    },
+    async (request, reply) =>
+      reply.code(201).send(await records.createProgram(request.params.orgId, request.body)),
   );
 
-  app.post<{ Params: OrgParams }>('/admin/v1/orgs/:orgId/promotions', opts, async (request, reply) =>
-    reply.code(201).send(await service.createPromotion(org(request), request.body)),
+  app.post(
+    '/admin/v1/orgs/:orgId/promotions',
+    {
+      ...opts,
+      ...schema(
+        'createPromotion',
+        'Create a promotion of a program',
+        { params: C.OrgParams, body: C.CreatePromotionBody },
+        { 201: answer('Promotion'), ...refusals(...WRITE_REFUSALS, 404, 409) },
+      ),
+    },
+    async (request, reply) =>
+      reply.code(201).send(await records.createPromotion(request.params.orgId, request.body)),
   );
 
-  app.get<{ Params: PromotionParams }>(
+  app.get(
     '/admin/v1/orgs/:orgId/promotions/:promotionId',
-    opts,
-    async (request) => service.getPromotion(org(request), promotion(request)),
+    {
+      ...opts,
+      ...schema(
+        'getPromotion',
+        'A promotion',
+        { params: C.PromotionParams },
+        { 200: answer('Promotion'), ...refusals(400, 404) },
+      ),
+    },
+    async (request) => records.getPromotion(request.params.orgId, request.params.promotionId),
   );
 
-  app.patch<{ Params: PromotionParams }>(
+  app.patch(
     '/admin/v1/orgs/:orgId/promotions/:promotionId',
-    opts,
-    async (request) => service.patchPromotion(org(request), promotion(request), request.body),
+    {
+      ...opts,
+      ...schema(
+        'updatePromotion',
+        'Change a promotion (any field but id and programId)',
+        { params: C.PromotionParams, body: C.PatchPromotionBody },
+        { 200: answer('Promotion'), ...refusals(...WRITE_REFUSALS, 404, 409) },
+      ),
+    },
+    async (request) => records.patchPromotion(request.params.orgId, request.params.promotionId, request.body),
   );
 
-  app.post<{ Params: OrgParams }>('/admin/v1/orgs/:orgId/customers', opts, async (request, reply) =>
-    reply.code(201).send(await service.createCustomers(org(request), request.body)),
+  app.post(
+    '/admin/v1/orgs/:orgId/customers',
+    {
+      ...opts,
+      ...schema(
+        'createCustomers',
+        'Create up to 10,000 customers, all or nothing',
+        { params: C.OrgParams, body: C.CreateCustomersBody },
+        { 201: answer('Customers'), ...refusals(...WRITE_REFUSALS, 404, 409) },
+      ),
+    },
+    async (request, reply) =>
+      reply.code(201).send(await customers.create(request.params.orgId, request.body)),
   );
 
-  const kinds: [CredentialKind, string][] = [
-    ['till', 'tills'],
-    ['apiClient', 'api-clients'],
+  const kinds = [
+    {
+      kind: 'till' as CredentialKind,
+      path: 'tills',
+      noun: 'Till',
+      create: C.CreateTillBody,
+      patch: C.PatchTillBody,
+      rotate: C.RotateTillBody,
+      one: 'Till' as const,
+      list: 'Tills' as const,
+    },
+    {
+      kind: 'apiClient' as CredentialKind,
+      path: 'api-clients',
+      noun: 'ApiClient',
+      create: C.CreateApiClientBody,
+      patch: C.PatchApiClientBody,
+      rotate: C.RotateApiClientBody,
+      one: 'ApiClient' as const,
+      list: 'ApiClients' as const,
+    },
   ];
-  for (const [kind, path] of kinds) {
-    type NameParams = OrgParams & { name: string };
-    app.post<{ Params: OrgParams }>(`/admin/v1/orgs/:orgId/${path}`, opts, async (request, reply) =>
-      reply.code(201).send(await credentials.create(kind, org(request), request.body)),
+  for (const k of kinds) {
+    const words = k.kind === 'till' ? 'a till' : 'an API client';
+    app.post(
+      `/admin/v1/orgs/:orgId/${k.path}`,
+      {
+        ...opts,
+        ...schema(
+          `create${k.noun}`,
+          `Create ${words}`,
+          { params: C.OrgParams, body: k.create },
+          { 201: answer(k.one), ...refusals(...WRITE_REFUSALS, 404, 409) },
+        ),
+      },
+      async (request, reply) =>
+        reply
+          .code(201)
+          .send(
+            await credentials.create(k.kind, request.params.orgId, request.body as C.CreateCredentialInput),
+          ),
     );
-    app.get<{ Params: OrgParams }>(`/admin/v1/orgs/:orgId/${path}`, opts, async (request) =>
-      credentials.list(kind, org(request)),
+    app.get(
+      `/admin/v1/orgs/:orgId/${k.path}`,
+      {
+        ...opts,
+        ...schema(
+          `list${k.noun}s`,
+          `The ${k.path} of an org`,
+          { params: C.OrgParams },
+          { 200: answer(k.list), ...refusals(400, 404) },
+        ),
+      },
+      async (request) => credentials.list(k.kind, request.params.orgId),
     );
-    app.patch<{ Params: NameParams }>(`/admin/v1/orgs/:orgId/${path}/:name`, opts, async (request) =>
-      credentials.update(kind, org(request), request.params.name, request.body),
+    app.patch(
+      `/admin/v1/orgs/:orgId/${k.path}/:name`,
+      {
+        ...opts,
+        ...schema(
+          `update${k.noun}`,
+          `Change ${words}: access, rate limit, disabled`,
+          { params: C.CredentialParams, body: k.patch },
+          { 200: answer(k.one), ...refusals(...WRITE_REFUSALS, 404) },
+        ),
+      },
+      async (request) =>
+        credentials.update(
+          k.kind,
+          request.params.orgId,
+          request.params.name,
+          request.body as C.PatchCredentialInput,
+        ),
     );
-    app.post<{ Params: NameParams }>(`/admin/v1/orgs/:orgId/${path}/:name/rotate`, opts, async (request) =>
-      credentials.rotate(kind, org(request), request.params.name, request.body),
+    app.post(
+      `/admin/v1/orgs/:orgId/${k.path}/:name/rotate`,
+      {
+        ...opts,
+        ...schema(
+          `rotate${k.noun}Secret`,
+          `Give ${words} a new secret: the one sent, or a generated one shown once`,
+          { params: C.CredentialParams, body: k.rotate },
+          { 200: answer(k.one), ...refusals(...WRITE_REFUSALS, 404) },
+        ),
+      },
+      async (request) =>
+        credentials.rotate(
+          k.kind,
+          request.params.orgId,
+          request.params.name,
+          request.body as C.RotateCredentialInput,
+        ),
     );
   }
 
-  app.get<{ Params: PromotionParams }>(
+  app.get(
     '/admin/v1/orgs/:orgId/promotions/:promotionId/issuals.csv',
-    opts,
+    {
+      ...opts,
+      ...schema(
+        'downloadIssualReport',
+        'The whole enrolment report as CSV, a row per earn (or per issual without earns)',
+        { params: C.PromotionParams },
+        {
+          200: {
+            description: 'CSV',
+            content: { 'text/csv': { schema: { type: 'string' } } },
+          } as unknown as TSchema,
+          ...refusals(400, 404),
+        },
+      ),
+    },
     async (request, reply) => {
-      const lines = await service.issualReportCsv(org(request), promotion(request));
-      const name = `promotion-${request.params.promotionId}-issuals.csv`;
+      const { orgId, promotionId } = request.params;
+      const lines = await reports.csv(orgId, promotionId);
       return reply
         .type('text/csv; charset=utf-8')
-        .header('content-disposition', `attachment; filename="${name}"`)
+        .header('content-disposition', `attachment; filename="promotion-${promotionId}-issuals.csv"`)
         .send(Readable.from(lines));
     },
   );
 
-  app.get<{ Params: PromotionParams; Querystring: { limit?: string; cursor?: string } }>(
+  app.get(
     '/admin/v1/orgs/:orgId/promotions/:promotionId/issuals',
-    opts,
-    async (request) => service.issualReport(org(request), promotion(request), request.query),
+    {
+      ...opts,
+      ...schema(
+        'listIssuals',
+        "A promotion's enrolment report: issuals oldest first, each with its earns, revoked ones included",
+        { params: C.PromotionParams, querystring: C.PageQuery },
+        { 200: answer('IssualReport'), ...refusals(400, 404) },
+      ),
+    },
+    async (request) => reports.report(request.params.orgId, request.params.promotionId, request.query),
   );
 }

@@ -6,9 +6,14 @@ export interface AuditEntry {
   at: number;
   who: string;
   action: string;
+  /** The path parameters of the change, as the URL spelled them. */
   target: Record<string, string>;
   status: number;
   requestId: string;
+}
+
+export interface StoredAuditEntry extends AuditEntry {
+  id: number;
 }
 
 export type AuditRepository = ReturnType<typeof createAuditRepository>;
@@ -37,8 +42,8 @@ export function createAuditRepository(store: Store) {
     },
 
     /** Entries after `afterId`, oldest first; of one org when `orgId` is given. */
-    async page(orgId: number | undefined, afterId: number, limit: number) {
-      return db
+    async page(orgId: number | undefined, afterId: number, limit: number): Promise<StoredAuditEntry[]> {
+      const rows = await db
         .selectFrom('audit_log')
         .select(['org_id', 'id', 'at', 'who', 'action', 'target', 'status', 'request_id'])
         .$if(orgId !== undefined, (qb) => qb.where('org_id', '=', orgId as number))
@@ -46,6 +51,16 @@ export function createAuditRepository(store: Store) {
         .orderBy('id')
         .limit(limit)
         .execute();
+      return rows.map((r) => ({
+        id: r.id,
+        orgId: r.org_id,
+        at: r.at,
+        who: r.who,
+        action: r.action,
+        target: JSON.parse(r.target) as Record<string, string>,
+        status: r.status,
+        requestId: r.request_id,
+      }));
     },
   };
 }

@@ -6,12 +6,17 @@ import type {
 } from '../auth/credential.repository.js';
 import { hashSecret } from '../auth/secret-hash.js';
 import type { Clock } from '../clock.js';
-import type { Access } from '../db/schema.js';
+import {
+  type CreateCredentialInput,
+  type PatchCredentialInput,
+  RATE_LIMIT_RANGE,
+  type RotateCredentialInput,
+  TOKEN_TTL_RANGE,
+} from '../contract/admin.contract.js';
 import { isUniqueViolation } from '../db/store-errors.js';
-import { AppError, badRequest } from '../errors.js';
-import { Fields } from './admin-input.js';
+import { AppError } from '../errors.js';
+import { toOptionalInt } from './admin-input.js';
 
-const ACCESS_LEVELS: readonly Access[] = ['NONE', 'READ', 'WRITE'];
 export const DEFAULT_TOKEN_TTL_SECONDS = 300;
 
 /** The md5 hex digest that a till sends in place of its password (Capillary's Basic scheme). */
@@ -63,35 +68,22 @@ export function createCredentialAdminService({
   const hashFor = (kind: CredentialKind, secret: string) =>
     hashSecret(kind === 'till' ? md5Hex(secret) : secret);
 
-  function ttl(f: Fields): number | undefined {
-    const value = f.id('tokenTtlSeconds') ?? undefined;
-    if (value !== undefined && (value < 60 || value > 86_400)) {
-      throw badRequest('tokenTtlSeconds', 'tokenTtlSeconds must be from 60 to 86400');
-    }
-    return value;
+  /** The body's login and secret under the kind's own words (username/password, key/secret). */
+  function loginOf(kind: CredentialKind, body: CreateCredentialInput): { name: string; secret: string } {
+    const fields = body as unknown as Record<string, string>;
+    return { name: fields[WORDS[kind].name] as string, secret: fields[WORDS[kind].secret] as string };
   }
 
-  function rateLimit(f: Fields): number | null | undefined {
-    const value = f.id('rateLimitPerMinute', { nullable: true });
-    if (value != null && value > 1_000_000)
-      throw badRequest('rateLimitPerMinute', 'rateLimitPerMinute is too large');
-    return value;
-  }
-
-  async function create(kind: CredentialKind, orgId: number, body: unknown) {
+  async function create(kind: CredentialKind, orgId: number, body: CreateCredentialInput) {
     const w = WORDS[kind];
-    const f = Fields.of(body, '', [
-      w.name,
-      w.secret,
-      'customerAccess',
-      'rateLimitPerMinute',
-      ...(kind === 'apiClient' ? ['tokenTtlSeconds'] : []),
-    ]);
-    const name = f.string(w.name, { required: true, max: 100 });
-    const secret = f.string(w.secret, { required: true, max: 200 });
-    const access = f.oneOf('customerAccess', ACCESS_LEVELS, { required: true });
-    const tokenTtlSeconds = ttl(f) ?? DEFAULT_TOKEN_TTL_SECONDS;
-    const rateLimitPerMinute = rateLimit(f) ?? null;
+    const { name, secret } = loginOf(kind, body);
+    const access = body.customerAccess;
+    const tokenTtlSeconds =
+      ('tokenTtlSeconds' in body
+        ? toOptionalInt(body.tokenTtlSeconds, 'tokenTtlSeconds', TOKEN_TTL_RANGE)
+        : undefined) ?? DEFAULT_TOKEN_TTL_SECONDS;
+    const rateLimitPerMinute =
+      toOptionalInt(body.rateLimitPerMinute, 'rateLimitPerMinute', RATE_LIMIT_RANGE) ?? null;
     await requireOrg(orgId);
     const exists = () => new AppError('conflict', `${w.label} ${name} exists`, w.name);
     if (await credentials.find(kind, name)) throw exists();
@@ -130,17 +122,10 @@ export function createCredentialAdminService({
     return found;
   }
 
-  async function update(kind: CredentialKind, orgId: number, name: string, body: unknown) {
-    const f = Fields.of(body, '', [
-      'customerAccess',
-      'disabled',
-      'rateLimitPerMinute',
-      ...(kind === 'apiClient' ? ['tokenTtlSeconds'] : []),
-    ]);
-    const access = f.oneOf('customerAccess', ACCESS_LEVELS);
-    const disabled = f.boolean('disabled');
-    const tokenTtlSeconds = ttl(f);
-    const rateLimitPerMinute = rateLimit(f);
+  async function update(kind: CredentialKind, orgId: number, name: string, body: PatchCredentialInput) {
+    const { customerAccess: access, disabled } = body;
+    const tokenTtlSeconds = toOptionalInt(body.tokenTtlSeconds, 'tokenTtlSeconds', TOKEN_TTL_RANGE);
+    const rateLimitPerMinute = toOptionalInt(body.rateLimitPerMinute, 'rateLimitPerMinute', RATE_LIMIT_RANGE);
     const current = await requireOwn(kind, orgId, name);
     const at = clock.now();
     await credentials.update(kind, orgId, name, {
@@ -157,10 +142,9 @@ export function createCredentialAdminService({
   }
 
   /** A new secret: the one given, or a generated one that this answer shows once. */
-  async function rotate(kind: CredentialKind, orgId: number, name: string, body: unknown) {
+  async function rotate(kind: CredentialKind, orgId: number, name: string, body: RotateCredentialInput) {
     const w = WORDS[kind];
-    const f = Fields.of(body ?? {}, '', [w.secret]);
-    const given = f.string(w.secret, { max: 200 });
+    const given = (body as Record<string, string | null | undefined> | null)?.[w.secret] ?? undefined;
     await requireOwn(kind, orgId, name);
     const secret = given ?? randomBytes(24).toString('base64url');
     await credentials.update(kind, orgId, name, {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
+import { tokenOperation } from '../openapi/v2.operations.js';
 import type { Authenticator } from './authenticator.js';
 import { requireJson } from './v2-auth.hook.js';
 
@@ -11,7 +12,8 @@ export async function oauthRoutes(app: FastifyInstance, { auth }: { auth: Authen
     '/v3/oauth/token/generate',
     {
       bodyLimit: 16 * 1024,
-      config: { envelope: 'oauth' },
+      // Documented, not validated: a malformed body is refused like wrong credentials (401), not 400.
+      config: { envelope: 'oauth', openapi: tokenOperation },
       onRequest: async (request) => requireJson(request),
     },
     async (request) => {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Credentials, IdentifierName } from '../client/types.js';
+import { IDENTIFIER_NAMES, isOneOf } from '../contract/enums.contract.js';
 
 export const BULK_ACTIONS = ['enrol', 'earn', 'revoke-enrol', 'revoke-earn'] as const;
 export type BulkCommandAction = (typeof BULK_ACTIONS)[number];
@@ -141,7 +142,7 @@ export function parseBulkOptions(argv: readonly string[]): BulkOptions | 'help' 
     throw new BulkInputError('--promotion ID or --promo-identifier X is required');
   }
   const identifierName = required('identifier', values.identifier);
-  if (identifierName !== 'id' && identifierName !== 'mobile' && identifierName !== 'email') {
+  if (!isOneOf(IDENTIFIER_NAMES, identifierName)) {
     throw new BulkInputError(`--identifier must be id, mobile or email (got "${identifierName}")`);
   }
   const defaultSource = (values.source ?? 'INSTORE').trim();

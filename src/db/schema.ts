@@ -1,3 +1,7 @@
+import type { Access, PromotionType } from '../contract/enums.contract.js';
+
+export type { Access, PromotionType };
+
 import type { ColumnType } from 'kysely';
 
 /** Milliseconds since the epoch; all timestamps are stored this way on both stores. */
@@ -16,8 +20,6 @@ export interface ProgramsTable {
   name: string;
   created_at: Millis;
 }
-
-export type PromotionType = 'ENROL_AND_ISSUE' | 'DIRECT' | 'GENERIC';
 
 export interface PromotionsTable {
   org_id: number;
@@ -58,8 +60,6 @@ export interface ProgramMembersTable {
   program_id: number;
   customer_id: number;
 }
-
-export type Access = 'NONE' | 'READ' | 'WRITE';
 
 export interface TillsTable {
   org_id: number;

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { BulkResponse } from '../client/types.js';
+import { BULK_ACTIONS } from '../contract/enums.contract.js';
 import { observeTransactions, type PoolStats, type Store } from '../db/database.js';
 
 /**
@@ -14,7 +15,7 @@ export interface Metrics {
   countCustomers(action: string, answer: Pick<BulkResponse, 'response'>): void;
 }
 
-const ACTIONS = new Set(['ENROL', 'EARN', 'REVOKE_ENROL', 'REVOKE_EARN']);
+const ACTIONS: ReadonlySet<string> = new Set(BULK_ACTIONS);
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /** Creates the metrics of an app over `store`, and hooks the request counters into `app`. */
@@ -102,7 +103,19 @@ export function createMetrics(app: FastifyInstance, store: Store): Metrics {
 
 /** `GET /metrics`, in the Prometheus text format. */
 export async function metricsRoutes(app: FastifyInstance, { metrics }: { metrics: Metrics }) {
-  app.get('/metrics', async (_request, reply) =>
+  const openapi = {
+    operationId: 'metrics',
+    summary: 'Prometheus metrics (off with LOYALTY_METRICS=0)',
+    tags: ['operations'],
+    security: [],
+    response: {
+      200: {
+        description: 'The Prometheus text format.',
+        content: { 'text/plain': { schema: { type: 'string' } } },
+      },
+    },
+  };
+  app.get('/metrics', { config: { openapi } }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 }

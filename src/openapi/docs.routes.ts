@@ -1,13 +1,19 @@
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { buildOpenApiDocument, type DocumentOptions } from './document.js';
+import { COMPONENTS } from '../contract/components.contract.js';
+import { ADMIN_SUPPLEMENT_SCHEMAS, adminSupplementPaths } from './admin-supplement.paths.js';
 
-/** Swagger UI's files, shipped in the swagger-ui-dist package: the reference needs no network. */
-const UI_DIR = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+/**
+ * Swagger UI's own files, as @fastify/swagger-ui ships them (with no install-time telemetry): the
+ * reference needs no network. They are served here rather than by that plugin's routes so that the
+ * page keeps its strict policy and the server no other routes (a YAML copy, a static tree).
+ */
+const UI_DIR = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('@fastify/swagger-ui/package.json')),
+  'static',
+);
 const UI_FILES: Readonly<Record<string, string>> = {
   'swagger-ui.css': 'text/css; charset=utf-8',
   'swagger-ui-bundle.js': 'application/javascript; charset=utf-8',
@@ -42,43 +48,63 @@ const INIT = `window.addEventListener('load', function () {
 });
 `;
 
-/** The package's version: from the nearest package.json of this package above this file (src/ or dist/). */
-export function packageVersion(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    try {
-      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === 'loyalty-promotions' && pkg.version) return pkg.version;
-    } catch {
-      // none here: look higher
+/** The document's named schemas (`#/components/schemas/<name>`). */
+export const SCHEMAS = { ...COMPONENTS, ...ADMIN_SUPPLEMENT_SCHEMAS };
+
+// biome-ignore lint/suspicious/noExplicitAny: a JSON document, walked by key
+type Json = Record<string, any>;
+
+/**
+ * The document generated from the routes, with the written admin operations filling in any admin
+ * route that does not yet document itself (an operation without an operationId). Temporary: see
+ * ./admin-supplement.paths.ts.
+ */
+function withAdminSupplement(generated: Json): Json {
+  const paths: Json = { ...generated.paths };
+  for (const [route, operations] of Object.entries(adminSupplementPaths())) {
+    for (const [method, operation] of Object.entries(operations)) {
+      if (!paths[route]?.[method]?.operationId) paths[route] = { ...paths[route], [method]: operation };
     }
-    const parent = path.dirname(dir);
-    if (parent === dir) return '0.0.0';
-    dir = parent;
   }
+  const schemas = { ...generated.components?.schemas, ...ADMIN_SUPPLEMENT_SCHEMAS };
+  return { ...generated, paths, components: { ...generated.components, schemas } };
 }
 
-/** `GET /openapi.json`, and the interactive reference at `GET /docs`. */
-export async function docsRoutes(
-  app: FastifyInstance,
-  { metrics, version = packageVersion() }: Omit<DocumentOptions, 'version'> & { version?: string },
-) {
-  const document = JSON.stringify(buildOpenApiDocument({ version, metrics }));
+const operation = (operationId: string, summary: string, type: string, description: string) => ({
+  operationId,
+  summary,
+  tags: ['operations'],
+  security: [],
+  response: { 200: { description, content: { [type]: {} } } },
+});
+
+/** `GET /openapi.json`, generated from the routes, and the interactive reference at `GET /docs`. */
+export async function docsRoutes(app: FastifyInstance) {
+  let document: string | undefined;
   const cache = new Map<string, Buffer>();
 
-  app.get('/openapi.json', async (_request, reply) =>
-    reply.type('application/json; charset=utf-8').send(document),
-  );
+  const openapi = operation('openapi', 'This document', 'application/json', 'The OpenAPI 3.1 document.');
+  app.get('/openapi.json', { config: { openapi } }, async (_request, reply) => {
+    // Built once, on the first request: every route is registered by then.
+    document ??= JSON.stringify(withAdminSupplement(app.swagger() as Json));
+    return reply.type('application/json; charset=utf-8').send(document);
+  });
 
-  const html = { config: { csp: DOCS_CSP } };
-  app.get('/docs', html, async (_request, reply) => reply.type('text/html; charset=utf-8').send(PAGE));
-  app.get('/docs/init.js', html, async (_request, reply) =>
+  const docs = operation(
+    'docs',
+    'An interactive reference of this document, served from the package (works offline)',
+    'text/html',
+    'An HTML page.',
+  );
+  app.get('/docs', { config: { csp: DOCS_CSP, openapi: docs } }, async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').send(PAGE),
+  );
+  // The page's own files are not part of the API.
+  const file = { config: { csp: DOCS_CSP }, schema: { hide: true } };
+  app.get('/docs/init.js', file, async (_request, reply) =>
     reply.type('application/javascript; charset=utf-8').send(INIT),
   );
-  app.get<{ Params: { file: string } }>('/docs/:file', html, async (request, reply) => {
+  app.get<{ Params: { file: string } }>('/docs/:file', file, async (request, reply) => {
     const { file } = request.params;
     const type = Object.hasOwn(UI_FILES, file) ? UI_FILES[file] : undefined;
     if (!type) return reply.callNotFound();

@@ -1,15 +1,16 @@
-import { AppError } from '../errors.js';
-import { hasNul, normalizeIdentifier, parsePositiveInt } from './identifiers.js';
 import {
   ANY_SOURCE,
   type BulkAction,
+  IDENTIFIER_NAMES,
   type IdentifierName,
-  parseSource,
+  isOneOf,
   type Source,
-} from './promotion.model.js';
+} from '../contract/enums.contract.js';
+import { AppError } from '../errors.js';
+import { hasNul, normalizeIdentifier, parsePositiveInt } from './identifiers.js';
+import { parseSource } from './promotion.model.js';
 
 export const MAX_CUSTOMERS_PER_REQUEST = 100;
-const IDENTIFIER_NAMES: readonly string[] = ['id', 'mobile', 'email'];
 // Longer identifier values or sources than this cannot be valid; they are not worth normalising.
 const MAX_VALUE_LENGTH = 320;
 /** The management API refuses longer promoIdentifiers, so a longer one can name no promotion. */
@@ -22,7 +23,8 @@ export interface PromotionRef {
   promoIdentifier: string | null;
 }
 
-export interface BulkRequest extends PromotionRef {
+/** A bulk request after its whole-request checks: what the service acts on (the wire shape is BulkRequest). */
+export interface ParsedBulkRequest extends PromotionRef {
   action: BulkAction;
   programId: number;
   identifierName: IdentifierName;
@@ -59,13 +61,13 @@ function asText(value: unknown): string | undefined {
  * Applies the whole-request checks of contract section 2 in their order and throws the first that
  * fails; then classifies each customer without touching the store.
  */
-export function parseBulkRequest(body: unknown, allowedActions: readonly BulkAction[]): BulkRequest {
+export function parseBulkRequest(body: unknown, allowedActions: readonly BulkAction[]): ParsedBulkRequest {
   const input = isObject(body) ? body : {};
 
   if (input.type !== 'CUSTOMER') throw new AppError(input.type === 'USERGROUP2' ? 8899 : 8901);
 
   const action = input.bulkAction;
-  if (typeof action !== 'string' || !(allowedActions as readonly string[]).includes(action)) {
+  if (!isOneOf(allowedActions, action)) {
     throw new AppError(8902);
   }
 
@@ -79,7 +81,7 @@ export function parseBulkRequest(body: unknown, allowedActions: readonly BulkAct
   if (identifierName === undefined || identifierName === null || identifierName === '') {
     throw new AppError(11013);
   }
-  if (typeof identifierName !== 'string' || !IDENTIFIER_NAMES.includes(identifierName)) {
+  if (!isOneOf(IDENTIFIER_NAMES, identifierName)) {
     throw new AppError(8013);
   }
 
@@ -89,7 +91,7 @@ export function parseBulkRequest(body: unknown, allowedActions: readonly BulkAct
 
   const promoIdentifier = hasIdentifier ? asText(details.promoIdentifier) : undefined;
   return {
-    action: action as BulkAction,
+    action,
     programId,
     promotionId: hasPromotionId ? (parsePositiveInt(details.promotionId) ?? 'invalid') : null,
     // A promoIdentifier of the wrong type, or too long, matches no promotion; nor does the empty string.
@@ -100,8 +102,8 @@ export function parseBulkRequest(body: unknown, allowedActions: readonly BulkAct
         ? promoIdentifier
         : ''
       : null,
-    identifierName: identifierName as IdentifierName,
-    customers: customers.map((c) => parseCustomer(c, identifierName as IdentifierName)),
+    identifierName,
+    customers: customers.map((c) => parseCustomer(c, identifierName)),
   };
 }
 

@@ -1,14 +1,24 @@
-import type { Selectable } from 'kysely';
 import type { Db } from '../db/database.js';
-import type { PromotionsTable } from '../db/schema.js';
-import { PROMOTION_COLUMNS } from './enrolment.repository.js';
-import type { IdentifierName, PromotionType } from './promotion.model.js';
+import { IDENTIFIER_COLUMNS, PROMOTION_COLUMNS, toPromotion } from './promotion.mapper.js';
+import type { IdentifierName, Promotion, PromotionType } from './promotion.model.js';
 
-const IDENTIFIER_COLUMNS = { id: 'c.id', mobile: 'c.mobile', email: 'c.email' } as const;
+export interface IssualRecord {
+  id: number;
+  promotionId: number;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface EarnRecord {
+  id: number;
+  promotionId: number;
+  issualId: number;
+  createdAt: number;
+}
 
 export interface CustomerRecords {
-  issuals: { id: number; promotion_id: number; created_at: number; revoked_at: number | null }[];
-  earns: { id: number; promotion_id: number; issual_id: number; created_at: number }[];
+  issuals: IssualRecord[];
+  earns: EarnRecord[];
 }
 
 export type CustomerPromotionsRepository = ReturnType<typeof createCustomerPromotionsRepository>;
@@ -42,8 +52,8 @@ export function createCustomerPromotionsRepository(db: Db) {
       orgId: number,
       customerId: number,
       type: PromotionType | undefined,
-    ): Promise<Selectable<PromotionsTable>[]> {
-      return db
+    ): Promise<Promotion[]> {
+      const rows = await db
         .selectFrom('promotions as p')
         .innerJoin('program_members as m', (join) =>
           join.onRef('m.org_id', '=', 'p.org_id').onRef('m.program_id', '=', 'p.program_id'),
@@ -54,6 +64,7 @@ export function createCustomerPromotionsRepository(db: Db) {
         .$if(type !== undefined, (qb) => qb.where('p.type', '=', type as PromotionType))
         .orderBy('p.id')
         .execute();
+      return rows.map(toPromotion);
     },
 
     /** The customer's issuals (revoked ones too) and active earns in these promotions. */
@@ -76,7 +87,20 @@ export function createCustomerPromotionsRepository(db: Db) {
         .where('revoked_at', 'is', null)
         .orderBy('id')
         .execute();
-      return { issuals: issuals as CustomerRecords['issuals'], earns };
+      return {
+        issuals: issuals.map((i) => ({
+          id: i.id,
+          promotionId: i.promotion_id,
+          createdAt: i.created_at,
+          revokedAt: i.revoked_at,
+        })),
+        earns: earns.map((e) => ({
+          id: e.id,
+          promotionId: e.promotion_id,
+          issualId: e.issual_id,
+          createdAt: e.created_at,
+        })),
+      };
     },
   };
 }

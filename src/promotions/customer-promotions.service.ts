@@ -1,9 +1,14 @@
 import type { RequestContext } from '../auth/actor.js';
 import type { CustomerPromotion } from '../client/types.js';
 import type { Clock } from '../clock.js';
+import {
+  type CustomerPromotionStatus as CustomerStatus,
+  FILTERABLE_STATUSES as FILTERABLE,
+  IDENTIFIER_NAMES,
+  isOneOf,
+} from '../contract/enums.contract.js';
 import { AppError } from '../errors.js';
 import type { CustomerPromotionsRepository } from './customer-promotions.repository.js';
-import { toPromotion } from './enrolment.repository.js';
 import { normalizeIdentifier } from './identifiers.js';
 import {
   ANY_SOURCE,
@@ -14,14 +19,10 @@ import {
   parseSource,
 } from './promotion.model.js';
 
-export const CUSTOMER_STATUSES = [
-  'AVAILABLE_TO_ENROL',
-  'AVAILABLE_TO_EARN',
-  'EXPIRED',
-  'NOT_AVAILABLE',
-] as const;
-export type CustomerStatus = (typeof CUSTOMER_STATUSES)[number];
-const FILTERABLE: readonly string[] = ['AVAILABLE_TO_ENROL', 'AVAILABLE_TO_EARN', 'EXPIRED'];
+export {
+  CUSTOMER_PROMOTION_STATUSES as CUSTOMER_STATUSES,
+  type CustomerPromotionStatus as CustomerStatus,
+} from '../contract/enums.contract.js';
 export const MAX_LOOKUP_LIMIT = 100;
 
 export interface PromotionDataQuery {
@@ -98,12 +99,12 @@ export function createCustomerPromotionsService({
     }
     const { identifierName, identifierValue, source } = query;
     if (!identifierName) throw new AppError(11013);
-    if (!['id', 'mobile', 'email'].includes(identifierName)) throw new AppError(8013);
+    if (!isOneOf(IDENTIFIER_NAMES, identifierName)) throw new AppError(8013);
     if (!identifierValue?.trim() || !source?.trim()) throw new AppError(11013);
     const upperSource = source.trim().toUpperCase();
     if (upperSource !== ANY_SOURCE && parseSource(upperSource) === undefined) throw new AppError(8003);
     const status = query.promotionStatusForCustomer;
-    if (status !== undefined && status !== '' && !FILTERABLE.includes(status)) {
+    if (status !== undefined && status !== '' && !isOneOf(FILTERABLE, status)) {
       throw new AppError(400, `promotionStatusForCustomer must be one of ${FILTERABLE.join(', ')}`);
     }
     const type = query.promotionType ? parsePromotionType(query.promotionType) : undefined;
@@ -120,18 +121,17 @@ export function createCustomerPromotionsService({
     if (!customer || (upperSource !== ANY_SOURCE && !customer.sources.has(upperSource)))
       throw new AppError(8015);
 
-    const rows = await repository.promotionsOf(orgId, customer.id, type);
+    const promotions = await repository.promotionsOf(orgId, customer.id, type);
     const records = await repository.recordsOf(
       orgId,
       customer.id,
-      rows.map((r) => r.id),
+      promotions.map((p) => p.id),
     );
     const now = clock.now();
-    const all = rows.map((row): CustomerPromotion => {
-      const promotion = toPromotion(row);
-      const issuals = records.issuals.filter((i) => i.promotion_id === promotion.id);
-      const active = issuals.find((i) => i.revoked_at === null);
-      const earns = records.earns.filter((e) => e.promotion_id === promotion.id);
+    const all = promotions.map((promotion): CustomerPromotion => {
+      const issuals = records.issuals.filter((i) => i.promotionId === promotion.id);
+      const active = issuals.find((i) => i.revokedAt === null);
+      const earns = records.earns.filter((e) => e.promotionId === promotion.id);
       return {
         programId: promotion.programId,
         promotionId: promotion.id,
@@ -142,12 +142,12 @@ export function createCustomerPromotionsService({
         endDate: iso(promotion.endAt),
         statusForCustomer: statusFor(promotion, now, issuals.length, active !== undefined, earns.length),
         issual: active
-          ? { issualId: String(active.id), createdAt: new Date(active.created_at).toISOString() }
+          ? { issualId: String(active.id), createdAt: new Date(active.createdAt).toISOString() }
           : null,
         earns: earns.map((e) => ({
           earnedId: String(e.id),
-          issualId: String(e.issual_id),
-          createdAt: new Date(e.created_at).toISOString(),
+          issualId: String(e.issualId),
+          createdAt: new Date(e.createdAt).toISOString(),
         })),
         limits: [
           { kpi: 'ISSUALS', maxLimit: promotion.maxIssualsPerCustomer, currentCustomerUsage: issuals.length },

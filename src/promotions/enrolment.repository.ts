@@ -1,10 +1,10 @@
-import type { Selectable } from 'kysely';
 import { sql } from 'kysely';
-import { oneOf, type Store, type Trx, writeTransaction } from '../db/database.js';
+import { type Store, type Trx, writeTransaction } from '../db/database.js';
+import type { SourceColumn } from '../db/dialect/store-dialect.js';
 import { allocateIds } from '../db/id-sequences.js';
-import type { PromotionsTable } from '../db/schema.js';
 import type { PromotionRef } from './bulk-request.js';
 import { findReplay, type IdempotencyKey, type StoredReplay, saveReplay } from './idempotency.repository.js';
+import { IDENTIFIER_COLUMNS, PROMOTION_COLUMNS, toPromotion } from './promotion.mapper.js';
 import type { IdentifierName, Promotion } from './promotion.model.js';
 
 export interface CustomerMatch {
@@ -42,40 +42,6 @@ export interface WriteStamp {
   requestId: string;
 }
 
-const IDENTIFIER_COLUMNS = { id: 'c.id', mobile: 'c.mobile', email: 'c.email' } as const;
-
-/** Every column of a promotion, named (a named prepared statement must not select `*`). */
-export const PROMOTION_COLUMNS = [
-  'org_id',
-  'id',
-  'program_id',
-  'promo_identifier',
-  'name',
-  'type',
-  'active',
-  'start_at',
-  'end_at',
-  'max_issuals_per_customer',
-  'max_earns_per_customer',
-  'created_at',
-  'updated_at',
-] as const;
-
-export function toPromotion(row: Selectable<PromotionsTable>): Promotion {
-  return {
-    id: row.id,
-    programId: row.program_id,
-    promoIdentifier: row.promo_identifier,
-    name: row.name,
-    type: row.type,
-    active: row.active === 1,
-    startAt: row.start_at,
-    endAt: row.end_at,
-    maxIssualsPerCustomer: row.max_issuals_per_customer,
-    maxEarnsPerCustomer: row.max_earns_per_customer,
-  };
-}
-
 /** The statements of one bulk request, all inside one write transaction. */
 export interface EnrolmentTx {
   findCustomers(
@@ -109,65 +75,19 @@ export interface ActiveEarn {
 
 export type EnrolmentRepository = ReturnType<typeof createEnrolmentRepository>;
 
-function lockKey(promotionId: number, customerId: number): bigint {
-  return BigInt.asIntN(64, (BigInt(promotionId) << 32n) ^ BigInt(customerId));
-}
-
-interface StateRow {
-  customer_id: number;
-  total: number | null;
-  active_id: number | null;
-  active_earns: number | null;
-}
-
-type StatesQuery = (
-  trx: Trx,
-  orgId: number,
-  promotionId: number,
-  customerIds: number[],
-  countEarns: boolean,
-) => Promise<StateRow[]>;
-
-/**
- * One row a customer, one statement: a lateral subquery reads the count and the active id in one
- * index probe, and the earns are counted beside it. Probes per customer rather than a join, so that
- * no statistics can turn it into a scan of the promotion's issuals (see findCustomers).
- */
-const postgresStates: StatesQuery = async (trx, orgId, promotionId, customerIds, countEarns) => {
-  const earns = countEarns
-    ? sql`(select count(*) from earns e where e.org_id = ${orgId} and e.promotion_id = ${promotionId}
-        and e.customer_id = k.customer_id and e.revoked_at is null)`
-    : sql`null`;
-  const { rows } = await sql<StateRow>`
-    select k.customer_id, s.total, s.active_id, ${earns} as active_earns
-    from unnest(${customerIds}::bigint[]) as k(customer_id)
-    cross join lateral (select count(*) as total, max(i.id) filter (where i.revoked_at is null) as active_id
-      from issuals i where i.org_id = ${orgId} and i.promotion_id = ${promotionId}
-        and i.customer_id = k.customer_id) s`.execute(trx);
-  return rows;
-};
-
-/**
- * SQLite's statements cost no round trip, only their own work, and there grouping the customers'
- * index entries costs less than a correlated probe per customer (about 190 against 250 µs for 100):
- * a row for each customer who has issuals (or earns); the caller fills in the rest.
- */
-const sqliteStates: StatesQuery = async (trx, orgId, promotionId, customerIds, countEarns) => {
-  const ids = JSON.stringify(customerIds);
-  const { rows } = await sql<StateRow>`
-    select customer_id, count(*) as total, max(case when revoked_at is null then id end) as active_id,
-      null as active_earns
-    from issuals where org_id = ${orgId} and promotion_id = ${promotionId}
-      and customer_id in (select value from json_each(${ids}))
-    group by customer_id`.execute(trx);
-  if (!countEarns) return rows;
-  const earns = await sql<StateRow>`
-    select customer_id, null as total, null as active_id, count(*) as active_earns
-    from earns where org_id = ${orgId} and promotion_id = ${promotionId} and revoked_at is null
-      and customer_id in (select value from json_each(${ids}))
-    group by customer_id`.execute(trx);
-  return [...rows, ...earns.rows];
-};
+const ISSUAL_SOURCE: readonly SourceColumn[] = [
+  { name: 'id', type: 'bigint' },
+  { name: 'promotion_id', type: 'bigint' },
+  { name: 'customer_id', type: 'bigint' },
+  { name: 'source', type: 'text' },
+];
+const EARN_SOURCE: readonly SourceColumn[] = [
+  { name: 'id', type: 'bigint' },
+  { name: 'issual_id', type: 'bigint' },
+  { name: 'promotion_id', type: 'bigint' },
+  { name: 'customer_id', type: 'bigint' },
+  { name: 'source', type: 'text' },
+];
 
 export function createEnrolmentRepository(store: Store) {
   const { db, dialect } = store;
@@ -179,12 +99,10 @@ export function createEnrolmentRepository(store: Store) {
         const column = IDENTIFIER_COLUMNS[identifierName];
         // Membership and sources are correlated subqueries, not joins: whatever the statistics say,
         // each is a few index probes per customer, never a scan of the org's members.
-        const sources =
-          dialect === 'postgres'
-            ? sql<string | null>`array_to_string(array(select s.source from customer_sources s
-                where s.org_id = c.org_id and s.customer_id = c.id), ',')`
-            : sql<string | null>`(select group_concat(s.source, ',') from customer_sources s
-                where s.org_id = c.org_id and s.customer_id = c.id)`;
+        const sources = dialect.textList(
+          's.source',
+          sql`from customer_sources s where s.org_id = c.org_id and s.customer_id = c.id`,
+        );
         // A raw statement: this runs on every request, and building it with the query builder cost
         // more than running it.
         const { rows } = await sql<{
@@ -198,7 +116,7 @@ export function createEnrolmentRepository(store: Store) {
               where m.org_id = c.org_id and m.program_id = ${programId} and m.customer_id = c.id) as member,
             ${sources} as sources
           from customers c
-          where c.org_id = ${orgId} and ${oneOf(dialect, column, keys)}`.execute(trx);
+          where c.org_id = ${orgId} and ${dialect.oneOf(column, keys)}`.execute(trx);
         return rows.map((row) => ({
           id: row.id,
           key: row.key as string | number,
@@ -207,14 +125,8 @@ export function createEnrolmentRepository(store: Store) {
         }));
       },
 
-      async lockCustomers(promotionId, customerIds) {
-        // SQLite needs nothing: the transaction took the database's write lock when it began.
-        if (dialect !== 'postgres' || customerIds.length === 0) return;
-        // Sorted so that two requests over overlapping customers always lock in the same order.
-        const keys = [...new Set(customerIds.map((id) => lockKey(promotionId, id)))]
-          .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-          .map(String);
-        await sql`select pg_advisory_xact_lock(k) from unnest(${keys}::bigint[]) as t(k)`.execute(trx);
+      lockCustomers(promotionId, customerIds) {
+        return dialect.lockPairs(trx, promotionId, customerIds);
       },
 
       async customerStates(orgId, promotionId, customerIds, countEarns) {
@@ -222,10 +134,7 @@ export function createEnrolmentRepository(store: Store) {
         if (customerIds.length === 0) return states;
         for (const id of customerIds)
           states.set(id, { totalIssuals: 0, activeIssualId: null, activeEarns: 0 });
-        const rows =
-          dialect === 'postgres'
-            ? await postgresStates(trx, orgId, promotionId, customerIds, countEarns)
-            : await sqliteStates(trx, orgId, promotionId, customerIds, countEarns);
+        const rows = await dialect.customerStates(trx, orgId, promotionId, customerIds, countEarns);
         for (const row of rows) {
           const state = states.get(Number(row.customer_id));
           if (!state) continue;
@@ -243,7 +152,7 @@ export function createEnrolmentRepository(store: Store) {
           .select(['id', 'issual_id', 'customer_id'])
           .where('org_id', '=', orgId)
           .where('promotion_id', '=', promotionId)
-          .where(oneOf(dialect, 'customer_id', customerIds))
+          .where(dialect.oneOf('customer_id', customerIds))
           .where('revoked_at', 'is', null)
           .orderBy('id')
           .execute();
@@ -257,7 +166,7 @@ export function createEnrolmentRepository(store: Store) {
             .updateTable('issuals')
             .set(revoked)
             .where('org_id', '=', stamp.orgId)
-            .where(oneOf(dialect, 'id', issualIds))
+            .where(dialect.oneOf('id', issualIds))
             .where('revoked_at', 'is', null)
             .execute();
         }
@@ -266,7 +175,7 @@ export function createEnrolmentRepository(store: Store) {
             .updateTable('earns')
             .set(revoked)
             .where('org_id', '=', stamp.orgId)
-            .where(oneOf(dialect, 'id', earnIds))
+            .where(dialect.oneOf('id', earnIds))
             .where('revoked_at', 'is', null)
             .execute();
         }
@@ -277,32 +186,24 @@ export function createEnrolmentRepository(store: Store) {
       },
 
       async insert(stamp, issuals, earns) {
-        // Rows travel as a few array (PostgreSQL) or one JSON (SQLite) parameters rather than nine
-        // parameters a row: one statement shape for any count, which the store compiles once.
+        // Rows travel as a few list parameters rather than nine parameters a row: one statement shape
+        // for any count, which the store compiles once.
         const stampColumns = sql`${stamp.orgId}, ${stamp.at}, ${stamp.by}, ${stamp.requestId}`;
         if (issuals.length > 0) {
-          const rows =
-            dialect === 'postgres'
-              ? sql`select ${stampColumns}, r.id, r.promotion_id, r.customer_id, r.source
-                  from unnest(${issuals.map((i) => i.id)}::bigint[], ${issuals.map((i) => i.promotionId)}::bigint[],
-                    ${issuals.map((i) => i.customerId)}::bigint[], ${issuals.map((i) => i.source)}::text[])
-                    as r(id, promotion_id, customer_id, source)`
-              : sql`select ${stampColumns}, value ->> 0, value ->> 1, value ->> 2, value ->> 3
-                  from json_each(${JSON.stringify(issuals.map((i) => [i.id, i.promotionId, i.customerId, i.source]))})`;
+          const rows = dialect.rowSource(
+            ISSUAL_SOURCE,
+            issuals.map((i) => [i.id, i.promotionId, i.customerId, i.source]),
+          );
           await sql`insert into issuals (org_id, created_at, created_by, request_id, id, promotion_id, customer_id, source)
-            ${rows}`.execute(trx);
+            select ${stampColumns}, ${rows.columns} from ${rows.from}`.execute(trx);
         }
         if (earns.length > 0) {
-          const rows =
-            dialect === 'postgres'
-              ? sql`select ${stampColumns}, r.id, r.issual_id, r.promotion_id, r.customer_id, r.source
-                  from unnest(${earns.map((e) => e.id)}::bigint[], ${earns.map((e) => e.issualId)}::bigint[],
-                    ${earns.map((e) => e.promotionId)}::bigint[], ${earns.map((e) => e.customerId)}::bigint[],
-                    ${earns.map((e) => e.source)}::text[]) as r(id, issual_id, promotion_id, customer_id, source)`
-              : sql`select ${stampColumns}, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
-                  from json_each(${JSON.stringify(earns.map((e) => [e.id, e.issualId, e.promotionId, e.customerId, e.source]))})`;
+          const rows = dialect.rowSource(
+            EARN_SOURCE,
+            earns.map((e) => [e.id, e.issualId, e.promotionId, e.customerId, e.source]),
+          );
           await sql`insert into earns (org_id, created_at, created_by, request_id, id, issual_id, promotion_id, customer_id, source)
-            ${rows}`.execute(trx);
+            select ${stampColumns}, ${rows.columns} from ${rows.from}`.execute(trx);
         }
       },
     };

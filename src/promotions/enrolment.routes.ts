@@ -1,11 +1,10 @@
-import type { FastifyInstance } from 'fastify';
-import type { BulkResponse } from '../client/types.js';
-import { bulkResponseSchema, forSerialization, issueResponseSchema } from '../openapi/schemas.js';
+import type { FastifyInstance, FastifySchema } from 'fastify';
+import { GRANT_ACTIONS, REVOKE_ACTIONS } from '../contract/enums.contract.js';
+import { BulkResponse, IssueRefusal, IssueResponse } from '../contract/v2.contract.js';
+import { forSerialization } from '../openapi/responses.js';
+import { bulkOperation, issueOperation } from '../openapi/v2.operations.js';
 import type { BulkEndpoint, EnrolmentService, IssueQuery } from './enrolment.service.js';
 import { requestContext } from './request-context.js';
-
-// The answers' schemas live with the OpenAPI document, which is generated from them.
-export { bulkResponseSchema } from '../openapi/schemas.js';
 
 export interface EnrolmentRoutesOptions {
   service: EnrolmentService;
@@ -14,35 +13,72 @@ export interface EnrolmentRoutesOptions {
   onAnswer?: (action: string, answer: Pick<BulkResponse, 'response'>) => void;
 }
 
-const bulkSerializer = forSerialization(bulkResponseSchema);
-const issueSerializer = forSerialization(issueResponseSchema);
+// Answers are serialised by their contract schemas (fast, and never a field that is not there).
+const bulkSerializer = forSerialization(BulkResponse);
 
-const BULK_ROUTES: readonly { url: string; endpoint: BulkEndpoint }[] = [
-  { url: '/v2/promotion/bulk/enrolAndEarn', endpoint: { actions: ['ENROL', 'EARN'] } },
-  { url: '/v2/promotion/bulk/directEarn', endpoint: { actions: ['EARN'], types: ['DIRECT'] } },
+const BULK_ROUTES: readonly { url: string; endpoint: BulkEndpoint; openapi: FastifySchema }[] = [
+  {
+    url: '/v2/promotion/bulk/enrolAndEarn',
+    endpoint: { actions: GRANT_ACTIONS },
+    openapi: bulkOperation(
+      'enrolAndEarn',
+      'Enrol customers into a promotion (ENROL) or issue it to them (EARN)',
+      'Needs WRITE access. Up to 100 customers. The whole-request checks run in the order of the 400 ' +
+        'codes below; then each customer, in request order. All writes of a request commit together. ' +
+        'HTTP 200 when no customer failed, 201 when at least one did (Capillary v2 convention).',
+      true,
+    ),
+  },
+  {
+    url: '/v2/promotion/bulk/directEarn',
+    endpoint: { actions: ['EARN'], types: ['DIRECT'] },
+    openapi: bulkOperation(
+      'directEarn',
+      'EARN on a DIRECT promotion',
+      'The same body, checks and answer as enrolAndEarn, for EARN on DIRECT promotions only.',
+    ),
+  },
   {
     url: '/v2/promotion/bulk/revokeEnrolAndEarn',
-    endpoint: { actions: ['REVOKE_ENROL', 'REVOKE_EARN'], types: ['ENROL_AND_ISSUE'] },
+    endpoint: { actions: REVOKE_ACTIONS, types: ['ENROL_AND_ISSUE'] },
+    openapi: bulkOperation(
+      'revokeEnrolAndEarn',
+      'Revoke enrolments (REVOKE_ENROL) or earns (REVOKE_EARN) of an enrol-and-issue promotion',
+      'Nothing is deleted: revoked records keep their rows. A promotion need not be live to be revoked from.',
+    ),
   },
-  { url: '/v2/promotion/bulk/revokeDirectEarn', endpoint: { actions: ['REVOKE_EARN'], types: ['DIRECT'] } },
+  {
+    url: '/v2/promotion/bulk/revokeDirectEarn',
+    endpoint: { actions: ['REVOKE_EARN'], types: ['DIRECT'] },
+    openapi: bulkOperation(
+      'revokeDirectEarn',
+      'Revoke earns (REVOKE_EARN) of a DIRECT promotion',
+      '`customers[].earnIds` names the earns; absent, all the customer’s active earns.',
+    ),
+  },
 ];
 
 export async function enrolmentRoutes(
   app: FastifyInstance,
   { service, bodyLimit, onAnswer }: EnrolmentRoutesOptions,
 ) {
-  for (const { url, endpoint } of BULK_ROUTES) {
+  for (const { url, endpoint, openapi } of BULK_ROUTES) {
     app.post(
       url,
       {
         bodyLimit,
-        config: { access: 'WRITE', envelope: 'bulk' },
+        // The documentation is in config, not schema: Fastify must not validate the body, since the
+        // service's own checks decide which of Capillary's codes is answered.
+        config: { access: 'WRITE', envelope: 'bulk', openapi },
         schema: { response: { 200: bulkSerializer, 201: bulkSerializer } },
       },
       async (request, reply) => {
-        const result = await service.bulk(requestContext(request), request.body, endpoint);
-        // The whole-request checks passed, so bulkAction is one of the endpoint's actions.
-        onAnswer?.(String((request.body as { bulkAction?: unknown } | null)?.bulkAction), result);
+        const { action, answer: result } = await service.bulk(
+          requestContext(request),
+          request.body,
+          endpoint,
+        );
+        onAnswer?.(action, result);
         // Capillary's v2 convention: 201 when some customers failed, 200 when none did.
         return reply.code(result.failureCount > 0 ? 201 : 200).send(result);
       },
@@ -59,8 +95,10 @@ export async function issueRoutes(
     '/v2/promotion/issue',
     {
       bodyLimit,
-      config: { access: 'WRITE', envelope: 'v2' },
-      schema: { response: { 200: issueSerializer, 400: issueSerializer } },
+      config: { access: 'WRITE', envelope: 'v2', openapi: issueOperation },
+      schema: {
+        response: { 200: forSerialization(IssueResponse), 400: forSerialization(IssueRefusal) },
+      },
     },
     async (request, reply) => {
       const result = await service.issue(requestContext(request), request.query, request.body);

@@ -1,10 +1,16 @@
-import type { PromotionType } from '../db/schema.js';
+import {
+  ANY_SOURCE,
+  type BulkAction,
+  type IdentifierName,
+  PROMOTION_TYPES,
+  type PromotionType,
+  SOURCES,
+  type Source,
+} from '../contract/enums.contract.js';
 
-export type { PromotionType };
-export type BulkAction = 'ENROL' | 'EARN' | 'REVOKE_ENROL' | 'REVOKE_EARN';
-export type IdentifierName = 'id' | 'mobile' | 'email';
-
-export const PROMOTION_TYPES: readonly PromotionType[] = ['ENROL_AND_ISSUE', 'DIRECT', 'GENERIC'];
+export type { BulkAction, IdentifierName, PromotionType, Source };
+// The enumerations are the contract's; they are re-exported here for the code that reads the model.
+export { ANY_SOURCE, PROMOTION_TYPES, SOURCES };
 
 // The backend names that Capillary's API and UI also use for the same types.
 const TYPE_ALIASES: Readonly<Record<string, PromotionType>> = {
@@ -21,22 +27,6 @@ const TYPE_ALIASES: Readonly<Record<string, PromotionType>> = {
 export function parsePromotionType(value: unknown): PromotionType | undefined {
   return typeof value === 'string' ? TYPE_ALIASES[value.trim().toUpperCase()] : undefined;
 }
-
-export const SOURCES = [
-  'FACEBOOK',
-  'WEB_ENGAGE',
-  'INSTORE',
-  'MARTJACK',
-  'TMALL',
-  'TAOBAO',
-  'JD',
-  'ECOMMERCE',
-  'WEBSITE',
-  'LINE',
-] as const;
-export type Source = (typeof SOURCES)[number];
-/** A request may name this instead of a source: it matches a customer registered in any. */
-export const ANY_SOURCE = 'ALL';
 
 const SOURCE_SET: ReadonlySet<string> = new Set(SOURCES);
 

@@ -1,3 +1,4 @@
+import type { InjectOptions } from 'fastify';
 import { expect } from 'vitest';
 import type { JsonResponse, TestApp } from './test-app.js';
 
@@ -59,4 +60,45 @@ export async function countRows(
     .where('org_id', '=', orgId)
     .executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/** Waits, checking every 50 ms, until `test` holds (20 s at most). */
+export async function waitFor(test: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await test())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** The management suites' calls on one app: any request, and a new org or program. */
+export function adminCalls(t: TestApp) {
+  async function raw(opts: InjectOptions) {
+    const res = await t.app.inject(opts);
+    let body: any = res.body;
+    try {
+      body = res.json();
+    } catch {
+      // not JSON: the assertions say so
+    }
+    return { status: res.statusCode, body, headers: res.headers };
+  }
+
+  async function newOrg(): Promise<number> {
+    return (await create(t, '/admin/v1/orgs', { name: unique('org') })).id;
+  }
+
+  async function newProgram(orgId: number): Promise<number> {
+    return (await create(t, `/admin/v1/orgs/${orgId}/programs`, { name: unique('program') })).id;
+  }
+
+  /** An org with one program, for tests that need somewhere to put promotions and customers. */
+  async function orgWithProgram(): Promise<{ orgId: number; programId: number; base: string }> {
+    const orgId = await newOrg();
+    return { orgId, programId: await newProgram(orgId), base: `/admin/v1/orgs/${orgId}` };
+  }
+
+  return { raw, newOrg, newProgram, orgWithProgram };
 }

@@ -6,14 +6,32 @@ import { migrateToLatest } from '../../src/db/migrator.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
+const KINDS: readonly StoreKind[] = ['sqlite', 'postgres'];
+
+/**
+ * The store kinds a TEST_STORES value names, in its order. A name that is neither `sqlite` nor
+ * `postgres` (a typo such as `pg`), or a value naming none, is an error: dropping it would run
+ * fewer suites than asked for, and the run would still pass.
+ */
+export function parseTestStores(text: string): StoreKind[] {
+  const names = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const unknown = names.filter((s) => !KINDS.includes(s as StoreKind));
+  if (unknown.length > 0 || names.length === 0)
+    throw new Error(
+      `TEST_STORES=${JSON.stringify(text)} ${unknown.length > 0 ? `names unknown stores (${unknown.join(', ')})` : 'names no store'}: ` +
+        `give a comma-separated list of ${KINDS.join(' and ')}.`,
+    );
+  return [...new Set(names as StoreKind[])];
+}
+
 /**
  * The stores every suite runs against: both by default. TEST_STORES=sqlite narrows it on purpose;
  * an unreachable PostgreSQL otherwise fails the suite rather than skipping it.
  */
-export const STORES: readonly StoreKind[] = (process.env.TEST_STORES ?? 'sqlite,postgres')
-  .split(',')
-  .map((s) => s.trim())
-  .filter((s): s is StoreKind => s === 'sqlite' || s === 'postgres');
+export const STORES: readonly StoreKind[] = parseTestStores(process.env.TEST_STORES ?? 'sqlite,postgres');
 
 export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 

@@ -1,0 +1,155 @@
+import { Kysely, type LogEvent, PostgresDialect, type SqlBool, sql } from 'kysely';
+import pg from 'pg';
+import type { StoreConfig } from '../../config.js';
+import type { Database } from '../schema.js';
+import { namedStatementPool } from '../statement-cache.js';
+import { CommitOutcomeUnknown, commitMayHaveHappened } from '../store-errors.js';
+import type { CustomerStateRow, SequenceName, Store, StoreDialect, StoreOptions } from './store-dialect.js';
+
+const PG_INT8_OID = 20;
+
+function lockKey(first: number, second: number): bigint {
+  return BigInt.asIntN(64, (BigInt(first) << 32n) ^ BigInt(second));
+}
+
+export const postgresDialect: StoreDialect = {
+  name: 'postgres',
+  embedded: false,
+  sharedByProcesses: true,
+  plansFromStatistics: true,
+
+  async writeTransaction(db, fn) {
+    let committing = false;
+    try {
+      return await db.transaction().execute(async (trx) => {
+        const result = await fn(trx);
+        committing = true;
+        return result;
+      });
+    } catch (err) {
+      // Lost between sending COMMIT and hearing back, the writes may be there or not. SQLite cannot
+      // end up here: its COMMIT runs in this process, and one that fails is rolled back.
+      if (committing && commitMayHaveHappened(err)) throw new CommitOutcomeUnknown(err);
+      throw err;
+    }
+  },
+
+  oneOf(column, values) {
+    const type = typeof values[0] === 'string' ? sql`text[]` : sql`bigint[]`;
+    return sql<SqlBool>`${sql.ref(column)} = any(${values}::${type})`;
+  },
+
+  textList(column, from) {
+    return sql<string | null>`array_to_string(array(select ${sql.ref(column)} ${from}), ',')`;
+  },
+
+  rowSource(columns, rows) {
+    const lists = columns.map((c, i) => sql`${rows.map((row) => row[i])}::${sql.raw(c.type)}[]`);
+    const names = sql.raw(columns.map((c) => c.name).join(', '));
+    return {
+      columns: sql.join(columns.map((c) => sql.raw(`r.${c.name}`))),
+      from: sql`unnest(${sql.join(lists)}) as r(${names})`,
+    };
+  },
+
+  async lockKind(trx, kind) {
+    await sql`select pg_advisory_xact_lock(hashtext(${`loyalty:${kind}`}))`.execute(trx);
+  },
+
+  async lockPairs(trx, first, seconds) {
+    if (seconds.length === 0) return;
+    // Sorted so that two transactions over overlapping pairs always lock in the same order.
+    const keys = [...new Set(seconds.map((second) => lockKey(first, second)))]
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(String);
+    await sql`select pg_advisory_xact_lock(k) from unnest(${keys}::bigint[]) as t(k)`.execute(trx);
+  },
+
+  // Real sequences, so that concurrent transactions never wait on each other for ids.
+  async nextIds(trx, wanted) {
+    const parts = wanted.map(
+      ([name, n]) =>
+        sql`select ${name}::text as name, nextval(${`${name}_id_seq`}::regclass) as id from generate_series(1, ${n}::int)`,
+    );
+    const { rows } = await sql<{
+      name: SequenceName;
+      id: number;
+    }>`${sql.join(parts, sql` union all `)}`.execute(trx);
+    return rows.map((row) => [row.name, Number(row.id)]);
+  },
+
+  async advanceSequence(trx, name, maxId) {
+    const seq = sql.id(`${name}_id_seq`);
+    await sql`select setval(${`${name}_id_seq`}::regclass, ${maxId}::bigint) from ${seq}
+      where ${maxId}::bigint > (case when is_called then last_value else last_value - 1 end)`.execute(trx);
+  },
+
+  /**
+   * One row a customer, one statement: a lateral subquery reads the count and the active id in one
+   * index probe, and the earns are counted beside it. Probes per customer rather than a join, so that
+   * no statistics can turn it into a scan of the promotion's issuals.
+   */
+  async customerStates(trx, orgId, promotionId, customerIds, countEarns) {
+    const earns = countEarns
+      ? sql`(select count(*) from earns e where e.org_id = ${orgId} and e.promotion_id = ${promotionId}
+        and e.customer_id = k.customer_id and e.revoked_at is null)`
+      : sql`null`;
+    const { rows } = await sql<CustomerStateRow>`
+    select k.customer_id, s.total, s.active_id, ${earns} as active_earns
+    from unnest(${customerIds}::bigint[]) as k(customer_id)
+    cross join lateral (select count(*) as total, max(i.id) filter (where i.revoked_at is null) as active_id
+      from issuals i where i.org_id = ${orgId} and i.promotion_id = ${promotionId}
+        and i.customer_id = k.customer_id) s`.execute(trx);
+    return rows;
+  },
+
+  /**
+   * Where autovacuum is off (as on some managed or test servers), tables that grew from empty keep
+   * statistics that say "no rows", and the planner walks a promotion's every issual for each customer.
+   * This analyses the way autovacuum would: once a tenth of a table (and at least 500 rows) changed.
+   */
+  async refreshStatistics(db, tables) {
+    const { rows } = await sql<{ relname: string }>`
+    select relname from pg_stat_user_tables
+    where schemaname = current_schema() and relname = any(${tables}::text[])
+      and n_mod_since_analyze > 500 + 0.1 * greatest(n_live_tup, 0)`.execute(db);
+    for (const { relname } of rows) await sql`analyze ${sql.table(relname)}`.execute(db);
+    return rows.map((r) => r.relname);
+  },
+};
+
+export function openPostgres(
+  config: Extract<StoreConfig, { kind: 'postgres' }>,
+  options: StoreOptions,
+  log: ((event: LogEvent) => void) | undefined,
+): Store {
+  const pool = new pg.Pool({
+    connectionString: config.connectionString,
+    max: config.poolSize,
+    // While the store is down, a request fails fast with 503 rather than waiting without end.
+    connectionTimeoutMillis: 5_000,
+    // Ids and epoch milliseconds are bigint columns; all of them fit in a double.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === PG_INT8_OID ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  // Without a listener, an idle connection that the server drops would crash the process.
+  pool.on('error', (err) => options.onIdleError?.(err));
+  // A connection in use has no pool listener: a server ending it between two statements (an admin
+  // shutdown, a restart) emitted an unhandled 'error' and crashed the process. Now the statement
+  // that follows fails (a 503), and the pool drops the broken connection when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: namedStatementPool(pool) }),
+    ...(log ? { log } : {}),
+  });
+  return {
+    db,
+    dialect: postgresDialect,
+    destroy: () => db.destroy(),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+  };
+}

@@ -1,0 +1,133 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, type LogEvent, type SqlBool, SqliteDialect, sql } from 'kysely';
+import type { StoreConfig } from '../../config.js';
+import type { Database } from '../schema.js';
+import { SqliteGroupCommit } from '../sqlite-group-commit.js';
+import { cachingSqlite } from '../statement-cache.js';
+import type { CustomerStateRow, Db, SequenceName, Store, StoreDialect } from './store-dialect.js';
+
+// One group committer per database (see sqlite-group-commit.ts); PostgreSQL groups commits itself.
+const groupCommits = new WeakMap<Db, SqliteGroupCommit<Database>>();
+
+// Lists travel as one JSON parameter, read back row by row with json_each.
+const jsonList = (values: unknown) => sql`json_each(${JSON.stringify(values)})`;
+
+export const sqliteDialect: StoreDialect = {
+  name: 'sqlite',
+  embedded: true,
+  sharedByProcesses: false,
+  plansFromStatistics: false,
+
+  /**
+   * One savepoint of a group transaction that takes the write lock at its start (BEGIN IMMEDIATE, so
+   * reads inside are never stale against another writer process) and commits the requests that
+   * arrived together at once.
+   */
+  writeTransaction(db, fn) {
+    let writer = groupCommits.get(db);
+    if (!writer) {
+      writer = new SqliteGroupCommit(db);
+      groupCommits.set(db, writer);
+    }
+    return writer.run(fn);
+  },
+
+  oneOf(column, values) {
+    return sql<SqlBool>`${sql.ref(column)} in (select value from ${jsonList(values)})`;
+  },
+
+  textList(column, from) {
+    return sql<string | null>`(select group_concat(${sql.ref(column)}, ',') ${from})`;
+  },
+
+  rowSource(columns, rows) {
+    return {
+      columns: sql.join(columns.map((_, i) => sql.raw(`value ->> ${i}`))),
+      from: jsonList(rows),
+    };
+  },
+
+  // Write transactions are serial already: each took the database's write lock when it began.
+  async lockKind() {},
+  async lockPairs() {},
+
+  async nextIds(trx, wanted) {
+    const increments = sql.join(
+      wanted.map(([name, n]) => sql`when ${name} then ${n}`),
+      sql` `,
+    );
+    const rows = await trx
+      .updateTable('id_sequences')
+      .set({ value: sql`value + case name ${increments} else 0 end` })
+      .where(
+        'name',
+        'in',
+        wanted.map(([name]) => name),
+      )
+      .returning(['name', 'value'])
+      .execute();
+    const ids: [SequenceName, number][] = [];
+    for (const row of rows) {
+      const n = wanted.find(([name]) => name === row.name)?.[1] ?? 0;
+      for (let id = row.value - n + 1; id <= row.value; id++) ids.push([row.name as SequenceName, id]);
+    }
+    return ids;
+  },
+
+  async advanceSequence(trx, name, maxId) {
+    await trx
+      .updateTable('id_sequences')
+      .set({ value: sql`max(value, ${maxId})` })
+      .where('name', '=', name)
+      .execute();
+  },
+
+  /**
+   * SQLite's statements cost no round trip, only their own work, and there grouping the customers'
+   * index entries costs less than a correlated probe per customer (about 190 against 250 µs for 100):
+   * a row for each customer who has issuals (or earns).
+   */
+  async customerStates(trx, orgId, promotionId, customerIds, countEarns) {
+    const ids = JSON.stringify(customerIds);
+    const { rows } = await sql<CustomerStateRow>`
+    select customer_id, count(*) as total, max(case when revoked_at is null then id end) as active_id,
+      null as active_earns
+    from issuals where org_id = ${orgId} and promotion_id = ${promotionId}
+      and customer_id in (select value from json_each(${ids}))
+    group by customer_id`.execute(trx);
+    if (!countEarns) return rows;
+    const earns = await sql<CustomerStateRow>`
+    select customer_id, null as total, null as active_id, count(*) as active_earns
+    from earns where org_id = ${orgId} and promotion_id = ${promotionId} and revoked_at is null
+      and customer_id in (select value from json_each(${ids}))
+    group by customer_id`.execute(trx);
+    return [...rows, ...earns.rows];
+  },
+
+  // SQLite plans without statistics that go stale.
+  async refreshStatistics() {
+    return [];
+  },
+};
+
+export function openSqlite(
+  config: Extract<StoreConfig, { kind: 'sqlite' }>,
+  log: ((event: LogEvent) => void) | undefined,
+): Store {
+  if (config.filename !== ':memory:')
+    mkdirSync(path.dirname(path.resolve(config.filename)), { recursive: true });
+  const database = new SqliteDatabase(config.filename);
+  // Durability first: WAL with synchronous=FULL means an acknowledged commit survives a power cut.
+  if (config.filename !== ':memory:') database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = FULL');
+  database.pragma('foreign_keys = ON');
+  // Another process (say `loyalty seed` beside a running server) may hold the write lock for a moment.
+  database.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: cachingSqlite(database) }),
+    ...(log ? { log } : {}),
+  });
+  return { db, dialect: sqliteDialect, destroy: () => db.destroy() };
+}

@@ -1,0 +1,100 @@
+import type { Kysely, RawBuilder, SqlBool } from 'kysely';
+import type { Database } from '../schema.js';
+
+export type Db = Kysely<Database>;
+/** A query builder bound to one open transaction. */
+export type Trx = Kysely<Database>;
+
+export type DialectName = 'sqlite' | 'postgres';
+export type SequenceName = 'orgs' | 'programs' | 'promotions' | 'customers' | 'issuals' | 'earns' | 'audit';
+
+/** A connected store: the query builder, the dialect it speaks, and how to close it. */
+export interface Store {
+  readonly db: Db;
+  readonly dialect: StoreDialect;
+  destroy(): Promise<void>;
+  /** PostgreSQL: the connection pool's figures, for metrics (absent on SQLite, which has no pool). */
+  poolStats?(): PoolStats;
+}
+
+export interface PoolStats {
+  /** Connections open, idle or busy. */
+  total: number;
+  idle: number;
+  /** Callers waiting for a connection. */
+  waiting: number;
+}
+
+export interface StoreOptions {
+  /** Called with the SQL of every statement sent to the store (tests count them). */
+  onQuery?: (sqlText: string) => void;
+  /** Told of errors of idle connections (a restarted server, say); the pool replaces them itself. */
+  onIdleError?: (err: Error) => void;
+}
+
+/** A column of rows sent as parameters (see StoreDialect.rowSource). */
+export interface SourceColumn {
+  name: string;
+  type: 'bigint' | 'text';
+}
+
+/**
+ * A customer's issuals and earns in one promotion. A null field was not read by that row (SQLite reads
+ * issuals and earns in two statements), or the customer has none.
+ */
+export interface CustomerStateRow {
+  customer_id: number;
+  total: number | null;
+  active_id: number | null;
+  active_earns: number | null;
+}
+
+/**
+ * Everything in which PostgreSQL and SQLite differ, as Kysely's DialectAdapter holds it for Kysely:
+ * repositories and services call these and never ask which store they run on. Each statement keeps
+ * one shape whatever the number of values, so that the store reuses its prepared statement.
+ */
+export interface StoreDialect {
+  readonly name: DialectName;
+  /** One file inside this process (where the demo data belongs), not a server shared with others. */
+  readonly embedded: boolean;
+  /** Several server processes may write to it at once (`loyalty serve --workers`). */
+  readonly sharedByProcesses: boolean;
+  /** Its planner reads table statistics that must be kept fresh (see db/statistics.ts). */
+  readonly plansFromStatistics: boolean;
+
+  /** Runs `fn` all or nothing (see writeTransaction in db/database.ts). */
+  writeTransaction<T>(db: Db, fn: (trx: Trx) => Promise<T>): Promise<T>;
+
+  /** `column` is one of `values`: one list parameter. */
+  oneOf(column: string, values: readonly (number | string)[]): RawBuilder<SqlBool>;
+  /** The values of `column` over the rows of `from` (`from ... where ...`), joined with commas; null if none. */
+  textList(column: string, from: RawBuilder<unknown>): RawBuilder<string | null>;
+  /** Rows as a few list parameters: the select list of their columns and the row source after `from`. */
+  rowSource(
+    columns: readonly SourceColumn[],
+    rows: readonly (readonly (number | string)[])[],
+  ): { columns: RawBuilder<unknown>; from: RawBuilder<unknown> };
+
+  /** Inside a write transaction: waits until no other transaction holds the lock of `kind`. */
+  lockKind(trx: Trx, kind: string): Promise<void>;
+  /** Inside a write transaction: holds a lock on each pair (`first`, one of `seconds`) until it ends. */
+  lockPairs(trx: Trx, first: number, seconds: readonly number[]): Promise<void>;
+
+  /** `n` fresh ids from each named sequence, in one statement. */
+  nextIds(trx: Trx, wanted: readonly (readonly [SequenceName, number])[]): Promise<[SequenceName, number][]>;
+  /** Moves the sequence past `maxId` when it is behind it. */
+  advanceSequence(trx: Trx, name: SequenceName, maxId: number): Promise<void>;
+
+  /** Each customer's issual count and active issual in the promotion, and with `countEarns` active earns. */
+  customerStates(
+    trx: Trx,
+    orgId: number,
+    promotionId: number,
+    customerIds: readonly number[],
+    countEarns: boolean,
+  ): Promise<CustomerStateRow[]>;
+
+  /** Refreshes the statistics of those of `tables` that changed much since; returns their names. */
+  refreshStatistics(db: Db, tables: readonly string[]): Promise<string[]>;
+}

@@ -1,0 +1,70 @@
+import type { BulkItem } from '../client/types.js';
+import { baseResult, failedItem, type PlanCustomer } from './bulk-item.js';
+import type { ActiveEarn, CustomerState } from './enrolment.repository.js';
+import type { Promotion } from './promotion.model.js';
+
+/** What REVOKE_ENROL or REVOKE_EARN decided: each customer's answer, and the records to mark revoked. */
+export interface RevokePlan {
+  items: BulkItem[];
+  issualIds: number[];
+  earnIds: number[];
+}
+
+/**
+ * REVOKE_ENROL revokes the customer's active issual and its earns; REVOKE_EARN the earns named (all
+ * active ones when none are). Customers are planned in request order against what the earlier ones
+ * revoked, so a customer named twice finds nothing left to revoke the second time. Pure: the caller
+ * reads the active issuals and earns and writes the revocations.
+ */
+export function planRevoke(
+  action: 'REVOKE_ENROL' | 'REVOKE_EARN',
+  promotion: Promotion,
+  customers: readonly PlanCustomer[],
+  stored: ReadonlyMap<number, Pick<CustomerState, 'activeIssualId'>>,
+  activeEarns: readonly ActiveEarn[],
+): RevokePlan {
+  const active = new Map([...stored].map(([id, state]) => [id, state.activeIssualId]));
+  const earnsOf = new Map<number, number[]>();
+  for (const earn of activeEarns)
+    earnsOf.set(earn.customerId, [...(earnsOf.get(earn.customerId) ?? []), earn.id]);
+  const plan: RevokePlan = { items: [], issualIds: [], earnIds: [] };
+
+  for (const customer of customers) {
+    if (typeof customer === 'number') {
+      plan.items.push(failedItem(customer));
+      continue;
+    }
+    const current = earnsOf.get(customer.id) ?? [];
+    const result = baseResult(promotion, customer.id);
+    const issualId = active.get(customer.id) ?? null;
+    if (action === 'REVOKE_ENROL') {
+      if (!issualId) {
+        plan.items.push(failedItem(8904));
+        continue;
+      }
+      active.set(customer.id, null);
+      earnsOf.set(customer.id, []);
+      plan.issualIds.push(issualId);
+      plan.earnIds.push(...current);
+      result.revokedIssualId = String(issualId);
+      result.revokedEarnIds = current.map(String);
+      plan.items.push({ result, errors: [], warnings: [] });
+      continue;
+    }
+    const wanted = customer.earnIds;
+    if (wanted === 'invalid' || (wanted && !wanted.every((id) => current.includes(id)))) {
+      plan.items.push(failedItem(8903));
+      continue;
+    }
+    const chosen = wanted ?? current;
+    earnsOf.set(
+      customer.id,
+      current.filter((id) => !chosen.includes(id)),
+    );
+    plan.earnIds.push(...chosen);
+    if (issualId) result.issualId = String(issualId);
+    result.revokedEarnIds = chosen.map(String);
+    plan.items.push({ result, errors: [], warnings: [] });
+  }
+  return plan;
+}

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, describeConfig, loadConfig } from '../../src/config.js';
+
+describe('configuration', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      demo: true,
+      logLevel: 'info',
+      adminToken: undefined,
+    });
+    expect(config.store).toEqual({ kind: 'sqlite', filename: 'data/loyalty.db' });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('names every bad variable at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        PORT: 'abc',
+        DATABASE_URL: 'mysql://x',
+        LOG_LEVEL: 'loud',
+        LOYALTY_DEMO: 'maybe',
+        LOYALTY_JWT_SECRET: 'short',
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const name of ['PORT', 'DATABASE_URL', 'LOG_LEVEL', 'LOYALTY_DEMO', 'LOYALTY_JWT_SECRET']) {
+      expect(problems).toContain(name);
+    }
+  });
+
+  it('reads every store form', () => {
+    expect(loadConfig({ DATABASE_URL: 'sqlite::memory:' }).store).toEqual({
+      kind: 'sqlite',
+      filename: ':memory:',
+    });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/d', LOYALTY_PG_POOL_SIZE: '4' }).store).toEqual({
+      kind: 'postgres',
+      connectionString: 'postgres://u@h/d',
+      poolSize: 4,
+    });
+  });
+
+  it('describes the configuration with every secret masked', () => {
+    const text = JSON.stringify(
+      describeConfig(
+        loadConfig({
+          DATABASE_URL: 'postgres://user:db-password@host:5432/db',
+          LOYALTY_ADMIN_TOKEN: 'admin-token-value-0123456789abcdef',
+          LOYALTY_JWT_SECRET: 'jwt-secret-value-0123456789abcdef0123',
+        }),
+      ),
+    );
+    expect(text).not.toContain('db-password');
+    expect(text).not.toContain('admin-token-value');
+    expect(text).not.toContain('jwt-secret-value');
+    expect(text).toContain('postgres://user:***@host:5432/db');
+    expect(text).toContain('(set, 34 bytes)');
+  });
+});

@@ -1,0 +1,420 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { beforeAll, expect, it } from 'vitest';
+import { SCHEMAS } from '../../src/openapi/docs.routes.js';
+import { describeEachStore } from '../helpers/each-store.js';
+import { BULK_URL, bulkBody, type StandardOrg, seedStandardOrg } from '../helpers/fixtures.js';
+import { ADMIN_TOKEN } from '../helpers/test-app.js';
+
+// ajv-formats is CommonJS: its default export is the module object or the plugin, by loader.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
+  addFormatsModule) as unknown as (ajv: Ajv2020) => void;
+
+type Doc = {
+  paths: Record<string, Record<string, { responses: Record<string, any> }>>;
+  components: { schemas: Record<string, unknown> };
+};
+
+const ajv = new Ajv2020({ allErrors: true, strict: false });
+addFormats(ajv);
+const validators = new Map<string, ValidateFunction>();
+function validatorOf(name: string): ValidateFunction {
+  let v = validators.get(name);
+  if (!v) {
+    v = ajv.compile(SCHEMAS[name as keyof typeof SCHEMAS] as object);
+    validators.set(name, v);
+  }
+  return v;
+}
+
+describeEachStore('OpenAPI document', (t, kind) => {
+  let org: StandardOrg;
+  let doc: Doc;
+  const exercised = new Set<string>();
+
+  /** The documented path of a concrete URL: `/admin/v1/orgs/7/tills` -> `/admin/v1/orgs/{orgId}/tills`. */
+  function documentedPath(url: string): string {
+    const path = url.split('?', 1)[0] as string;
+    const candidates = Object.keys(doc.paths).filter((p) => {
+      const re = new RegExp(`^${p.replace(/\./g, '\\.').replace(/\{[^}]+\}/g, '[^/]+')}$`);
+      return re.test(path);
+    });
+    // The most literal match wins (`/issuals.csv` over `{promotionId}`).
+    candidates.sort((a, b) => (a.match(/\{/g)?.length ?? 0) - (b.match(/\{/g)?.length ?? 0));
+    const found = candidates[0];
+    if (!found) throw new Error(`${path} is not in the document`);
+    return found;
+  }
+
+  /** Sends a request and checks its answer against the schema the document gives for its status. */
+  async function call(
+    method: 'GET' | 'POST' | 'PATCH',
+    url: string,
+    options: { body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<{ status: number; body: any }> {
+    const res = await t.app.inject({
+      method,
+      url,
+      headers: {
+        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...options.headers,
+      },
+      ...(options.body === undefined ? {} : { payload: JSON.stringify(options.body) }),
+    });
+    const path = documentedPath(url);
+    const operation = doc.paths[path]?.[method.toLowerCase()];
+    expect(operation, `${method} ${path} is documented`).toBeDefined();
+    const documented = operation?.responses[String(res.statusCode)];
+    expect(documented, `${method} ${path} documents status ${res.statusCode}`).toBeDefined();
+    const ref: string | undefined = documented?.content?.['application/json']?.schema?.$ref;
+    if (ref) {
+      const name = ref.split('/').pop() as string;
+      const validate = validatorOf(name);
+      const body = res.json();
+      const ok = validate(body);
+      expect(
+        ok,
+        `${method} ${url} ${res.statusCode} as ${name}: ${ajv.errorsText(validate.errors)}\n${res.body}`,
+      ).toBe(true);
+      exercised.add(`${method} ${path} ${res.statusCode}`);
+      return { status: res.statusCode, body };
+    }
+    exercised.add(`${method} ${path} ${res.statusCode}`);
+    return { status: res.statusCode, body: res.body };
+  }
+
+  const admin = (method: 'GET' | 'POST' | 'PATCH', url: string, body?: unknown) =>
+    call(method, url, {
+      ...(body === undefined ? {} : { body }),
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+
+  beforeAll(async () => {
+    org = await seedStandardOrg(t);
+    const res = await t.app.inject({ method: 'GET', url: '/openapi.json' });
+    expect(res.statusCode).toBe(200);
+    doc = res.json();
+  });
+
+  it('is a valid OpenAPI 3.1 document', async () => {
+    const validator = new Validator();
+    const result = await validator.validate(structuredClone(doc) as never);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+    // And the validator does refuse a broken one.
+    const broken = { ...structuredClone(doc), paths: { '/x': { get: { responses: 'none' } } } };
+    expect((await new Validator().validate(broken as never)).valid).toBe(false);
+  });
+
+  it('gives every operation a unique operationId', () => {
+    const ids: string[] = [];
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations) as [string, { operationId?: string }][]) {
+        expect(operation.operationId, `${method} ${path} has an operationId`).toMatch(
+          /^[A-Za-z][A-Za-z0-9]*$/,
+        );
+        ids.push(operation.operationId as string);
+      }
+    }
+    expect(ids.length).toBeGreaterThan(20);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('documents every route the server has, and no other', () => {
+    const routes = new Set<string>();
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const method of Object.keys(operations)) {
+        const url = path.replace(/\{([^}]+)\}/g, ':$1');
+        expect(t.app.hasRoute({ method: method.toUpperCase() as 'GET', url }), `${method} ${url}`).toBe(true);
+        routes.add(`${method.toUpperCase()} ${url}`);
+      }
+    }
+    // Every operation of the real API (HEAD routes aside) appears above: the printed tree names them.
+    const printed = t.app.printRoutes({ commonPrefix: false, includeHooks: false });
+    const methods = printed.match(/\((?:[A-Z]+, )*[A-Z]+\)/g) ?? [];
+    const count = methods.flatMap((m) => m.slice(1, -1).split(', ')).filter((m) => m !== 'HEAD').length;
+    // /docs/init.js and /docs/:file serve the reference's own static files and are left out of it.
+    expect(routes.size).toBe(count - 2);
+  });
+
+  it('holds the reference page examples, every error code and the security schemes', () => {
+    const text = JSON.stringify(doc);
+    for (const code of [
+      8892, 8015, 1101, 8874, 8899, 8881, 8901, 11013, 8902, 8896, 8890, 1060, 8013, 8003,
+    ]) {
+      expect(text).toContain(`${code}`);
+    }
+    const enrol = doc.paths['/v2/promotion/bulk/enrolAndEarn']?.post as any;
+    const examples = enrol.requestBody.content['application/json'].examples;
+    expect(Object.keys(examples)).toHaveLength(4);
+    expect(examples.enrolById.value.customers[0].identifierValue).toBe('555567088');
+    const sec = (doc.components as any).securitySchemes;
+    expect(Object.keys(sec).sort()).toEqual(['adminToken', 'basicAuth', 'bearerToken', 'capOAuthToken']);
+    expect(sec.capOAuthToken.name).toBe('X-CAP-API-OAUTH-TOKEN');
+    // Documentation examples match their own schemas.
+    for (const [status, name] of [
+      ['200', 'BulkResponse'],
+      ['201', 'BulkResponse'],
+      ['400', 'BulkResponse'],
+    ] as const) {
+      const content = enrol.responses[status].content['application/json'];
+      for (const example of Object.values(content.examples ?? {}) as { value: unknown }[]) {
+        expect(validatorOf(name)(example.value), `${status} example`).toBe(true);
+      }
+    }
+    for (const example of Object.values(examples) as { value: unknown }[]) {
+      expect(validatorOf('BulkRequest')(example.value)).toBe(true);
+    }
+  });
+
+  it('serves an interactive reference from the package itself', async () => {
+    const page = await t.app.inject({ method: 'GET', url: '/docs' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.body).not.toMatch(/https?:\/\//);
+    const csp = String(page.headers['content-security-policy']);
+    expect(csp).toContain("script-src 'self'");
+    const scripts = [...page.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] as string);
+    expect(scripts).toContain('/docs/swagger-ui-bundle.js');
+    for (const asset of scripts) {
+      const res = await t.app.inject({ method: 'GET', url: asset });
+      expect(res.statusCode, asset).toBe(200);
+      expect(res.body.length).toBeGreaterThan(0);
+    }
+    const init = await t.app.inject({ method: 'GET', url: '/docs/init.js' });
+    expect(init.body).toContain("url: '/openapi.json'");
+    expect((await t.app.inject({ method: 'GET', url: '/docs/package.json' })).statusCode).toBe(404);
+    expect((await t.app.inject({ method: 'GET', url: '/docs/..%2Fpackage.json' })).statusCode).toBe(404);
+    // The API's own answers keep the strict policy.
+    const health = await t.app.inject({ method: 'GET', url: '/health' });
+    expect(health.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+  });
+
+  it('answers the operations endpoints and OAuth as documented', async () => {
+    await call('GET', '/health');
+    await call('GET', '/ready');
+    const client = await admin('POST', `/admin/v1/orgs/${org.orgId}/api-clients`, {
+      key: `oa-client-${kind}`,
+      secret: 'a-secret-of-the-test',
+      customerAccess: 'WRITE',
+    });
+    expect(client.status).toBe(201);
+    const token = await call('POST', '/v3/oauth/token/generate', {
+      body: { key: `oa-client-${kind}`, secret: 'a-secret-of-the-test' },
+    });
+    expect(token.status).toBe(200);
+    const wrong = await call('POST', '/v3/oauth/token/generate', {
+      body: { key: `oa-client-${kind}`, secret: 'wrong' },
+    });
+    expect(wrong.status).toBe(401);
+    const lookup = await call(
+      'GET',
+      `/v2/customers/lookup/promotionData?identifierName=id&identifierValue=${org.customers[0]?.id}&source=INSTORE`,
+      { headers: { 'x-cap-api-oauth-token': token.body.data.accessToken } },
+    );
+    expect(lookup.status).toBe(200);
+  });
+
+  it('answers every /v2 endpoint as documented', async () => {
+    const [a, b] = org.customers.map((c) => String(c.id)) as [string, string];
+    const w = { authorization: org.auth.write };
+    const enrolAndIssue = { promotionId: org.promotions.enrolAndIssue };
+    const direct = { promotionId: org.promotions.direct };
+    const bulk = (url: string, body: unknown, headers: Record<string, string> = w) =>
+      call('POST', url, { body, headers });
+
+    expect(
+      (await bulk(BULK_URL, bulkBody('ENROL', org.programId, enrolAndIssue, 'id', [[a, 'INSTORE']]))).status,
+    ).toBe(200);
+    const earned = await bulk(
+      BULK_URL,
+      bulkBody('EARN', org.programId, enrolAndIssue, 'id', [
+        [a, 'INSTORE'],
+        ['999999999', 'INSTORE'],
+      ]),
+    );
+    expect(earned.status).toBe(201);
+    // The wire order is Capillary's: result first, then errors and warnings.
+    expect(Object.keys(earned.body.response[0])).toEqual(['result', 'errors', 'warnings']);
+    expect(Object.keys(earned.body.response[0].result)).toEqual([
+      'entityType',
+      'entityId',
+      'promotionId',
+      'programId',
+      'issualId',
+      'earnedId',
+    ]);
+    expect(Object.keys(earned.body)).toEqual(['response', 'totalCount', 'failureCount']);
+    const byIdentifier = await bulk(
+      BULK_URL,
+      bulkBody('ENROL', org.programId, { promoIdentifier: org.promoIdentifier }, 'id', [[a, 'INSTORE']]),
+    );
+    expect(Object.keys(byIdentifier.body.response[0].result)).toEqual([
+      'entityType',
+      'entityId',
+      'promotionId',
+      'promoIdentifier',
+      'programId',
+      'issualId',
+    ]);
+    expect(
+      (await bulk(BULK_URL, bulkBody('ENROL', org.programId, enrolAndIssue, 'id', [[a, 'INSTORE']]))).body
+        .response[0].warnings,
+    ).toHaveLength(1);
+    expect((await bulk(BULK_URL, { type: 'USERGROUP2' })).status).toBe(400);
+    expect((await bulk(BULK_URL, {}, { authorization: 'Basic bm9ib2R5Om5vdGhpbmc=' })).status).toBe(401);
+    expect((await bulk(BULK_URL, {}, { authorization: org.auth.read })).status).toBe(403);
+    const wrongType = await call('POST', BULK_URL, { headers: { ...w, 'content-type': 'text/plain' } });
+    expect(wrongType.status).toBe(415);
+
+    const directUrl = '/v2/promotion/bulk/directEarn';
+    expect(
+      (await bulk(directUrl, bulkBody('EARN', org.programId, direct, 'id', [[b, 'INSTORE']]))).status,
+    ).toBe(200);
+    const someMissing = bulkBody('EARN', org.programId, direct, 'id', [
+      [b, 'INSTORE'],
+      ['999999999', 'INSTORE'],
+    ]);
+    expect((await bulk(directUrl, someMissing)).status).toBe(201);
+    const revokeMissing = await bulk('/v2/promotion/bulk/revokeDirectEarn', {
+      ...bulkBody('EARN', org.programId, direct, 'id', [['999999999', 'INSTORE']]),
+      bulkAction: 'REVOKE_EARN',
+    });
+    expect(revokeMissing.status).toBe(201);
+    const revokeEarn = await bulk('/v2/promotion/bulk/revokeEnrolAndEarn', {
+      ...bulkBody('EARN', org.programId, enrolAndIssue, 'id', [[a, 'INSTORE']]),
+      bulkAction: 'REVOKE_EARN',
+    });
+    expect(revokeEarn.status).toBe(200);
+    expect(revokeEarn.body.response[0].result.revokedEarnIds).toHaveLength(1);
+    const revokeDirect = await bulk('/v2/promotion/bulk/revokeDirectEarn', {
+      ...bulkBody('EARN', org.programId, direct, 'id', [[b, 'INSTORE']]),
+      bulkAction: 'REVOKE_EARN',
+    });
+    expect(revokeDirect.status).toBe(200);
+    expect(revokeDirect.body.response[0].result.revokedEarnIds).toHaveLength(2);
+    const revoke = await bulk('/v2/promotion/bulk/revokeEnrolAndEarn', {
+      ...bulkBody('EARN', org.programId, enrolAndIssue, 'id', [
+        [a, 'INSTORE'],
+        [b, 'INSTORE'],
+      ]),
+      bulkAction: 'REVOKE_ENROL',
+    });
+    expect(revoke.status).toBe(201);
+    expect(revoke.body.response[0].result.revokedIssualId).toMatch(/^\d+$/);
+
+    const issue = (query: string, body: unknown, headers = w) =>
+      call('POST', `/v2/promotion/issue?${query}`, { body, headers });
+    const ok = await issue(`identifierName=id&identifierValue=${b}&source=INSTORE`, {
+      programId: org.programId,
+      promotionId: org.promotions.direct,
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.body.sideEffects).toHaveLength(1);
+    const missing = await issue('identifierName=id&identifierValue=999999999&source=INSTORE', {
+      programId: org.programId,
+      promotionId: org.promotions.direct,
+    });
+    expect(missing.status).toBe(400);
+    expect((await issue('identifierName=id&identifierValue=1&source=INSTORE', { programId: 0 })).status).toBe(
+      400,
+    );
+    expect((await issue('x=1', {}, { authorization: org.auth.read })).status).toBe(403);
+
+    const lookup = (query: string, headers = w) =>
+      call('GET', `/v2/customers/lookup/promotionData?${query}`, { headers });
+    const found = await lookup(`identifierName=id&identifierValue=${a}&source=INSTORE`, {
+      authorization: org.auth.read,
+    });
+    expect(found.status).toBe(200);
+    expect(found.body.data.promotions.length).toBeGreaterThan(0);
+    expect((await lookup('identifierName=id&identifierValue=999999999&source=INSTORE')).status).toBe(400);
+    expect((await lookup('identifierName=id', { authorization: org.auth.none })).status).toBe(403);
+    expect((await lookup('identifierName=id', { authorization: 'Basic eDp5' })).status).toBe(401);
+  });
+
+  it('answers every management endpoint as documented', async () => {
+    const created = await admin('POST', '/admin/v1/orgs', { name: `Docs ${kind}` });
+    expect(created.status).toBe(201);
+    const base = `/admin/v1/orgs/${created.body.id}`;
+    expect((await admin('POST', '/admin/v1/orgs', { name: 'x', colour: 'red' })).status).toBe(400);
+    expect((await call('POST', '/admin/v1/orgs', { body: { name: 'x' } })).status).toBe(401);
+    const program = await admin('POST', `${base}/programs`, { name: 'P' });
+    expect(program.status).toBe(201);
+    expect((await admin('POST', '/admin/v1/orgs/999999/programs', { name: 'P' })).status).toBe(404);
+    const promotion = await admin('POST', `${base}/promotions`, {
+      programId: program.body.id,
+      name: 'Docs',
+      type: 'DIRECT',
+      promoIdentifier: `DOCS-${kind}`,
+      startDate: '2026-01-01T00:00:00+05:30',
+    });
+    expect(promotion.status).toBe(201);
+    const again = await admin('POST', `${base}/promotions`, {
+      programId: program.body.id,
+      name: 'Docs',
+      type: 'DIRECT',
+      promoIdentifier: `DOCS-${kind}`,
+    });
+    expect(again.status).toBe(409);
+    const promo = `${base}/promotions/${promotion.body.id}`;
+    expect((await admin('GET', promo)).status).toBe(200);
+    expect((await admin('PATCH', promo, { maxEarnsPerCustomer: 2, active: true })).status).toBe(200);
+    const customers = await admin('POST', `${base}/customers`, {
+      customers: [
+        { mobile: '+91 98450 00001', email: `docs.${kind}@example.com`, programIds: [program.body.id] },
+        {},
+      ],
+    });
+    expect(customers.status).toBe(201);
+    for (const [path, name, secret] of [
+      ['tills', 'username', 'password'],
+      ['api-clients', 'key', 'secret'],
+    ] as const) {
+      const login = `docs-${path}-${kind}`;
+      const made = await admin('POST', `${base}/${path}`, {
+        [name]: login,
+        [secret]: 'docs-secret-of-the-test',
+        customerAccess: 'WRITE',
+        rateLimitPerMinute: 600,
+      });
+      expect(made.status).toBe(201);
+      expect((await admin('GET', `${base}/${path}`)).status).toBe(200);
+      expect((await admin('PATCH', `${base}/${path}/${login}`, { disabled: true })).status).toBe(200);
+      const rotated = await admin('POST', `${base}/${path}/${login}/rotate`);
+      expect(rotated.status).toBe(200);
+      expect(typeof rotated.body[secret]).toBe('string');
+      expect(
+        (await admin('POST', `${base}/${path}/${login}/rotate`, { [secret]: 'another-secret-1234' })).status,
+      ).toBe(200);
+      expect((await admin('PATCH', `${base}/${path}/no-such-login`, { disabled: true })).status).toBe(404);
+    }
+    const orgBase = `/admin/v1/orgs/${org.orgId}/promotions/${org.promotions.enrolAndIssue}`;
+    const report = await admin('GET', `${orgBase}/issuals?limit=1`);
+    expect(report.status).toBe(200);
+    expect(report.body.issuals.length).toBeGreaterThan(0);
+    const csv = await admin('GET', `${orgBase}/issuals.csv`);
+    expect(csv.status).toBe(200);
+    expect((await admin('GET', `${orgBase}/issuals?limit=5000`)).status).toBe(400);
+    const audit = await admin('GET', '/admin/v1/audit?limit=3');
+    expect(audit.status).toBe(200);
+    expect(audit.body.entries).toHaveLength(3);
+  });
+
+  it('exercised every documented JSON success answer', () => {
+    const missing: string[] = [];
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        for (const status of Object.keys(operation.responses)) {
+          if (!/^2/.test(status)) continue;
+          if (['/openapi.json', '/docs', '/metrics'].includes(path)) continue;
+          if (!exercised.has(`${method.toUpperCase()} ${path} ${status}`))
+            missing.push(`${method} ${path} ${status}`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+});
