@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
-import { basicAuth, type TestApp } from '../helpers/test-app.js';
-import { post, type RawResponse } from '../helpers/v2-family.js';
+import { basicAuth, type TestApp } from '../../helpers/test-app.js';
+import { post, type RawResponse } from '../../helpers/v2-family.js';
 
 /**
  * An org holding the ids of Capillary's reference pages, so that the fidelity tests can send each

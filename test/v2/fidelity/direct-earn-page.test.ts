@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixedClock } from '../../src/clock.js';
-import { STORES } from '../helpers/stores.js';
-import { startTestApp, type TestApp } from '../helpers/test-app.js';
-import { ID, post, URLS } from '../helpers/v2-family.js';
+import { beforeAll, expect, it } from 'vitest';
+import { fixedClock } from '../../../src/clock.js';
+import { describeEachStore } from '../../helpers/each-store.js';
+import { ID, post, URLS } from '../../helpers/v2-family.js';
 import { failedItem, PAGE, type PageOrg, pageBody, pageRejection, seedPageOrg } from './page-org.js';
 
 /**
@@ -13,13 +12,13 @@ import { failedItem, PAGE, type PageOrg, pageBody, pageRejection, seedPageOrg } 
 
 const T0 = Date.parse('2026-06-01T10:00:00.000Z');
 
-for (const kind of STORES) {
-  describe(`directEarn as its Capillary page documents it, on ${kind}`, () => {
-    let t: TestApp;
+describeEachStore(
+  `directEarn as its Capillary page documents it`,
+  () => ({ clock: fixedClock(T0) }),
+  (t) => {
     let org: PageOrg;
 
     beforeAll(async () => {
-      t = await startTestApp(kind, { clock: fixedClock(T0) });
       org = await seedPageOrg(t, {
         programs: [{ id: 469 }, { id: 2607 }, { id: 2844 }],
         promotions: [
@@ -45,7 +44,6 @@ for (const kind of STORES) {
         ],
       });
     });
-    afterAll(() => t?.close());
 
     const send = (body: unknown) => post(t, URLS.directEarn, body, { auth: org.auth });
 
@@ -232,5 +230,5 @@ for (const kind of STORES) {
         });
       }
     });
-  });
-}
+  },
+);

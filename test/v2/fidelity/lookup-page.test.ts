@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixedClock } from '../../src/clock.js';
-import { STORES } from '../helpers/stores.js';
-import { startTestApp, type TestApp } from '../helpers/test-app.js';
-import { get, URLS } from '../helpers/v2-family.js';
+import { beforeAll, expect, it } from 'vitest';
+import { fixedClock } from '../../../src/clock.js';
+import { describeEachStore } from '../../helpers/each-store.js';
+import { get, URLS } from '../../helpers/v2-family.js';
 import { earnedIds, grant, PAGE, type PageOrg, seedPageOrg } from './page-org.js';
 
 /**
@@ -84,13 +83,13 @@ const EXPIRED = {
   identifier: 'ddafcfc2-781c-43d6-92e3-5263760aeb76',
 };
 
-for (const kind of STORES) {
-  describe(`promotionData as its Capillary page documents it, on ${kind}`, () => {
-    let t: TestApp;
+describeEachStore(
+  `promotionData as its Capillary page documents it`,
+  () => ({ clock: fixedClock(T0) }),
+  (t) => {
     let org: PageOrg;
 
     beforeAll(async () => {
-      t = await startTestApp(kind, { clock: fixedClock(T0) });
       const promotion = (p: Record<string, unknown>) => ({
         id: p.promotionId as number,
         programId: p.programId as number,
@@ -139,7 +138,6 @@ for (const kind of STORES) {
         ],
       });
     });
-    afterAll(() => t?.close());
 
     const lookup = (query: Record<string, string | number>) => get(t, URLS.lookup, query, org.auth);
     const page = (pageNumber: number, pageSize: number, totalEntries: number, pageCount: number) => ({
@@ -424,5 +422,5 @@ for (const kind of STORES) {
         body: { errors: [{ status: false, code: 8003, message: PAGE.invalidSource }] },
       });
     });
-  });
-}
+  },
+);

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixedClock } from '../../src/clock.js';
-import { STORES } from '../helpers/stores.js';
-import { startTestApp, type TestApp } from '../helpers/test-app.js';
-import { post, URLS } from '../helpers/v2-family.js';
+import { beforeAll, expect, it } from 'vitest';
+import { fixedClock } from '../../../src/clock.js';
+import { describeEachStore } from '../../helpers/each-store.js';
+import { post, URLS } from '../../helpers/v2-family.js';
 import { PAGE, type PageOrg, pageBody, seedPageOrg } from './page-org.js';
 
 /**
@@ -14,13 +13,13 @@ import { PAGE, type PageOrg, pageBody, seedPageOrg } from './page-org.js';
 
 const T0 = Date.parse('2026-06-01T10:00:00.000Z');
 
-for (const kind of STORES) {
-  describe(`/v2/promotion/issue as its Capillary pages document it, on ${kind}`, () => {
-    let t: TestApp;
+describeEachStore(
+  `/v2/promotion/issue as its Capillary pages document it`,
+  () => ({ clock: fixedClock(T0) }),
+  (t) => {
     let org: PageOrg;
 
     beforeAll(async () => {
-      t = await startTestApp(kind, { clock: fixedClock(T0) });
       org = await seedPageOrg(t, {
         programs: [{ id: 469 }, { id: 2750 }],
         promotions: [
@@ -35,7 +34,6 @@ for (const kind of STORES) {
         ],
       });
     });
-    afterAll(() => t?.close());
 
     const issue = (query: Record<string, string>, body: unknown) =>
       post(t, `${URLS.issue}?${new URLSearchParams(query).toString()}`, body, { auth: org.auth });
@@ -196,5 +194,5 @@ for (const kind of STORES) {
         });
       }
     });
-  });
-}
+  },
+);

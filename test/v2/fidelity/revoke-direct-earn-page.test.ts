@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixedClock } from '../../src/clock.js';
-import { STORES } from '../helpers/stores.js';
-import { startTestApp, type TestApp } from '../helpers/test-app.js';
-import { post, URLS } from '../helpers/v2-family.js';
+import { beforeAll, expect, it } from 'vitest';
+import { fixedClock } from '../../../src/clock.js';
+import { describeEachStore } from '../../helpers/each-store.js';
+import { post, URLS } from '../../helpers/v2-family.js';
 import {
   earnedIds,
   failedItem,
@@ -23,13 +22,13 @@ import {
 
 const T0 = Date.parse('2026-06-01T10:00:00.000Z');
 
-for (const kind of STORES) {
-  describe(`revokeDirectEarn as its Capillary pages document it, on ${kind}`, () => {
-    let t: TestApp;
+describeEachStore(
+  `revokeDirectEarn as its Capillary pages document it`,
+  () => ({ clock: fixedClock(T0) }),
+  (t) => {
     let org: PageOrg;
 
     beforeAll(async () => {
-      t = await startTestApp(kind, { clock: fixedClock(T0) });
       org = await seedPageOrg(t, {
         programs: [{ id: 469 }],
         promotions: [
@@ -49,7 +48,6 @@ for (const kind of STORES) {
         ],
       });
     });
-    afterAll(() => t?.close());
 
     const send = (body: unknown) => post(t, URLS.revokeDirectEarn, body, { auth: org.auth });
     const one = (id: number | string, extra: Record<string, unknown> = {}) => ({
@@ -216,5 +214,5 @@ for (const kind of STORES) {
         });
       }
     });
-  });
-}
+  },
+);

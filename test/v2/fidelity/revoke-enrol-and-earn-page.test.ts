@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixedClock } from '../../src/clock.js';
-import { STORES } from '../helpers/stores.js';
-import { startTestApp, type TestApp } from '../helpers/test-app.js';
-import { ID, post, URLS } from '../helpers/v2-family.js';
+import { beforeAll, expect, it } from 'vitest';
+import { fixedClock } from '../../../src/clock.js';
+import { describeEachStore } from '../../helpers/each-store.js';
+import { ID, post, URLS } from '../../helpers/v2-family.js';
 import {
   earnedIds,
   failedItem,
@@ -24,13 +23,13 @@ const T0 = Date.parse('2026-06-01T10:00:00.000Z');
 const E_AND_I = '95c77d88-470c-4dd3-bde4-606ae1b64277';
 const DIRECT = '1d9e540d-ae2c-443f-9d0d-7ac146bf93f2';
 
-for (const kind of STORES) {
-  describe(`revokeEnrolAndEarn as its Capillary pages document it, on ${kind}`, () => {
-    let t: TestApp;
+describeEachStore(
+  `revokeEnrolAndEarn as its Capillary pages document it`,
+  () => ({ clock: fixedClock(T0) }),
+  (t) => {
     let org: PageOrg;
 
     beforeAll(async () => {
-      t = await startTestApp(kind, { clock: fixedClock(T0) });
       const in2714 = { programIds: [2714] };
       org = await seedPageOrg(t, {
         programs: [{ id: 2714 }, { id: 753 }],
@@ -63,7 +62,6 @@ for (const kind of STORES) {
         ],
       });
     });
-    afterAll(() => t?.close());
 
     const send = (body: unknown) => post(t, URLS.revokeEnrolAndEarn, body, { auth: org.auth });
     const instore = (id: number, extra: Record<string, unknown> = {}) => ({
@@ -334,5 +332,5 @@ for (const kind of STORES) {
         });
       }
     });
-  });
-}
+  },
+);
