@@ -257,6 +257,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     clock,
     cacheMs: config.credentialCacheMs,
     jwtSecret: config.jwtSecret,
+    maxTokenTtlSeconds: config.maxTokenTtlSeconds,
   });
   const limiter = createRateLimiter(clock);
   const customerPromotions = createCustomerPromotionsService({

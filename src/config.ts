@@ -25,6 +25,8 @@ export interface Config {
   readonly rateLimitPerMinute: number;
   /** Serve Prometheus metrics at GET /metrics (and collect them). */
   readonly metrics: boolean;
+  /** The longest OAuth token lifetime, in seconds: Capillary's 60 minutes unless raised (at most 30 days). */
+  readonly maxTokenTtlSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -42,6 +44,9 @@ export const MIN_ADMIN_TOKEN_BYTES = 32;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const DEFAULT_SQLITE_FILE = path.join('data', 'loyalty.db');
+/** Capillary caps tokens at 60 minutes by default; a ticket raises the cap to at most 30 days. */
+export const DEFAULT_MAX_TOKEN_TTL_SECONDS = 3600;
+export const MAX_TOKEN_TTL_CEILING_SECONDS = 30 * 24 * 3600;
 
 /** Parses `DATABASE_URL` into a store; `undefined` means the default embedded file. */
 export function parseDatabaseUrl(url: string | undefined, poolSize = 10): StoreConfig {
@@ -89,6 +94,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const credentialCacheMs = intVar(env, 'LOYALTY_CREDENTIAL_CACHE_MS', 30_000, 0, 3_600_000, problems);
   const rateLimitPerMinute = intVar(env, 'LOYALTY_RATE_LIMIT_PER_MINUTE', 0, 0, 10_000_000, problems);
   const jwtSecret = env.LOYALTY_JWT_SECRET === '' ? undefined : env.LOYALTY_JWT_SECRET;
+  const maxTokenTtlSeconds = intVar(
+    env,
+    'LOYALTY_MAX_TOKEN_TTL_SECONDS',
+    DEFAULT_MAX_TOKEN_TTL_SECONDS,
+    60,
+    MAX_TOKEN_TTL_CEILING_SECONDS,
+    problems,
+  );
   if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
     problems.push('LOYALTY_JWT_SECRET must be at least 32 bytes long');
   }
@@ -132,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtSecret,
     rateLimitPerMinute,
     metrics: metricsRaw === '1' || metricsRaw === 'true',
+    maxTokenTtlSeconds,
   });
 }
 
@@ -149,6 +163,7 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
     jwtSecret: undefined,
     rateLimitPerMinute: 0,
     metrics: true,
+    maxTokenTtlSeconds: DEFAULT_MAX_TOKEN_TTL_SECONDS,
     ...overrides,
   } satisfies Config);
 }
@@ -177,6 +192,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     jwtSecret: secret(config.jwtSecret),
     rateLimitPerMinute: config.rateLimitPerMinute,
     metrics: config.metrics,
+    maxTokenTtlSeconds: config.maxTokenTtlSeconds,
   };
 }
 

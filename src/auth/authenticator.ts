@@ -13,6 +13,8 @@ export interface AuthenticatorDeps {
   /** The operator's token signing secret; without one, each org gets a random key kept in the store. */
   jwtSecret?: string | undefined;
   maxCacheEntries?: number;
+  /** Tokens last the client's tokenTtlSeconds, but never longer than this (default 3600). */
+  maxTokenTtlSeconds?: number;
 }
 
 const ISSUER = 'loyalty-promotions';
@@ -83,6 +85,7 @@ export function createAuthenticator({
   cacheMs,
   jwtSecret,
   maxCacheEntries = 10_000,
+  maxTokenTtlSeconds = 3600,
 }: AuthenticatorDeps) {
   const verified = new TtlCache<Promise<Actor | undefined>>(clock, cacheMs, maxCacheEntries);
   const clients = new TtlCache<Promise<StoredCredential | undefined>>(clock, cacheMs, maxCacheEntries);
@@ -174,7 +177,7 @@ export function createAuthenticator({
     ): Promise<{ accessToken: string; ttlSeconds: number } | undefined> {
       const found = await checkSecret('apiClient', key, secret);
       if (!found) return undefined;
-      const ttlSeconds = found.tokenTtlSeconds ?? 300;
+      const ttlSeconds = Math.min(found.tokenTtlSeconds ?? 300, maxTokenTtlSeconds);
       const now = Math.floor(clock.now() / 1000);
       const accessToken = await new SignJWT({ org_id: found.orgId, client_id: found.name })
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: configKey ? CONFIG_KID : STORED_KID })

@@ -1,10 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import { AppError } from '../errors.js';
+import type { TokenFailure } from '../contract/oauth.contract.js';
 import { tokenOperation } from '../openapi/v2.operations.js';
 import type { Authenticator } from './authenticator.js';
 import { requireJson } from './v2-auth.hook.js';
 
-const TOKEN_FAILED = 'Failed to generate OAuth token';
+// The Authorization Flows page's answer to a wrong key or secret (its only error has no status).
+const TOKEN_FAILED: TokenFailure = {
+  data: null,
+  errors: [{ code: 320001, message: 'Invalid client key and secret' }],
+};
 
 /** `POST /v3/oauth/token/generate`: an API client's key and secret for a signed, short-lived token. */
 export async function oauthRoutes(app: FastifyInstance, { auth }: { auth: Authenticator }) {
@@ -12,11 +16,12 @@ export async function oauthRoutes(app: FastifyInstance, { auth }: { auth: Authen
     '/v3/oauth/token/generate',
     {
       bodyLimit: 16 * 1024,
-      // Documented, not validated: a malformed body is refused like wrong credentials (401), not 400.
+      // Documented, not validated: a body without a text key and secret is refused like wrong
+      // credentials (401), not 400.
       config: { envelope: 'oauth', openapi: tokenOperation },
       onRequest: async (request) => requireJson(request),
     },
-    async (request) => {
+    async (request, reply) => {
       const body = request.body as Record<string, unknown> | null;
       const key = body && typeof body === 'object' ? body.key : undefined;
       const secret = body && typeof body === 'object' ? body.secret : undefined;
@@ -28,7 +33,7 @@ export async function oauthRoutes(app: FastifyInstance, { auth }: { auth: Authen
         !`${key}${secret}`.includes('\u0000')
           ? await auth.issueToken(key, secret)
           : undefined;
-      if (!token) throw new AppError(401, TOKEN_FAILED);
+      if (!token) return reply.code(401).send(TOKEN_FAILED);
       return { data: token, errors: null };
     },
   );

@@ -39,7 +39,7 @@ export function bulkOperation(
         examples ? { examples: bulkSuccessExamples } : {},
       ),
       201: envelope(
-        `At least one customer failed; its item holds the error: ${codes([11013, 8003, 8015, 8896, 8903, 8904])}. Warnings: ${codes([8890])}.`,
+        `At least one customer failed; its item holds the error: ${codes([11013, 8003, 8015, 8896, 8903, 2305, 8905])}. Warnings: ${codes([8890])}.`,
         examples ? { examples: bulkPartialExamples } : {},
       ),
       400: envelope(
@@ -115,13 +115,18 @@ export const tokenOperation: FastifySchema = {
   operationId: 'generateToken',
   summary: "An API client's key and secret for a short-lived token",
   description:
-    'Send the token as `X-CAP-API-OAUTH-TOKEN` (or `Authorization: Bearer`). It lasts the client’s tokenTtlSeconds.',
+    'Follows Capillary’s Authorization Flows page. Send the token as `X-CAP-API-OAUTH-TOKEN` (or ' +
+    '`Authorization: Bearer`). It lasts the client’s tokenTtlSeconds, at most LOYALTY_MAX_TOKEN_TTL_SECONDS ' +
+    '(default 3600, Capillary’s 60 minutes).',
   tags: ['auth'],
   security: [],
   body: body('TokenRequest', { example: { key: 'demo-client', secret: 'demo-client-secret' } }),
   response: {
     200: answer('A token.', 'TokenResponse'),
-    401: answer('Wrong credentials: `401` Failed to generate OAuth token.', 'TokenError'),
+    401: answer(
+      'Wrong key or secret, or either missing: the page’s `320001` Invalid client key and secret.',
+      'TokenFailure',
+    ),
     400: answer(codes([400]), 'TokenError'),
     413: answer(codes([413]), 'TokenError'),
     415: answer(codes([415]), 'TokenError'),

@@ -1,11 +1,12 @@
 import { sql } from 'kysely';
+import type { CustomerIdentifierName } from '../contract/enums.contract.js';
 import { type Store, type Trx, writeTransaction } from '../db/database.js';
 import type { SourceColumn } from '../db/dialect/store-dialect.js';
 import { allocateIds } from '../db/id-sequences.js';
 import type { PromotionRef } from './bulk-request.js';
 import { findReplay, type IdempotencyKey, type StoredReplay, saveReplay } from './idempotency.repository.js';
 import { IDENTIFIER_COLUMNS, PROMOTION_COLUMNS, toPromotion } from './promotion.mapper.js';
-import type { IdentifierName, Promotion } from './promotion.model.js';
+import type { Promotion } from './promotion.model.js';
 
 export interface CustomerMatch {
   id: number;
@@ -47,7 +48,7 @@ export interface EnrolmentTx {
   findCustomers(
     orgId: number,
     programId: number,
-    identifierName: IdentifierName,
+    identifierName: CustomerIdentifierName,
     keys: (string | number)[],
   ): Promise<CustomerMatch[]>;
   /** Serialises concurrent requests for the same customers of a promotion until this transaction ends. */

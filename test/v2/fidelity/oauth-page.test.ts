@@ -1,11 +1,13 @@
 import { beforeAll, expect, it } from 'vitest';
 import { describeEachStore } from '../../helpers/each-store.js';
+import type { TestApp } from '../../helpers/test-app.js';
 import { post } from '../../helpers/v2-family.js';
 import { type PageOrg, seedPageOrg } from './page-org.js';
 
 /**
  * `POST /v3/oauth/token/generate` against Capillary's Authorization Flows page: the valid and the
- * invalid-credentials examples, and token lifetimes capped at 60 minutes by default.
+ * invalid-credentials examples, and token lifetimes capped at 60 minutes by default (a client's longer
+ * tokenTtlSeconds is cut to the cap when a token is issued; LOYALTY_MAX_TOKEN_TTL_SECONDS raises it).
  */
 
 const URL = '/v3/oauth/token/generate';
@@ -58,26 +60,50 @@ describeEachStore(`OAuth token generation as the Authorization Flows page docume
   });
 
   it('token lifetimes go up to 60 minutes by default, not beyond', async () => {
-    const client = (key: string, tokenTtlSeconds: number) =>
-      t.admin('POST', `/admin/v1/orgs/${org.orgId}/api-clients`, {
-        key,
-        secret: `${key}-secret-0123456789`,
-        customerAccess: 'READ',
-        tokenTtlSeconds,
-      });
-    expect((await client(`ttl-3600-${kind}`, 3600)).status).toBe(201);
-    for (const ttl of [3601, 86_400]) {
-      const res = await client(`ttl-${ttl}-${kind}`, ttl);
-      expect({ ttl, status: res.status, field: res.body?.error?.field }).toStrictEqual({
+    for (const ttl of [3600, 3601, 86_400]) {
+      const key = `ttl-${ttl}-${kind}`;
+      expect((await apiClient(t, org.orgId, key, ttl)).status).toBe(201);
+      const token = await post(t, URL, { key, secret: `${key}-secret-0123456789` });
+      expect({ ttl, status: token.status, ttlSeconds: token.body.data.ttlSeconds }).toStrictEqual({
         ttl,
-        status: 400,
-        field: 'tokenTtlSeconds',
+        status: 200,
+        ttlSeconds: 3600,
       });
+      expect(lifetimeOf(token.body.data.accessToken)).toBe(3600);
     }
-    const token = await post(t, URL, {
-      key: `ttl-3600-${kind}`,
-      secret: `ttl-3600-${kind}-secret-0123456789`,
-    });
-    expect(token.body.data.ttlSeconds).toBe(3600);
   });
 });
+
+describeEachStore(
+  'OAuth token lifetimes with LOYALTY_MAX_TOKEN_TTL_SECONDS raised',
+  { config: { maxTokenTtlSeconds: 86_400 } },
+  (t, kind) => {
+    it('a client’s longer tokenTtlSeconds is honoured up to the raised cap', async () => {
+      const org = await seedPageOrg(t, {
+        programs: [{ id: 469 }],
+        promotions: [],
+        customers: [{ programIds: [469] }],
+      });
+      const key = `ttl-raised-${kind}`;
+      expect((await apiClient(t, org.orgId, key, 86_400)).status).toBe(201);
+      const token = await post(t, URL, { key, secret: `${key}-secret-0123456789` });
+      expect(token.body.data.ttlSeconds).toBe(86_400);
+      expect(lifetimeOf(token.body.data.accessToken)).toBe(86_400);
+    });
+  },
+);
+
+function apiClient(t: TestApp, orgId: number, key: string, tokenTtlSeconds: number) {
+  return t.admin('POST', `/admin/v1/orgs/${orgId}/api-clients`, {
+    key,
+    secret: `${key}-secret-0123456789`,
+    customerAccess: 'READ',
+    tokenTtlSeconds,
+  });
+}
+
+/** exp - iat of a JWT, read without verifying it (the lifetime the token itself carries). */
+function lifetimeOf(token: string): number {
+  const payload = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString('utf8'));
+  return payload.exp - payload.iat;
+}
