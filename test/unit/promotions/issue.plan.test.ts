@@ -79,7 +79,7 @@ describe('issueAnswer: the bulk answer of one customer, as issue’s pages show 
   });
 
   it('an enrolment: no earnedId; a limit: no side effect, the warning kept', () => {
-    expect(issueAnswer(item({ issualId: '12' })).sideEffects).toEqual([
+    expect(issueAnswer(item({ issualId: '12' }))).toHaveProperty('sideEffects', [
       { programId: 469, issualId: 12, promotionId: 65777, type: 'Points promotion' },
     ]);
     const warning = { status: false as const, code: 8890, message: 'limits' };
