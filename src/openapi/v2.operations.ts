@@ -95,15 +95,20 @@ export const issueOperation: FastifySchema = {
 
 export const promotionDataOperation: FastifySchema = {
   operationId: 'promotionData',
-  summary: "A customer's promotions, with its status, issual, earns and usage in each",
-  description: 'Needs READ or WRITE access.',
+  summary: "A customer's promotions, with restrictions, usage and enrolment timelines",
+  description:
+    'Follows Capillary’s get-promotion-data page (docs.capillarytech.com/reference/get-promotion-data). ' +
+    'Needs READ or WRITE access. docs/api.md maps each field to our records.',
   tags: ['v2'],
   security: V2_SECURITY,
   querystring: PromotionDataQuery,
   headers: v2Headers(false),
   response: {
     200: answer('The page of promotions.', 'PromotionDataResponse'),
-    400: answer(`${codes([11013, 8013, 8003, 8015])}; or 400 for a bad filter.`, 'V2Error'),
+    400: answer(
+      `${codes([11013, 8013, 8003, 8015])}; or 400 for a bad filter. \`{errors}\` alone, as the page's examples.`,
+      'PromotionDataRefusal',
+    ),
     ...v2Auth(),
     429: answer(codes([429]), 'V2Error', {}, retryAfter),
     500: answer(codes([500]), 'V2Error'),
