@@ -6,6 +6,8 @@ import type { PromotionRef } from './bulk-request.js';
 import { findReplay, type IdempotencyKey, type StoredReplay, saveReplay } from './idempotency.repository.js';
 import { IDENTIFIER_COLUMNS, PROMOTION_COLUMNS, toPromotion } from './promotion.mapper.js';
 import type { IdentifierName, Promotion } from './promotion.model.js';
+import type { CountDelta } from './promotion-counts.plan.js';
+import { addPromotionCounts } from './promotion-counts.repository.js';
 
 export interface CustomerMatch {
   id: number;
@@ -65,6 +67,8 @@ export interface EnrolmentTx {
   insert(stamp: WriteStamp, issuals: NewIssual[], earns: NewEarn[]): Promise<void>;
   /** Marks issuals and earns revoked, with when and by whom; nothing is deleted. */
   revoke(stamp: WriteStamp, issualIds: number[], earnIds: number[]): Promise<void>;
+  /** Adds what the request wrote to the promotion's counters (the management API's counts). */
+  addCounts(stamp: WriteStamp, promotionId: number, delta: CountDelta): Promise<void>;
 }
 
 export interface ActiveEarn {
@@ -179,6 +183,10 @@ export function createEnrolmentRepository(store: Store) {
             .where('revoked_at', 'is', null)
             .execute();
         }
+      },
+
+      addCounts(stamp, promotionId, delta) {
+        return addPromotionCounts(trx, stamp, promotionId, delta);
       },
 
       async allocateIds(issuals, earns) {

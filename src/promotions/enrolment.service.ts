@@ -15,6 +15,7 @@ import {
   type Promotion,
   type PromotionType,
 } from './promotion.model.js';
+import { grantCounts, isNoChange, revokeCounts } from './promotion-counts.plan.js';
 import { planRevoke } from './revoke.plan.js';
 
 // The answers are the client's wire types, so that the server and its client cannot drift apart.
@@ -92,6 +93,7 @@ export function createEnrolmentService({ repository, clock }: EnrolmentServiceDe
     const ids = writes ? await tx.allocateIds(plan.issuals.length, plan.earns.length) : NO_IDS;
     const { items, issuals, earns } = completeGrant(plan, promotion, ids);
     if (writes) await tx.insert(stamp, issuals, earns);
+    if (writes) await tx.addCounts(stamp, promotion.id, grantCounts(issuals, earns, stored));
     return items;
   }
 
@@ -108,6 +110,8 @@ export function createEnrolmentService({ repository, clock }: EnrolmentServiceDe
     const earns = await tx.activeEarns(stamp.orgId, promotion.id, customerIds);
     const plan = planRevoke(action, promotion, customers, stored, earns);
     await tx.revoke(stamp, plan.issualIds, plan.earnIds);
+    const counts = revokeCounts(plan.issualIds, plan.earnIds);
+    if (!isNoChange(counts)) await tx.addCounts(stamp, promotion.id, counts);
     return plan.items;
   }
 
