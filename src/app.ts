@@ -286,7 +286,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(oauthRoutes, { auth });
 
   const management = createManagement(deps.store, clock, () => auth.clear());
-  await app.register(adminRoutes, { management, adminToken: config.adminToken });
+  await app.register(adminRoutes, {
+    management,
+    adminToken: config.adminToken,
+    importMaxBytes: config.importMaxBytes,
+  });
 
   return app;
 }

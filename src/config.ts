@@ -25,7 +25,12 @@ export interface Config {
   readonly rateLimitPerMinute: number;
   /** Serve Prometheus metrics at GET /metrics (and collect them). */
   readonly metrics: boolean;
+  /** Largest customer import file (CSV) the management API reads, in bytes. */
+  readonly importMaxBytes: number;
 }
+
+/** LOYALTY_IMPORT_MAX_BYTES's default: 1 GiB. */
+export const DEFAULT_IMPORT_MAX_BYTES = 1024 * 1024 * 1024;
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -119,6 +124,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const adminToken = env.LOYALTY_ADMIN_TOKEN === '' ? undefined : env.LOYALTY_ADMIN_TOKEN;
 
+  const importRaw = env.LOYALTY_IMPORT_MAX_BYTES ?? '';
+  const importMaxBytes = importRaw === '' ? DEFAULT_IMPORT_MAX_BYTES : Number(importRaw);
+  if (!Number.isSafeInteger(importMaxBytes) || importMaxBytes < 1) {
+    problems.push(`LOYALTY_IMPORT_MAX_BYTES must be a positive integer (got "${importRaw}")`);
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -132,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtSecret,
     rateLimitPerMinute,
     metrics: metricsRaw === '1' || metricsRaw === 'true',
+    importMaxBytes,
   });
 }
 
@@ -149,6 +161,7 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
     jwtSecret: undefined,
     rateLimitPerMinute: 0,
     metrics: true,
+    importMaxBytes: DEFAULT_IMPORT_MAX_BYTES,
     ...overrides,
   } satisfies Config);
 }
@@ -177,6 +190,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     jwtSecret: secret(config.jwtSecret),
     rateLimitPerMinute: config.rateLimitPerMinute,
     metrics: config.metrics,
+    importMaxBytes: config.importMaxBytes,
   };
 }
 

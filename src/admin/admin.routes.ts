@@ -5,12 +5,13 @@ import type { TSchema } from 'typebox';
 import type { CredentialKind } from '../auth/credential.repository.js';
 import { safeEqual } from '../auth/secret-hash.js';
 import { requireJson } from '../auth/v2-auth.hook.js';
-import { MIN_ADMIN_TOKEN_BYTES } from '../config.js';
+import { DEFAULT_IMPORT_MAX_BYTES, MIN_ADMIN_TOKEN_BYTES } from '../config.js';
 import * as C from '../contract/admin.contract.js';
 import { ref } from '../contract/components.contract.js';
 import { AppError } from '../errors.js';
 import { ADMIN_SECURITY } from '../openapi/swagger.js';
 import { adminSchemaErrorFormatter, adminValidatorCompiler } from './admin-validation.js';
+import { directoryRoutes } from './directory.routes.js';
 import type { Management } from './management.js';
 
 export const ADMIN_BODY_LIMIT = 32 * 1024 * 1024;
@@ -18,20 +19,22 @@ export const ADMIN_BODY_LIMIT = 32 * 1024 * 1024;
 export interface AdminRoutesOptions {
   management: Management;
   adminToken: string | undefined;
+  /** Largest customer import file, in bytes. */
+  importMaxBytes?: number;
 }
 
 /** The refusals a route can answer besides its success, all in the admin envelope. */
-function refusals(...statuses: number[]): Record<number, TSchema> {
+export function refusals(...statuses: number[]): Record<number, TSchema> {
   // Every route can be refused for its token (401); every write also for its body's size and type.
   return Object.fromEntries([401, ...statuses].map((status) => [status, ref('AdminError') as TSchema]));
 }
-const WRITE_REFUSALS = [400, 413, 415] as const;
+export const WRITE_REFUSALS = [400, 413, 415] as const;
 
 /** A success answer: a named schema of the contract, so the document lists it once under its name. */
-const answer = (name: keyof typeof C.ADMIN_COMPONENTS) => ref(name) as TSchema;
+export const answer = (name: keyof typeof C.ADMIN_COMPONENTS) => ref(name) as TSchema;
 
 /** A route's schema: its inputs (which Fastify validates and types) and its answers, for the document. */
-function schema<Parts extends { params?: TSchema; querystring?: TSchema; body?: TSchema }>(
+export function schema<Parts extends { params?: TSchema; querystring?: TSchema; body?: TSchema }>(
   operationId: string,
   summary: string,
   parts: Parts,
@@ -50,7 +53,10 @@ function schema<Parts extends { params?: TSchema; querystring?: TSchema; body?: 
 }
 
 /** The management API under /admin/v1, behind the operator's bearer token. */
-export async function adminRoutes(fastify: FastifyInstance, { management, adminToken }: AdminRoutesOptions) {
+export async function adminRoutes(
+  fastify: FastifyInstance,
+  { management, adminToken, importMaxBytes }: AdminRoutesOptions,
+) {
   const { records, customers, reports, credentials, audit } = management;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   // The contract validates every request of this scope and a refusal names the field (see admin-validation).
@@ -70,6 +76,8 @@ export async function adminRoutes(fastify: FastifyInstance, { management, adminT
     const hasBody =
       Number(request.headers['content-length'] ?? 0) > 0 ||
       request.headers['transfer-encoding'] !== undefined;
+    const csv = (request.routeOptions.config as { csv?: boolean } | undefined)?.csv === true;
+    if (csv && /^text\/csv\s*(;|$)/i.test(request.headers['content-type'] ?? '')) return;
     if ((request.method === 'POST' || request.method === 'PATCH') && hasBody) requireJson(request);
   });
 
@@ -250,11 +258,11 @@ export async function adminRoutes(fastify: FastifyInstance, { management, adminT
         ...schema(
           `list${k.noun}s`,
           `The ${k.path} of an org`,
-          { params: C.OrgParams },
+          { params: C.OrgParams, querystring: C.PageQuery },
           { 200: answer(k.list), ...refusals(400, 404) },
         ),
       },
-      async (request) => credentials.list(k.kind, request.params.orgId),
+      async (request) => management.directory.credentials(k.kind, request.params.orgId, request.query),
     );
     app.patch(
       `/admin/v1/orgs/:orgId/${k.path}/:name`,
@@ -295,6 +303,12 @@ export async function adminRoutes(fastify: FastifyInstance, { management, adminT
         ),
     );
   }
+
+  await directoryRoutes(app, {
+    management,
+    importMaxBytes: importMaxBytes ?? DEFAULT_IMPORT_MAX_BYTES,
+    opts,
+  });
 
   app.get(
     '/admin/v1/orgs/:orgId/promotions/:promotionId/issuals.csv',
