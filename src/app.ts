@@ -17,11 +17,16 @@ import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { ADMIN_COMPONENTS } from './contract/admin.contract.js';
 import { COMPONENTS, ref } from './contract/components.contract.js';
+import { JOB_COMPONENTS } from './contract/jobs.contract.js';
 import type { Store } from './db/database.js';
 import { isSchemaCurrent } from './db/migrator.js';
 import { isCommitOutcomeUnknown, isInvalidValue, isStoreUnavailable } from './db/store-errors.js';
 import { type EnvelopeKind, type ErrorReply, errorBody } from './envelopes.js';
 import { AppError, ERROR_TABLE, MESSAGES } from './errors.js';
+import { createJobRunner } from './jobs/job-runner.js';
+import { createJobsRepository } from './jobs/jobs.repository.js';
+import { jobsRoutes } from './jobs/jobs.routes.js';
+import { createJobsService } from './jobs/jobs.service.js';
 import { createMetrics, type Metrics, metricsRoutes } from './metrics/metrics.js';
 import { docsRoutes } from './openapi/docs.routes.js';
 import { registerOpenApi } from './openapi/swagger.js';
@@ -228,7 +233,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   // Before any route it documents: the document is built from the routes registered after it.
   await registerOpenApi(app, {
     version: packageVersion(),
-    components: { ...COMPONENTS, ...ADMIN_COMPONENTS },
+    components: { ...COMPONENTS, ...ADMIN_COMPONENTS, ...JOB_COMPONENTS },
   });
   // Before any route, so that the request counters see every one of them.
   let metrics: Metrics | undefined;
@@ -287,6 +292,56 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   const management = createManagement(deps.store, clock, () => auth.clear());
   await app.register(adminRoutes, { management, adminToken: config.adminToken });
+  await registerJobs(app, config, deps.store, clock, enrolment, management);
 
   return app;
+}
+
+/** Server-side bulk jobs: their routes, and a runner in this process that polls the store for work. */
+async function registerJobs(
+  app: FastifyInstance,
+  config: Config,
+  store: Store,
+  clock: Clock,
+  enrolment: ReturnType<typeof createEnrolmentService>,
+  management: ReturnType<typeof createManagement>,
+): Promise<void> {
+  const repository = createJobsRepository(store);
+  const runner = createJobRunner({
+    store,
+    jobs: repository,
+    enrolment,
+    enrolmentRepository: createEnrolmentRepository(store),
+    clock,
+    pollMs: config.jobPollMs,
+    leaseMs: config.jobLeaseMs,
+    onError: (err) => app.log.error({ err }, 'a bulk job runner step failed'),
+  });
+  const service = createJobsService({
+    repository,
+    enrolment,
+    clock,
+    maxUploadBytes: config.jobUploadLimitBytes,
+    onQueued: () => runner.kick(),
+  });
+  await app.register(jobsRoutes, {
+    service,
+    adminToken: config.adminToken,
+    onChange: async (request, status) => {
+      const params = request.params as Record<string, unknown>;
+      await management.audit
+        .record({
+          orgId: Number(params.orgId),
+          who: `admin@${request.ip}`,
+          method: request.method,
+          route: request.routeOptions.url ?? request.url,
+          params,
+          status,
+          requestId: request.id,
+        })
+        .catch((err) => request.log.error({ err }, 'the audit log could not be written'));
+    },
+  });
+  app.addHook('onReady', async () => runner.start());
+  app.addHook('preClose', async () => runner.stop());
 }

@@ -25,6 +25,12 @@ export interface Config {
   readonly rateLimitPerMinute: number;
   /** Serve Prometheus metrics at GET /metrics (and collect them). */
   readonly metrics: boolean;
+  /** The largest CSV upload a bulk job takes, in bytes (LOYALTY_JOB_UPLOAD_LIMIT_BYTES). */
+  readonly jobUploadLimitBytes: number;
+  /** How often an idle job runner looks for work, in ms (LOYALTY_JOB_POLL_MS). */
+  readonly jobPollMs: number;
+  /** How long a job runner that stopped making progress keeps its job, in ms (LOYALTY_JOB_LEASE_MS). */
+  readonly jobLeaseMs: number;
 }
 
 export class ConfigError extends Error {
@@ -39,6 +45,9 @@ export class ConfigError extends Error {
  * guessing it would open every org's records.
  */
 export const MIN_ADMIN_TOKEN_BYTES = 32;
+
+/** A bulk job's upload: 2 GiB by default. */
+export const JOB_UPLOAD_LIMIT = 2 * 1024 ** 3;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const DEFAULT_SQLITE_FILE = path.join('data', 'loyalty.db');
@@ -118,6 +127,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const adminToken = env.LOYALTY_ADMIN_TOKEN === '' ? undefined : env.LOYALTY_ADMIN_TOKEN;
+  const jobUploadLimitBytes = intVar(
+    env,
+    'LOYALTY_JOB_UPLOAD_LIMIT_BYTES',
+    JOB_UPLOAD_LIMIT,
+    1024,
+    2 ** 40,
+    problems,
+  );
+  const jobPollMs = intVar(env, 'LOYALTY_JOB_POLL_MS', 1000, 10, 3_600_000, problems);
+  const jobLeaseMs = intVar(env, 'LOYALTY_JOB_LEASE_MS', 60_000, 1000, 3_600_000, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -132,6 +151,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtSecret,
     rateLimitPerMinute,
     metrics: metricsRaw === '1' || metricsRaw === 'true',
+    jobUploadLimitBytes,
+    jobPollMs,
+    jobLeaseMs,
   });
 }
 
@@ -149,6 +171,9 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
     jwtSecret: undefined,
     rateLimitPerMinute: 0,
     metrics: true,
+    jobUploadLimitBytes: JOB_UPLOAD_LIMIT,
+    jobPollMs: 1000,
+    jobLeaseMs: 60_000,
     ...overrides,
   } satisfies Config);
 }
@@ -177,6 +202,9 @@ export function describeConfig(config: Config): Record<string, unknown> {
     jwtSecret: secret(config.jwtSecret),
     rateLimitPerMinute: config.rateLimitPerMinute,
     metrics: config.metrics,
+    jobUploadLimitBytes: config.jobUploadLimitBytes,
+    jobPollMs: config.jobPollMs,
+    jobLeaseMs: config.jobLeaseMs,
   };
 }
 
