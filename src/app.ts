@@ -10,8 +10,10 @@ import { createManagement } from './admin/management.js';
 import type { Actor } from './auth/actor.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { createCredentialRepository } from './auth/credential.repository.js';
+import { followCredentialChanges } from './auth/credential-events.js';
 import { oauthRoutes } from './auth/oauth.routes.js';
-import { createRateLimiter } from './auth/rate-limiter.js';
+import { createRateLimitRepository } from './auth/rate-limit.repository.js';
+import { createRateLimiter, createSharedRateLimiter } from './auth/rate-limiter.js';
 import { v2AuthHook } from './auth/v2-auth.hook.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
@@ -258,7 +260,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     cacheMs: config.credentialCacheMs,
     jwtSecret: config.jwtSecret,
   });
-  const limiter = createRateLimiter(clock);
+  // Other processes' credential changes reach this one's cache within moments (PostgreSQL).
+  const stopFollowing = followCredentialChanges(deps.store, auth);
+  app.addHook('onClose', async () => stopFollowing());
+  // Counted where every process sees the count when several share the store, else in memory.
+  const limiter = deps.store.dialect.sharedByProcesses
+    ? createSharedRateLimiter(clock, createRateLimitRepository(deps.store.db), (err) =>
+        app.log.warn({ err }, 'could not delete old rate limit windows'),
+      )
+    : createRateLimiter(clock);
   const customerPromotions = createCustomerPromotionsService({
     repository: createCustomerPromotionsRepository(deps.store.db),
     clock,

@@ -3,7 +3,15 @@ import path from 'node:path';
 /** Where the data lives: an embedded SQLite file (or memory), or a PostgreSQL server. */
 export type StoreConfig =
   | { readonly kind: 'sqlite'; readonly filename: string }
-  | { readonly kind: 'postgres'; readonly connectionString: string; readonly poolSize: number };
+  | {
+      readonly kind: 'postgres';
+      readonly connectionString: string;
+      readonly poolSize: number;
+      /** `transaction`: behind PgBouncer in transaction pooling mode (no named statements). */
+      readonly pooler?: 'transaction' | undefined;
+      /** Where LISTEN connects when DATABASE_URL is a transaction pooler (LISTEN needs a session). */
+      readonly listenConnectionString?: string | undefined;
+    };
 
 /** The validated, frozen configuration of one server process. */
 export interface Config {
@@ -118,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const adminToken = env.LOYALTY_ADMIN_TOKEN === '' ? undefined : env.LOYALTY_ADMIN_TOKEN;
+  store = withPoolerSettings(store, env, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -133,6 +142,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute,
     metrics: metricsRaw === '1' || metricsRaw === 'true',
   });
+}
+
+/**
+ * LOYALTY_PG_POOLER=transaction (PgBouncer's transaction pooling in front of PostgreSQL) and
+ * LOYALTY_PG_LISTEN_URL (a direct connection for LISTEN, which a transaction pooler cannot carry).
+ */
+export function withPoolerSettings(
+  store: StoreConfig,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): StoreConfig {
+  const pooler = env.LOYALTY_PG_POOLER ?? '';
+  if (!['', 'none', 'transaction'].includes(pooler)) {
+    problems.push(`LOYALTY_PG_POOLER must be none or transaction (got "${pooler}")`);
+  }
+  const listenUrl = env.LOYALTY_PG_LISTEN_URL ?? '';
+  if (listenUrl !== '' && !/^postgres(ql)?:\/\//.test(listenUrl)) {
+    problems.push('LOYALTY_PG_LISTEN_URL must start with postgres://');
+  }
+  if (store.kind !== 'postgres') return store;
+  return {
+    ...store,
+    ...(pooler === 'transaction' ? { pooler: 'transaction' as const } : {}),
+    ...(listenUrl !== '' ? { listenConnectionString: listenUrl } : {}),
+  };
 }
 
 /** A configuration for tests and embedding: defaults, then the given overrides. */
@@ -164,6 +198,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
           kind: 'postgres',
           url: config.store.connectionString.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'),
           poolSize: config.store.poolSize,
+          pooler: config.store.pooler ?? 'none',
+          listenUrl: config.store.listenConnectionString?.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'),
         };
   return {
     port: config.port,

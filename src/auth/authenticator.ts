@@ -57,6 +57,9 @@ class TtlCache<V> {
   clear(): void {
     this.entries.clear();
   }
+  deleteWhere(test: (key: string, value: V) => boolean): void {
+    for (const [key, entry] of this.entries) if (test(key, entry.value)) this.entries.delete(key);
+  }
 }
 
 function toActor(kind: CredentialKind, c: StoredCredential): Actor {
@@ -222,6 +225,21 @@ export function createAuthenticator({
       if (typeof clientId !== 'string') return undefined;
       tokens.set(token, { orgId, clientId, expiresAtMs });
       return activeClient(orgId, clientId);
+    },
+
+    /**
+     * Forgets what this process remembers of one credential (its verified secrets, its API client
+     * record, the tokens that named it), so that its next use is checked against the store. Called
+     * for a change made here and, through credential-events.ts, for one made by any other process.
+     */
+    invalidate(kind: CredentialKind, name: string): void {
+      if (kind === 'till') {
+        const prefix = `${name}\u0000`;
+        verified.deleteWhere((key) => key.startsWith(prefix));
+      } else {
+        clients.delete(name);
+        tokens.deleteWhere((_, token) => token.clientId === name);
+      }
     },
 
     /** Forgets every remembered credential (after a rotation, a disable or an access change here). */

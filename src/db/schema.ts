@@ -166,4 +166,13 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   audit_log: AuditLogTable;
   id_sequences: IdSequencesTable;
+  rate_limits: RateLimitsTable;
+}
+
+/** Requests of a credential in one window, counted by every process (see auth/rate-limiter.ts). */
+export interface RateLimitsTable {
+  org_id: number;
+  credential: string;
+  window_start: number;
+  count: number;
 }

@@ -106,6 +106,9 @@ export const sqliteDialect: StoreDialect = {
     return [...rows, ...earns.rows];
   },
 
+  // One process writes the file: its own changes tell it directly (see Store.listen).
+  async notify() {},
+
   // SQLite plans without statistics that go stale.
   async refreshStatistics() {
     return [];
