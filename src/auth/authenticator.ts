@@ -76,8 +76,8 @@ export type Authenticator = ReturnType<typeof createAuthenticator>;
 /**
  * Basic credentials of tills and OAuth tokens of API clients. A verified Basic credential is
  * remembered for `cacheMs`, so a busy till pays the slow hash once per lifetime rather than once per
- * call; a changed or disabled credential is therefore honoured within `cacheMs` by every process,
- * and at once by the process that changed it. A token's signature is checked once per `cacheMs` (and
+ * call; a changed or disabled credential is honoured at once by the process that changed it, by
+ * the others when they hear of it (invalidate, see credential-events.ts), and within `cacheMs` at worst. A token's signature is checked once per `cacheMs` (and
  * never past its expiry); whether its client is still enabled, as often as for Basic.
  */
 export function createAuthenticator({
