@@ -72,7 +72,7 @@ async function query(port: number, text: string): Promise<pg.QueryResult> {
   }
 }
 
-describe('failover to a synchronous standby under load', { timeout: 300_000 }, () => {
+describe('failover to a synchronous standby under load', { timeout: 400_000 }, () => {
   const clusters: Cluster[] = [];
   let build: PrivateBuild | undefined;
   const servers: ServerProcess[] = [];
@@ -98,17 +98,13 @@ describe('failover to a synchronous standby under load', { timeout: 300_000 }, (
       '-E',
       'UTF8',
     ]);
-    const conf = [
-      "synchronous_standby_names = '*'",
-      'synchronous_commit = on',
-      'wal_level = replica',
-      'max_wal_senders = 4',
-    ].join('\n');
+    const conf = ['synchronous_commit = on', 'wal_level = replica', 'max_wal_senders = 4'].join('\n');
     appendFileSync(path.join(primary.data, 'postgresql.conf'), `\n${conf}\n`);
     await start(primary);
     const admin = new pg.Client({
       connectionString: `postgres://postgres@127.0.0.1:${primary.port}/postgres`,
     });
+    admin.on('error', () => undefined);
     await admin.connect();
     await admin.query('create database loyalty');
     await admin.end();
@@ -133,8 +129,12 @@ describe('failover to a synchronous standby under load', { timeout: 300_000 }, (
       '-X',
       'stream',
       '-R',
+      '--checkpoint=fast',
     ]);
     await start(standby);
+    // Synchronous only now: before the standby existed, every COMMIT would have waited for it.
+    await query(primary.port, "alter system set synchronous_standby_names = '*'");
+    await query(primary.port, 'select pg_reload_conf()');
     // Until the standby is the synchronous one, a COMMIT acknowledged might exist on the primary only.
     for (let i = 0; ; i++) {
       const { rows } = await query(primary.port, 'select sync_state from pg_stat_replication');
@@ -152,7 +152,7 @@ describe('failover to a synchronous standby under load', { timeout: 300_000 }, (
     servers.push(await startServerProcess(build.cli, env));
     servers.push(await startServerProcess(build.cli, env));
     org = await seedLoadOrg(servers[0]?.url as string, ADMIN_TOKEN, CUSTOMERS);
-  }, 240_000);
+  }, 400_000);
 
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.stop()));
@@ -180,7 +180,7 @@ describe('failover to a synchronous standby under load', { timeout: 300_000 }, (
           authorization: org.auth,
         });
         answers.push({ phase, server: n % 2, answer });
-        if (answer.status === 200) record(received, org.enrolAndIssue, answer.body);
+        if (answer.status === 200 || answer.status === 201) record(received, org.enrolAndIssue, answer.body);
         // The 503s come back at once while no host takes writes: pace them.
         else await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -200,7 +200,7 @@ describe('failover to a synchronous standby under load', { timeout: 300_000 }, (
       // Recovered: each process answers 200 again, by itself, within 30 s of the promotion.
       const deadline = Date.now() + 30_000;
       const recovered = (server: number) =>
-        answers.some((a) => a.phase === 'after' && a.server === server && a.answer.status === 200);
+        answers.some((a) => a.phase === 'after' && a.server === server && a.answer.status !== 503);
       while (!(recovered(0) && recovered(1)) && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
@@ -211,19 +211,19 @@ describe('failover to a synchronous standby under load', { timeout: 300_000 }, (
       await load;
     }
 
-    const unexpected = answers.filter((a) => a.answer.status !== 200 && a.answer.status !== 503);
+    const unexpected = answers.filter((a) => ![200, 201, 503].includes(a.answer.status));
     expect(unexpected.map((a) => [a.phase, a.answer.status, a.answer.text.slice(0, 300)])).toStrictEqual([]);
-    expect(answers.filter((a) => a.phase === 'before' && a.answer.status === 200).length).toBeGreaterThan(0);
+    expect(answers.filter((a) => a.phase === 'before' && a.answer.status !== 503).length).toBeGreaterThan(0);
     expect(answers.filter((a) => a.phase === 'no primary' && a.answer.status === 503).length).toBeGreaterThan(
       0,
     );
     for (const server of [0, 1]) {
       expect(
-        answers.filter((a) => a.phase === 'after' && a.server === server && a.answer.status === 200).length,
+        answers.filter((a) => a.phase === 'after' && a.server === server && a.answer.status !== 503).length,
       ).toBeGreaterThan(0);
     }
     for (const server of servers) expect((await call(`${server.url}/ready`, 'GET')).status).toBe(200);
-    // A 503 is in the bulk envelope; a 200 carries per-customer results only.
+    // A 503 is in the bulk envelope; a 200 or 201 (Capillary's, when some customer failed) has one item a customer.
     for (const { answer } of answers) {
       if (answer.status === 503) expect(answer.body.response[0].errors[0].code, answer.text).toBe(503);
       else expect(answer.body.response, answer.text).toHaveLength(20);
