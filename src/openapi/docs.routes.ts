@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { ADMIN_COMPONENTS } from '../contract/admin.contract.js';
 import { COMPONENTS } from '../contract/components.contract.js';
-import { ADMIN_SUPPLEMENT_SCHEMAS, adminSupplementPaths } from './admin-supplement.paths.js';
 
 /**
  * Swagger UI's own files, as @fastify/swagger-ui ships them (with no install-time telemetry): the
@@ -49,26 +49,10 @@ const INIT = `window.addEventListener('load', function () {
 `;
 
 /** The document's named schemas (`#/components/schemas/<name>`). */
-export const SCHEMAS = { ...COMPONENTS, ...ADMIN_SUPPLEMENT_SCHEMAS };
+export const SCHEMAS = { ...COMPONENTS, ...ADMIN_COMPONENTS };
 
 // biome-ignore lint/suspicious/noExplicitAny: a JSON document, walked by key
 type Json = Record<string, any>;
-
-/**
- * The document generated from the routes, with the written admin operations filling in any admin
- * route that does not yet document itself (an operation without an operationId). Temporary: see
- * ./admin-supplement.paths.ts.
- */
-function withAdminSupplement(generated: Json): Json {
-  const paths: Json = { ...generated.paths };
-  for (const [route, operations] of Object.entries(adminSupplementPaths())) {
-    for (const [method, operation] of Object.entries(operations)) {
-      if (!paths[route]?.[method]?.operationId) paths[route] = { ...paths[route], [method]: operation };
-    }
-  }
-  const schemas = { ...generated.components?.schemas, ...ADMIN_SUPPLEMENT_SCHEMAS };
-  return { ...generated, paths, components: { ...generated.components, schemas } };
-}
 
 const operation = (operationId: string, summary: string, type: string, description: string) => ({
   operationId,
@@ -86,7 +70,7 @@ export async function docsRoutes(app: FastifyInstance) {
   const openapi = operation('openapi', 'This document', 'application/json', 'The OpenAPI 3.1 document.');
   app.get('/openapi.json', { config: { openapi } }, async (_request, reply) => {
     // Built once, on the first request: every route is registered by then.
-    document ??= JSON.stringify(withAdminSupplement(app.swagger() as Json));
+    document ??= JSON.stringify(app.swagger());
     return reply.type('application/json; charset=utf-8').send(document);
   });
 
