@@ -21,6 +21,7 @@ import {
   serveOneJob,
   slotCapacity,
   summarize,
+  Timeline,
 } from './common.js';
 
 const SOURCE = 'INSTORE';
@@ -36,8 +37,9 @@ type BatchRunner = (action: Action, batches: Batch[]) => Promise<void> | void;
 
 interface Found {
   id: number;
-  member: number | null;
-  source: string | null;
+  /** true, or 1 on SQLite. */
+  member: boolean | number;
+  sources: string | null;
 }
 interface Stats {
   customer_id: number;
@@ -48,12 +50,18 @@ interface Stats {
 const placeholders = (n: number, from: number, dollar: boolean) =>
   Array.from({ length: n }, (_, i) => (dollar ? `$${from + i}` : '?')).join(', ');
 
-const findSql = (dollar: boolean) =>
-  'select "c"."id", "c"."id" as "key", "m"."customer_id" as "member", "s"."source" from "customers" as "c" ' +
-  'left join "program_members" as "m" on "m"."org_id" = "c"."org_id" and "m"."customer_id" = "c"."id" ' +
-  `and "m"."program_id" = ${dollar ? '$1' : '?'} left join "customer_sources" as "s" on "s"."org_id" = "c"."org_id" ` +
-  `and "s"."customer_id" = "c"."id" where "c"."org_id" = ${dollar ? '$2' : '?'} ` +
-  `and "c"."id" in (${placeholders(BATCH, 3, dollar)})`;
+// The customer lookup of the dialect seam (src/db/dialect): on PostgreSQL a lateral probe per key,
+// on SQLite a list of keys; membership and sources as correlated subqueries on both.
+const PG_FIND =
+  'select c.id, c.key, exists (select 1 from program_members m where m.org_id = c.org_id and m.program_id = $1 ' +
+  'and m.customer_id = c.id) as member, array_to_string(array(select s.source from customer_sources s ' +
+  "where s.org_id = c.org_id and s.customer_id = c.id), ',') as sources from unnest($3::bigint[]) as k(key) " +
+  'cross join lateral (select c.id, c.org_id, c.id as key from customers c where c.org_id = $2 and c.id = k.key limit 1) c';
+const SQLITE_FIND =
+  'select c.id, c.id as key, exists (select 1 from program_members m where m.org_id = c.org_id and m.program_id = ? ' +
+  "and m.customer_id = c.id) as member, (select group_concat(s.source, ',') from customer_sources s " +
+  'where s.org_id = c.org_id and s.customer_id = c.id) as sources from customers c ' +
+  'where c.org_id = ? and c.id in (select value from json_each(?))';
 
 // Each customer's issuals (and for EARN their active earns), as customerStates in the repository:
 // on PostgreSQL one statement with a lateral probe a customer; on SQLite a grouped read of the
@@ -110,7 +118,9 @@ function insertSql(table: 'issuals' | 'earns', rows: number, dollar: boolean): s
 /** The customers of the batch who may take part: found, members of the program, registered INSTORE. */
 function eligible(rows: Found[], ids: number[]): number[] {
   const ok = new Set<number>();
-  for (const row of rows) if (row.member !== null && row.source === SOURCE) ok.add(Number(row.id));
+  for (const row of rows) {
+    if (Number(row.member) === 1 && (row.sources ?? '').split(',').includes(SOURCE)) ok.add(Number(row.id));
+  }
   const out = ids.filter((id) => ok.has(id));
   if (out.length !== ids.length)
     throw new Error(`only ${out.length} of ${ids.length} customers are eligible`);
@@ -160,7 +170,7 @@ function sqliteRunner(job: BaselineJob): { run: BatchRunner; close: () => void }
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  const find = db.prepare(findSql(false));
+  const find = db.prepare(SQLITE_FIND);
   const statsOf = db.prepare(SQLITE_STATS);
   const earnCounts = db.prepare(SQLITE_EARN_COUNTS);
   const allocate = db.prepare(
@@ -179,7 +189,7 @@ function sqliteRunner(job: BaselineJob): { run: BatchRunner; close: () => void }
 
   const one = (action: Action, { promotionId, ids }: Batch) => {
     savepoint.run();
-    const customers = eligible(find.all(job.programId, job.orgId, ...ids) as Found[], ids);
+    const customers = eligible(find.all(job.programId, job.orgId, JSON.stringify(ids)) as Found[], ids);
     const chosen = JSON.stringify(customers);
     const stats = statsOf.all(job.orgId, promotionId, chosen) as Stats[];
     if (action === 'EARN') earnCounts.all(job.orgId, promotionId, chosen);
@@ -230,7 +240,7 @@ async function postgresRunners(
   // Named statements, as the service sends them: parsed once per connection, and planned generically
   // after five runs. A generic plan made before the warm-up's ANALYZE is dropped by that ANALYZE.
   const q = {
-    find: { name: 'bl_find', text: findSql(true) },
+    find: { name: 'bl_find', text: PG_FIND },
     lock: { name: 'bl_lock', text: 'select pg_advisory_xact_lock(k) from unnest($1::bigint[]) as t(k)' },
     ENROL: { name: 'bl_states_enrol', text: pgStatesSql(false) },
     EARN: { name: 'bl_states_earn', text: pgStatesSql(true) },
@@ -245,7 +255,7 @@ async function postgresRunners(
     const one = async (action: Action, { promotionId, ids }: Batch) => {
       await client.query('begin');
       try {
-        const found = await client.query<Found>({ ...q.find, values: [job.programId, job.orgId, ...ids] });
+        const found = await client.query<Found>({ ...q.find, values: [job.programId, job.orgId, ids] });
         const customers = eligible(found.rows, ids);
         const keys = [...new Set(customers.map((id) => lockKey(promotionId, id)))]
           .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
@@ -302,10 +312,11 @@ async function phase(
   const measureFrom = start + job.warmupMs;
   const end = measureFrom + job.durationMs;
   const latencies = new Samples();
+  const timeline = new Timeline(measureFrom);
   let next = 0;
   let batches = 0;
   let exhausted = false;
-  // Halfway through the warm-up, as run.ts does for the server: statistics that know the promotions.
+  // Warm mode only: halfway through the warm-up, as run.ts does for the server.
   const analyzing =
     analyze && job.warmupMs > 0
       ? new Promise<void>((resolve, reject) =>
@@ -336,6 +347,7 @@ async function phase(
       // Every batch of a group waits for the group's commit, as a request does in the service.
       if (t1 >= measureFrom && t1 <= end) {
         batches += group.length;
+        timeline.add(t1, group.length);
         for (let i = 0; i < group.length; i++) latencies.push(t1 - t0);
       }
       if (exhausted) return;
@@ -353,6 +365,7 @@ async function phase(
     batchesPerSecond: seconds > 0 ? round(batches / seconds, 1) : 0,
     customersPerSecond: seconds > 0 ? round((batches * BATCH) / seconds, 0) : 0,
     latency: summarize(latencies.values()),
+    perSecond: timeline.perSecond(job.durationMs / 1000),
     batchesSent: next,
     exhausted,
     cpuSeconds: round((cpu.user + cpu.system) / 1e6, 2),

@@ -60,6 +60,7 @@ export interface LatencySummary {
   p50: number;
   p90: number;
   p99: number;
+  p999: number;
   max: number;
 }
 
@@ -67,7 +68,7 @@ export interface LatencySummary {
 export function summarize(samples: Float64Array): LatencySummary {
   const sorted = Float64Array.from(samples).sort();
   const n = sorted.length;
-  if (n === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 };
+  if (n === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
   const at = (p: number) => sorted[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))] as number;
   let sum = 0;
   for (const v of sorted) sum += v;
@@ -77,8 +78,37 @@ export function summarize(samples: Float64Array): LatencySummary {
     p50: round(at(50)),
     p90: round(at(90)),
     p99: round(at(99)),
+    p999: round(at(99.9)),
     max: round(sorted[n - 1] as number),
   };
+}
+
+/** The seconds at the start of a phase whose throughput is reported beside the whole phase's. */
+export const FIRST_SECONDS = 5;
+
+/**
+ * Completions counted per second of the measured window, so that the first seconds of a cold phase
+ * can be told apart from the rest: a store without statistics, or a cache not yet filled, shows there.
+ */
+export class Timeline {
+  private readonly counts: number[] = [];
+  constructor(private readonly from: number) {}
+  add(at: number, n = 1): void {
+    const second = Math.floor((at - this.from) / 1000);
+    if (second < 0) return;
+    while (this.counts.length <= second) this.counts.push(0);
+    this.counts[second] = (this.counts[second] ?? 0) + n;
+  }
+  /** Completions in each whole second of the window, from its start. */
+  perSecond(seconds: number): number[] {
+    return Array.from({ length: Math.floor(seconds) }, (_, i) => this.counts[i] ?? 0);
+  }
+  /** Completions a second over the first `seconds` seconds. */
+  rateOverFirst(seconds: number): number {
+    let sum = 0;
+    for (let i = 0; i < seconds; i++) sum += this.counts[i] ?? 0;
+    return sum / seconds;
+  }
 }
 
 export function round(value: number, digits = 2): number {
@@ -115,6 +145,14 @@ export interface LoadJob {
   connections: number;
   warmupMs: number;
   durationMs: number;
+  /**
+   * Open loop: requests a second, sent on a fixed timetable whatever the answers do, each timed from
+   * when it was due (so that a stall shows in the latency of every request it held up). Absent: closed
+   * loop, `connections` requests always in flight.
+   */
+  rate?: number;
+  /** ENROL: start the walk at this batch (the batches before it were enrolled by an earlier phase). */
+  firstBatch?: number;
 }
 
 export interface LoadResult {
@@ -135,7 +173,12 @@ export interface LoadResult {
   errors: number;
   errorSamples: string[];
   latency: LatencySummary;
-  /** Batches sent, warm-up included: the EARN phase cycles over these. */
+  /** Good answers in each second of the measured window (closed loop: by when they arrived). */
+  perSecond: number[];
+  /** Open loop: the rate asked for, and requests that were due in the measured window. */
+  rate?: number;
+  due?: number;
+  /** Batches sent, warm-up included, counted from the walk's start: the EARN phase cycles over these. */
   batchesSent: number;
   /** The walk ran out of fresh customers before the time was up. */
   exhausted: boolean;
@@ -156,7 +199,7 @@ export interface BaselineJob {
   group: number;
   warmupMs: number;
   durationMs: number;
-  /** PostgreSQL: ANALYZE issuals and earns halfway through each warm-up. */
+  /** PostgreSQL, warm mode only: ANALYZE issuals and earns halfway through each warm-up. */
   analyze: boolean;
 }
 
@@ -167,6 +210,8 @@ export interface BaselinePhase {
   batchesPerSecond: number;
   customersPerSecond: number;
   latency: LatencySummary;
+  /** Batches committed in each second of the measured window. */
+  perSecond: number[];
   batchesSent: number;
   exhausted: boolean;
   cpuSeconds: number;

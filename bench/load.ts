@@ -11,6 +11,7 @@ import {
   serveOneJob,
   slotCapacity,
   summarize,
+  Timeline,
 } from './common.js';
 
 const PATH = '/v2/promotion/bulk/enrolAndEarn';
@@ -31,6 +32,8 @@ function body(action: string, programId: number, promotionId: number, firstId: n
   );
 }
 
+type Outcome = 'good' | 'skip';
+
 async function run(job: LoadJob): Promise<LoadResult> {
   const pool = new Pool(job.origin, {
     connections: job.connections,
@@ -49,6 +52,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
   const measureFrom = start + job.warmupMs;
   const end = measureFrom + job.durationMs;
   const latencies = new Samples();
+  const timeline = new Timeline(measureFrom);
   const result = {
     requests: 0,
     good: 0,
@@ -58,68 +62,109 @@ async function run(job: LoadJob): Promise<LoadResult> {
     non2xx: {} as Record<string, number>,
     errorSamples: [] as string[],
   };
-  let next = 0;
+  let next = job.firstBatch ?? 0;
   let exhausted = false;
 
+  /** The next batch of the walk, or undefined once an ENROL walk has no fresh customers left. */
+  function nextPayload(): string | undefined {
+    if (job.action === 'ENROL' && next >= capacity) {
+      exhausted = true;
+      return undefined;
+    }
+    const k = next++;
+    const slot = batchAt(job.slots, k % cycle);
+    if (!slot) throw new Error(`batch ${k} is outside the walk`);
+    return body(job.action, job.programId, slot.promotionId, slot.firstId);
+  }
+
+  /** Sends one request; `from` is when its latency starts, `counts` whether it falls in the window. */
+  async function send(payload: string, from: number, counts: (t1: number) => boolean): Promise<Outcome> {
+    let status = 0;
+    let answer = EMPTY;
+    let failure: string | undefined;
+    try {
+      const res = await pool.request({ path: PATH, method: 'POST', headers, body: payload });
+      status = res.statusCode;
+      answer = Buffer.from(await res.body.arrayBuffer());
+    } catch (err) {
+      failure = errorText(err);
+    }
+    const t1 = performance.now();
+    if (!counts(t1)) return 'skip';
+    if (failure !== undefined) {
+      result.errors++;
+      if (result.errorSamples.length < 5) result.errorSamples.push(failure);
+      return 'skip';
+    }
+    result.requests++;
+    latencies.push(t1 - from);
+    if (status === 200 || status === 201) {
+      if (answer.subarray(answer.length - GOOD_TAIL.length).equals(GOOD_TAIL)) {
+        result.good++;
+        timeline.add(t1);
+        if (answer.includes(WARNED)) result.warned++;
+        return 'good';
+      }
+      result.failed++;
+      if (result.errorSamples.length < 5) {
+        result.errorSamples.push(`${status} ${answer.subarray(-300).toString('utf8')}`);
+      }
+    } else {
+      result.non2xx[status] = (result.non2xx[status] ?? 0) + 1;
+      if (result.errorSamples.length < 5) {
+        result.errorSamples.push(`${status} ${answer.subarray(0, 300).toString('utf8')}`);
+      }
+    }
+    return 'skip';
+  }
+
+  // Closed loop: each connection sends its next request when the last one is answered. Only answers
+  // that arrive inside the measured window count (warm-up and overrun are left out).
   async function worker(): Promise<void> {
     while (performance.now() < end) {
-      if (job.action === 'ENROL' && next >= capacity) {
-        exhausted = true;
-        return;
-      }
-      const k = next++;
-      const slot = batchAt(job.slots, k % cycle);
-      if (!slot) throw new Error(`batch ${k} is outside the walk`);
-      const payload = body(job.action, job.programId, slot.promotionId, slot.firstId);
-      const t0 = performance.now();
-      let status = 0;
-      let answer = EMPTY;
-      let failure: string | undefined;
-      try {
-        const res = await pool.request({ path: PATH, method: 'POST', headers, body: payload });
-        status = res.statusCode;
-        answer = Buffer.from(await res.body.arrayBuffer());
-      } catch (err) {
-        failure = errorText(err);
-      }
-      const t1 = performance.now();
-      // Only answers that arrive inside the measured window count (warm-up and overrun are left out).
-      if (t1 < measureFrom || t1 > end) continue;
-      if (failure !== undefined) {
-        result.errors++;
-        if (result.errorSamples.length < 5) result.errorSamples.push(failure);
-        continue;
-      }
-      result.requests++;
-      latencies.push(t1 - t0);
-      if (status === 200 || status === 201) {
-        if (answer.subarray(answer.length - GOOD_TAIL.length).equals(GOOD_TAIL)) {
-          result.good++;
-          if (answer.includes(WARNED)) result.warned++;
-        } else {
-          result.failed++;
-          if (result.errorSamples.length < 5) {
-            result.errorSamples.push(`${status} ${answer.subarray(-300).toString('utf8')}`);
-          }
-        }
-      } else {
-        result.non2xx[status] = (result.non2xx[status] ?? 0) + 1;
-        if (result.errorSamples.length < 5) {
-          result.errorSamples.push(`${status} ${answer.subarray(0, 300).toString('utf8')}`);
-        }
-      }
+      const payload = nextPayload();
+      if (payload === undefined) return;
+      await send(payload, performance.now(), (t1) => t1 >= measureFrom && t1 <= end);
     }
   }
 
-  await Promise.all(Array.from({ length: job.connections }, worker));
+  // Open loop: request k is due at start + k / rate and is sent then, however many are unanswered;
+  // its latency runs from when it was due, so a stall is charged to every request it held back
+  // rather than hidden by sending less (coordinated omission). A request counts if it was due in
+  // the window, whenever its answer came.
+  let due = 0;
+  async function timetable(rate: number): Promise<void> {
+    const interval = 1000 / rate;
+    const inFlight = new Set<Promise<Outcome>>();
+    for (let k = 0; ; k++) {
+      const at = start + k * interval;
+      if (at >= end) break;
+      const wait = at - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const payload = nextPayload();
+      if (payload === undefined) break;
+      const inWindow = at >= measureFrom;
+      if (inWindow) due++;
+      const sent = send(payload, at, () => inWindow);
+      inFlight.add(sent);
+      void sent.finally(() => inFlight.delete(sent));
+    }
+    await Promise.all(inFlight);
+  }
+
+  if (job.rate !== undefined) await timetable(job.rate);
+  else await Promise.all(Array.from({ length: job.connections }, worker));
   const finished = performance.now();
   await pool.close();
   const cpu = process.cpuUsage(cpuStart);
+  const seconds = (Math.min(finished, end) - measureFrom) / 1000;
   return {
     action: job.action,
-    seconds: (Math.min(finished, end) - measureFrom) / 1000,
+    seconds: job.rate !== undefined ? job.durationMs / 1000 : seconds,
     ...result,
     latency: summarize(latencies.values()),
+    perSecond: timeline.perSecond(job.durationMs / 1000),
+    ...(job.rate !== undefined ? { rate: job.rate, due } : {}),
     batchesSent: next,
     exhausted,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 interface CpuProfile {
   nodes: ProfileNode[];
@@ -18,6 +19,54 @@ export interface ProfileSummary {
   /** Share of time per package (node_modules/<name>), project folder (dist/<dir>), or V8 bucket. */
   byArea: { area: string; percent: number }[];
   byFunction: { fn: string; percent: number }[];
+  /** Share of time per stage of a request (HTTP, JSON, auth, validation, statements...). */
+  byPhase: { phase: string; percent: number }[];
+}
+
+/**
+ * The stage of a request a frame belongs to. A sample goes to the stage of the frame nearest its leaf
+ * that has one: JSON.parse called by Fastify's body parser is JSON, Kysely compiling a statement for
+ * the repository is statements, a socket write under Fastify's reply is HTTP.
+ */
+const PHASES: [string, (fn: string, url: string) => boolean][] = [
+  ['garbage collection', (fn) => fn === '(garbage collector)'],
+  [
+    'statements (driver, query builder, store)',
+    (_, url) =>
+      /node_modules\/(better-sqlite3|kysely|pg|pg-protocol|pg-pool)\//.test(url) ||
+      /\/dist\/db\//.test(url) ||
+      /\/dist\/.*\.repository\.js$/.test(url),
+  ],
+  ['JSON parse', (fn, url) => (fn === 'parse' && url === '') || /secure-json-parse/.test(url)],
+  [
+    'serialisation',
+    (fn, url) => (fn === 'stringify' && url === '') || /fast-json-stringify|fast-uri/.test(url),
+  ],
+  ['auth', (_, url) => /\/dist\/auth\//.test(url) || /node_modules\/jose\//.test(url)],
+  [
+    'validation',
+    (_, url) => /\/dist\/(promotions\/bulk-request|contract\/)/.test(url) || /node_modules\/ajv/.test(url),
+  ],
+  ['service rules', (_, url) => /\/dist\/promotions\//.test(url)],
+  [
+    'logging and metrics',
+    (_, url) => /node_modules\/(pino|prom-client|sonic-boom)|\/dist\/metrics\//.test(url),
+  ],
+  [
+    'HTTP (Node, Fastify, routing)',
+    (_, url) =>
+      /^node:(_http|http|net|stream|internal\/(http|streams|net))/.test(url) ||
+      /node_modules\/(fastify|@fastify|find-my-way|avvio|light-my-request)/.test(url),
+  ],
+  ['other code of the service', (_, url) => /\/dist\//.test(url)],
+];
+
+function phaseOf(path: ProfileNode[]): string {
+  for (const node of path) {
+    const { functionName, url } = node.callFrame;
+    for (const [phase, matches] of PHASES) if (matches(functionName, url)) return phase;
+  }
+  return 'other (Node internals, idle callbacks)';
 }
 
 function area(url: string, functionName: string): string {
@@ -33,6 +82,17 @@ function area(url: string, functionName: string): string {
 export function summarizeProfile(file: string, top = 15): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parents = new Map<number, number>();
+  for (const n of profile.nodes) for (const child of n.children ?? []) parents.set(child, n.id);
+  /** The node and its callers, leaf first. */
+  const stackOf = (id: number): ProfileNode[] => {
+    const out: ProfileNode[] = [];
+    for (let at: number | undefined = id; at !== undefined; at = parents.get(at)) {
+      const node = nodes.get(at);
+      if (node) out.push(node);
+    }
+    return out;
+  };
   const selfUs = new Map<number, number>();
   profile.samples.forEach((id, i) => {
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
@@ -40,6 +100,7 @@ export function summarizeProfile(file: string, top = 15): ProfileSummary {
   let total = 0;
   const areas = new Map<string, number>();
   const fns = new Map<string, number>();
+  const phases = new Map<string, number>();
   for (const [id, us] of selfUs) {
     const node = nodes.get(id);
     if (!node) continue;
@@ -51,6 +112,8 @@ export function summarizeProfile(file: string, top = 15): ProfileSummary {
     const where = url ? ` ${a}:${lineNumber + 1}` : '';
     const key = `${functionName || '(anonymous)'}${where}`;
     fns.set(key, (fns.get(key) ?? 0) + us);
+    const phase = functionName === '(program)' ? '(program: V8 and native)' : phaseOf(stackOf(id));
+    phases.set(phase, (phases.get(phase) ?? 0) + us);
   }
   const ranked = (m: Map<string, number>) =>
     [...m.entries()]
@@ -62,5 +125,6 @@ export function summarizeProfile(file: string, top = 15): ProfileSummary {
     totalMs: Math.round(total / 1000),
     byArea: ranked(areas).map(({ k, percent }) => ({ area: k, percent })),
     byFunction: ranked(fns).map(({ k, percent }) => ({ fn: k, percent })),
+    byPhase: ranked(phases).map(({ k, percent }) => ({ phase: k, percent })),
   };
 }

@@ -8,7 +8,6 @@ import { systemClock } from './clock.js';
 import { adminTokenTooShort, type Config, ConfigError, MIN_ADMIN_TOKEN_BYTES } from './config.js';
 import { createStore, dialectFor, type Store } from './db/database.js';
 import { migrateToLatest } from './db/migrator.js';
-import { keepStatistics } from './db/statistics.js';
 import { DEMO_CLIENT, DEMO_FIXTURE, DEMO_TILL } from './demo/demo-data.js';
 
 export interface RunningServer {
@@ -47,10 +46,6 @@ export async function startServer(
           '(every /admin call answers 401); make one with: openssl rand -hex 32',
       );
     }
-    const stopStatistics = keepStatistics(store, 30_000, (err) =>
-      app.log.warn({ err }, 'refreshing table statistics failed'),
-    );
-    app.addHook('onClose', async () => stopStatistics());
     await app.listen({ port: config.port, host: config.host });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

@@ -1,4 +1,5 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
+import { sql } from 'kysely';
 import { lockKind, type Store, type Trx, writeTransaction } from '../db/database.js';
 import { advanceSequence, allocateIds, type SequenceName } from '../db/id-sequences.js';
 import type { CustomersTable, PromotionsTable } from '../db/schema.js';
@@ -251,6 +252,9 @@ function queries(store: Store, db: Trx) {
         .where('org_id', '=', orgId)
         .where('promotion_id', '=', promotionId)
         .where('id', '>', after)
+        // The condition of the partial issuals_report_idx, written as a literal so that every plan,
+        // generic ones too, may use that index; the bulk path never names it (migration 2026-11-30-0001).
+        .where('id', '>', sql.lit(0))
         .orderBy('id')
         .limit(limit)
         .execute();

@@ -2,12 +2,14 @@ import { type Migration, type MigrationProvider, type MigrationResultSet, Migrat
 import type { Db } from './database.js';
 import * as initial from './migrations/2026-11-26-0001-initial.js';
 import * as hotPathWithoutForeignKeys from './migrations/2026-11-26-0002-hot-path-without-foreign-keys.js';
+import * as plansWithoutStatistics from './migrations/2026-11-30-0001-plans-without-statistics.js';
 import * as rateLimits from './migrations/2026-11-30-0005-rate-limits.js';
 
 // Listed here rather than read from a folder, so that migrations work the same from src/ and dist/.
 const MIGRATIONS: Record<string, Migration> = {
   '2026-11-26-0001-initial': initial,
   '2026-11-26-0002-hot-path-without-foreign-keys': hotPathWithoutForeignKeys,
+  '2026-11-30-0001-plans-without-statistics': plansWithoutStatistics,
   '2026-11-30-0005-rate-limits': rateLimits,
 };
 

@@ -1,33 +1,12 @@
 import type { Store } from './database.js';
 
-// The tables whose growth changes the plans of the hot path.
-const TABLES = ['customers', 'customer_sources', 'program_members', 'issuals', 'earns', 'idempotency_keys'];
+// The tables a bulk import grows. The bulk path's plans need no statistics (test/plans); what the
+// import reads next does: its duplicate checks are lists of up to 1,000 values, which a planner
+// without statistics takes for most of the table. So an import refreshes them; nothing else does, and
+// a server no longer analyses on a timer (autovacuum, where it runs, keeps them fresh).
+const TABLES = ['customers', 'customer_sources', 'program_members'];
 
-/**
- * PostgreSQL plans the bulk path from table statistics, which go stale where autovacuum is off (see
- * the dialect's refreshStatistics). Returns the tables it analysed.
- */
+/** Analyses those of the tables that changed much since (see the dialect's refreshStatistics). */
 export function refreshStatistics(store: Store): Promise<string[]> {
   return store.dialect.refreshStatistics(store.db, TABLES);
-}
-
-/** Runs refreshStatistics every `intervalMs` until stopped; failures are reported, never thrown. */
-export function keepStatistics(
-  store: Store,
-  intervalMs: number,
-  onError: (err: unknown) => void,
-): () => void {
-  if (!store.dialect.plansFromStatistics) return () => {};
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    refreshStatistics(store)
-      .catch(onError)
-      .finally(() => {
-        running = false;
-      });
-  }, intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
 }

@@ -96,30 +96,16 @@ export function createEnrolmentRepository(store: Store) {
     return {
       async findCustomers(orgId, programId, identifierName, keys) {
         if (keys.length === 0) return [];
-        const column = IDENTIFIER_COLUMNS[identifierName];
-        // Membership and sources are correlated subqueries, not joins: whatever the statistics say,
-        // each is a few index probes per customer, never a scan of the org's members.
-        const sources = dialect.textList(
-          's.source',
-          sql`from customer_sources s where s.org_id = c.org_id and s.customer_id = c.id`,
+        const rows = await dialect.findCustomers(
+          trx,
+          orgId,
+          programId,
+          IDENTIFIER_COLUMNS[identifierName],
+          keys,
         );
-        // A raw statement: this runs on every request, and building it with the query builder cost
-        // more than running it.
-        const { rows } = await sql<{
-          id: number;
-          key: string | number;
-          member: unknown;
-          sources: string | null;
-        }>`
-          select c.id, ${sql.ref(column)} as key,
-            exists (select 1 from program_members m
-              where m.org_id = c.org_id and m.program_id = ${programId} and m.customer_id = c.id) as member,
-            ${sources} as sources
-          from customers c
-          where c.org_id = ${orgId} and ${dialect.oneOf(column, keys)}`.execute(trx);
         return rows.map((row) => ({
           id: row.id,
-          key: row.key as string | number,
+          key: row.key,
           member: row.member === true || Number(row.member) === 1,
           sources: new Set(row.sources ? row.sources.split(',') : []),
         }));

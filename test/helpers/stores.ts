@@ -60,7 +60,10 @@ async function adminQuery(text: string): Promise<void> {
 }
 
 /** A fresh, migrated database of the given kind, private to the caller. */
-export async function openTestStore(kind: StoreKind, onQuery?: (sql: string) => void): Promise<TestStore> {
+export async function openTestStore(
+  kind: StoreKind,
+  onQuery?: (sql: string, parameters: readonly unknown[]) => void,
+): Promise<TestStore> {
   if (kind === 'sqlite') {
     const config: StoreConfig = { kind: 'sqlite', filename: ':memory:' };
     const store = createStore(config, onQuery ? { onQuery } : {});

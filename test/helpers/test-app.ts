@@ -27,7 +27,7 @@ export interface JsonResponse {
 export interface TestAppOptions {
   clock?: Clock;
   config?: Partial<Config>;
-  onQuery?: (sql: string) => void;
+  onQuery?: (sql: string, parameters: readonly unknown[]) => void;
 }
 
 function toJson(res: LightMyRequestResponse): JsonResponse {

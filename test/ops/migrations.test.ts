@@ -60,6 +60,8 @@ describeEachStoreKind('migrations', (kind) => {
     expect(before.earns).toHaveLength(1);
 
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0005-rate-limits']);
+    expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0001-plans-without-statistics']);
+    expect(await rows()).toStrictEqual(before);
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-26-0002-hot-path-without-foreign-keys']);
     expect(await rows()).toStrictEqual(before);
     await expect(orphanIssual()).rejects.toThrow(/foreign key/i);
@@ -67,6 +69,7 @@ describeEachStoreKind('migrations', (kind) => {
 
     expect(await migrateToLatest(t.store.db)).toStrictEqual([
       '2026-11-26-0002-hot-path-without-foreign-keys',
+      '2026-11-30-0001-plans-without-statistics',
       '2026-11-30-0005-rate-limits',
     ]);
     expect(await rows()).toStrictEqual(before);
@@ -79,11 +82,13 @@ describeEachStoreKind('migrations', (kind) => {
 
   it('goes all the way down to an empty store and back up', async () => {
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0005-rate-limits']);
+    expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0001-plans-without-statistics']);
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-26-0002-hot-path-without-foreign-keys']);
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-26-0001-initial']);
     expect(await migrateToLatest(t.store.db)).toStrictEqual([
       '2026-11-26-0001-initial',
       '2026-11-26-0002-hot-path-without-foreign-keys',
+      '2026-11-30-0001-plans-without-statistics',
       '2026-11-30-0005-rate-limits',
     ]);
     expect(await rows()).toStrictEqual({ issuals: [], earns: [] });

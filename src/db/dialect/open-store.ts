@@ -14,7 +14,7 @@ export function dialectFor(kind: StoreConfig['kind']): StoreDialect {
 export function createStore(config: StoreConfig, options: StoreOptions = {}): Store {
   const log = options.onQuery
     ? (event: LogEvent) => {
-        if (event.level === 'query') options.onQuery?.(event.query.sql);
+        if (event.level === 'query') options.onQuery?.(event.query.sql, event.query.parameters);
       }
     : undefined;
   return config.kind === 'postgres' ? openPostgres(config, options, log) : openSqlite(config, log);

@@ -6,7 +6,14 @@ import type { StoreConfig } from '../../config.js';
 import type { Database } from '../schema.js';
 import { SqliteGroupCommit } from '../sqlite-group-commit.js';
 import { cachingSqlite } from '../statement-cache.js';
-import type { CustomerStateRow, Db, SequenceName, Store, StoreDialect } from './store-dialect.js';
+import type {
+  CustomerLookupRow,
+  CustomerStateRow,
+  Db,
+  SequenceName,
+  Store,
+  StoreDialect,
+} from './store-dialect.js';
 
 // One group committer per database (see sqlite-group-commit.ts); PostgreSQL groups commits itself.
 const groupCommits = new WeakMap<Db, SqliteGroupCommit<Database>>();
@@ -18,7 +25,6 @@ export const sqliteDialect: StoreDialect = {
   name: 'sqlite',
   embedded: true,
   sharedByProcesses: false,
-  plansFromStatistics: false,
 
   /**
    * One savepoint of a group transaction that takes the write lock at its start (BEGIN IMMEDIATE, so
@@ -82,6 +88,22 @@ export const sqliteDialect: StoreDialect = {
       .set({ value: sql`max(value, ${maxId})` })
       .where('name', '=', name)
       .execute();
+  },
+
+  /**
+   * SQLite's planner picks the identifier's index for a list of keys by itself, with or without
+   * statistics (test/plans). Membership and sources are correlated subqueries: a few index probes each.
+   */
+  async findCustomers(trx, orgId, programId, column, keys) {
+    const { rows } = await sql<CustomerLookupRow>`
+    select c.id, ${sql.ref(column)} as key,
+      exists (select 1 from program_members m
+        where m.org_id = c.org_id and m.program_id = ${programId} and m.customer_id = c.id) as member,
+      (select group_concat(s.source, ',') from customer_sources s
+        where s.org_id = c.org_id and s.customer_id = c.id) as sources
+    from customers c
+    where c.org_id = ${orgId} and ${sql.ref(column)} in (select value from ${jsonList(keys)})`.execute(trx);
+    return rows;
   },
 
   /**

@@ -37,10 +37,21 @@ export interface PoolStats {
 }
 
 export interface StoreOptions {
-  /** Called with the SQL of every statement sent to the store (tests count them). */
-  onQuery?: (sqlText: string) => void;
+  /** Called with the SQL and parameters of every statement sent to the store (tests count and explain them). */
+  onQuery?: (sqlText: string, parameters: readonly unknown[]) => void;
   /** Told of errors of idle connections (a restarted server, say); the pool replaces them itself. */
   onIdleError?: (err: Error) => void;
+}
+
+/** A customer found by an identifier, with what the bulk path checks of them. */
+export interface CustomerLookupRow {
+  id: number;
+  /** The identifier as stored, which the key matched. */
+  key: string | number;
+  /** In the program (a boolean, or 0/1 on SQLite). */
+  member: unknown;
+  /** The customer's sources joined with commas; null if none. */
+  sources: string | null;
 }
 
 /** A column of rows sent as parameters (see StoreDialect.rowSource). */
@@ -71,8 +82,6 @@ export interface StoreDialect {
   readonly embedded: boolean;
   /** Several server processes may write to it at once (`loyalty serve --workers`). */
   readonly sharedByProcesses: boolean;
-  /** Its planner reads table statistics that must be kept fresh (see db/statistics.ts). */
-  readonly plansFromStatistics: boolean;
 
   /** Runs `fn` all or nothing (see writeTransaction in db/database.ts). */
   writeTransaction<T>(db: Db, fn: (trx: Trx) => Promise<T>): Promise<T>;
@@ -96,6 +105,19 @@ export interface StoreDialect {
   nextIds(trx: Trx, wanted: readonly (readonly [SequenceName, number])[]): Promise<[SequenceName, number][]>;
   /** Moves the sequence past `maxId` when it is behind it. */
   advanceSequence(trx: Trx, name: SequenceName, maxId: number): Promise<void>;
+
+  /**
+   * The org's customers whose `column` (c.id, c.mobile or c.email) is one of `keys`, each with
+   * whether they are in the program and their sources: a few index probes per key, whatever the
+   * statistics say (no plan reads the org's every customer or member).
+   */
+  findCustomers(
+    trx: Trx,
+    orgId: number,
+    programId: number,
+    column: string,
+    keys: readonly (number | string)[],
+  ): Promise<CustomerLookupRow[]>;
 
   /** Each customer's issual count and active issual in the promotion, and with `countEarns` active earns. */
   customerStates(
