@@ -14,9 +14,15 @@ import { oauthRoutes } from './auth/oauth.routes.js';
 import { createRateLimiter } from './auth/rate-limiter.js';
 import { v2AuthHook } from './auth/v2-auth.hook.js';
 import { type Clock, systemClock } from './clock.js';
-import type { Config } from './config.js';
+import { type Config, MIN_ADMIN_TOKEN_BYTES } from './config.js';
+import { consoleSessionHook } from './console-auth/console-session.hook.js';
+import { consoleSessionRoutes } from './console-auth/console-session.routes.js';
+import { consoleStaticRoutes } from './console-auth/console-static.routes.js';
+import { createConsoleUserRepository } from './console-auth/console-user.repository.js';
+import { createConsoleUserService } from './console-auth/console-user.service.js';
 import { ADMIN_COMPONENTS } from './contract/admin.contract.js';
 import { COMPONENTS, ref } from './contract/components.contract.js';
+import { CONSOLE_COMPONENTS } from './contract/console.contract.js';
 import type { Store } from './db/database.js';
 import { isSchemaCurrent } from './db/migrator.js';
 import { isCommitOutcomeUnknown, isInvalidValue, isStoreUnavailable } from './db/store-errors.js';
@@ -168,6 +174,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     return503OnClosing: true,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    ...(config.trustProxy ? { trustProxy: true } : {}),
     routerOptions: { maxParamLength: 200 },
     // A path parameter too long or not decodable never reaches a route: answer it in the route
     // family's envelope, with the usual headers, rather than Fastify's own body echoing the URL.
@@ -185,6 +192,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   app.server.maxConnections = limits.maxConnections;
   app.decorateRequest('actor', null);
+  app.decorateRequest('consoleUser', null);
 
   // Once closing starts, answers in flight also close their connection, so that a keep-alive client
   // cannot hold the process open until its idle timeout.
@@ -228,7 +236,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   // Before any route it documents: the document is built from the routes registered after it.
   await registerOpenApi(app, {
     version: packageVersion(),
-    components: { ...COMPONENTS, ...ADMIN_COMPONENTS },
+    components: { ...COMPONENTS, ...ADMIN_COMPONENTS, ...CONSOLE_COMPONENTS },
   });
   // Before any route, so that the request counters see every one of them.
   let metrics: Metrics | undefined;
@@ -286,7 +294,29 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(oauthRoutes, { auth });
 
   const management = createManagement(deps.store, clock, () => auth.clear());
-  await app.register(adminRoutes, { management, adminToken: config.adminToken });
+  // The console is on when the management API is: people sign in to it, and their sessions act on it.
+  const managementOn =
+    config.adminToken !== undefined && Buffer.byteLength(config.adminToken) >= MIN_ADMIN_TOKEN_BYTES;
+  const sessionTimes = {
+    idleMs: config.consoleIdleMinutes * 60_000,
+    absoluteMs: config.consoleSessionHours * 3_600_000,
+  };
+  const users = createConsoleUserService({
+    repository: createConsoleUserRepository(deps.store),
+    clock,
+    times: sessionTimes,
+  });
+  if (managementOn) {
+    app.addHook('onRequest', consoleSessionHook(users));
+    await app.register(consoleSessionRoutes, {
+      users,
+      clock,
+      times: sessionTimes,
+      maxFailedSignIns: config.consoleMaxFailedSignIns,
+    });
+    await app.register(consoleStaticRoutes);
+  }
+  await app.register(adminRoutes, { management, adminToken: config.adminToken, users });
 
   return app;
 }

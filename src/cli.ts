@@ -5,6 +5,7 @@ import { createManagement } from './admin/management.js';
 import { runBulkCommand } from './bulk/bulk.command.js';
 import { systemClock } from './clock.js';
 import { ConfigError, describeConfig, loadConfig } from './config.js';
+import { runUsersCommand, USERS_USAGE, UsersUsageError } from './console-auth/users.command.js';
 import { createStore } from './db/database.js';
 import { migrateToLatest } from './db/migrator.js';
 import { AppError } from './errors.js';
@@ -20,6 +21,7 @@ Commands:
   seed FILE    load a fixture file of orgs, programs, promotions, customers, tills and API clients
   bulk ACTION  enrol, earn, revoke-enrol or revoke-earn the customers of a CSV file through the API
                of a running server (loyalty bulk --help for its options)
+  users        console users: add, list, disable, enable, password (loyalty users help)
   config       print the effective configuration, secrets masked, and exit (non-zero if it is invalid)
   version      print the package's version (also --version, -v)
   help         show this text
@@ -100,6 +102,12 @@ async function main(argv: string[]): Promise<void> {
       return seed(rest[0]);
     case 'bulk':
       return bulk(rest);
+    case 'users':
+      if (rest[0] === undefined || rest[0] === 'help') {
+        console.log(USERS_USAGE);
+        return;
+      }
+      return runUsersCommand(rest, loadConfig(), { stdin: process.stdin, stdout: process.stdout });
     case 'config':
       console.log(JSON.stringify(describeConfig(loadConfig()), null, 2));
       return;
@@ -120,6 +128,10 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsersUsageError) {
+    console.error(`loyalty: ${err.message}\n\n${USERS_USAGE}`);
+    process.exit(64);
+  }
   if (err instanceof UsageError) {
     console.error(`loyalty: ${err.message}\n\n${USAGE}`);
     process.exit(64);

@@ -25,6 +25,14 @@ export interface Config {
   readonly rateLimitPerMinute: number;
   /** Serve Prometheus metrics at GET /metrics (and collect them). */
   readonly metrics: boolean;
+  /** Console sessions: minutes unused before one ends. */
+  readonly consoleIdleMinutes: number;
+  /** Console sessions: hours after sign-in when one ends, however busy. */
+  readonly consoleSessionHours: number;
+  /** Failed console sign-ins per username in 15 minutes before further attempts are refused (429). */
+  readonly consoleMaxFailedSignIns: number;
+  /** Behind a reverse proxy: trust its X-Forwarded-* headers (the client's address, https for Secure cookies). */
+  readonly trustProxy: boolean;
 }
 
 export class ConfigError extends Error {
@@ -118,6 +126,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const adminToken = env.LOYALTY_ADMIN_TOKEN === '' ? undefined : env.LOYALTY_ADMIN_TOKEN;
+  const consoleIdleMinutes = intVar(env, 'LOYALTY_CONSOLE_IDLE_MINUTES', 30, 1, 24 * 60, problems);
+  const consoleSessionHours = intVar(env, 'LOYALTY_CONSOLE_SESSION_HOURS', 12, 1, 24 * 30, problems);
+  const consoleMaxFailedSignIns = intVar(env, 'LOYALTY_CONSOLE_MAX_FAILED_SIGN_INS', 5, 1, 1000, problems);
+  const trustProxyRaw = env.LOYALTY_TRUST_PROXY ?? '0';
+  if (!['0', '1', 'true', 'false', ''].includes(trustProxyRaw)) {
+    problems.push(`LOYALTY_TRUST_PROXY must be 0 or 1 (got "${trustProxyRaw}")`);
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -132,6 +147,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtSecret,
     rateLimitPerMinute,
     metrics: metricsRaw === '1' || metricsRaw === 'true',
+    consoleIdleMinutes,
+    consoleSessionHours,
+    consoleMaxFailedSignIns,
+    trustProxy: trustProxyRaw === '1' || trustProxyRaw === 'true',
   });
 }
 
@@ -149,6 +168,10 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
     jwtSecret: undefined,
     rateLimitPerMinute: 0,
     metrics: true,
+    consoleIdleMinutes: 30,
+    consoleSessionHours: 12,
+    consoleMaxFailedSignIns: 5,
+    trustProxy: false,
     ...overrides,
   } satisfies Config);
 }
@@ -177,6 +200,10 @@ export function describeConfig(config: Config): Record<string, unknown> {
     jwtSecret: secret(config.jwtSecret),
     rateLimitPerMinute: config.rateLimitPerMinute,
     metrics: config.metrics,
+    consoleIdleMinutes: config.consoleIdleMinutes,
+    consoleSessionHours: config.consoleSessionHours,
+    consoleMaxFailedSignIns: config.consoleMaxFailedSignIns,
+    trustProxy: config.trustProxy,
   };
 }
 

@@ -6,6 +6,9 @@ import type { CredentialKind } from '../auth/credential.repository.js';
 import { safeEqual } from '../auth/secret-hash.js';
 import { requireJson } from '../auth/v2-auth.hook.js';
 import { MIN_ADMIN_TOKEN_BYTES } from '../config.js';
+import { auditWho } from '../console-auth/console-session.hook.js';
+import { consoleUserRoutes } from '../console-auth/console-user.routes.js';
+import type { ConsoleUserService } from '../console-auth/console-user.service.js';
 import * as C from '../contract/admin.contract.js';
 import { ref } from '../contract/components.contract.js';
 import { AppError } from '../errors.js';
@@ -18,6 +21,8 @@ export const ADMIN_BODY_LIMIT = 32 * 1024 * 1024;
 export interface AdminRoutesOptions {
   management: Management;
   adminToken: string | undefined;
+  /** Console users, managed at /admin/v1/users. */
+  users?: ConsoleUserService;
 }
 
 /** The refusals a route can answer besides its success, all in the admin envelope. */
@@ -50,7 +55,10 @@ function schema<Parts extends { params?: TSchema; querystring?: TSchema; body?: 
 }
 
 /** The management API under /admin/v1, behind the operator's bearer token. */
-export async function adminRoutes(fastify: FastifyInstance, { management, adminToken }: AdminRoutesOptions) {
+export async function adminRoutes(
+  fastify: FastifyInstance,
+  { management, adminToken, users }: AdminRoutesOptions,
+) {
   const { records, customers, reports, credentials, audit } = management;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   // The contract validates every request of this scope and a refusal names the field (see admin-validation).
@@ -61,11 +69,15 @@ export async function adminRoutes(fastify: FastifyInstance, { management, adminT
   app.addHook('onRequest', async (request) => {
     const header = request.headers.authorization ?? '';
     const token = /^Bearer\s/i.test(header) ? header.slice(7).trim() : '';
+    // A console session, already checked for its role and org scope (console-session.hook), or the token.
+    const bySession = enabled && request.consoleUser !== null;
     // Without a configured token of 32 bytes or more the management API is off: nothing can open it.
-    if (!enabled || !token || !safeEqual(token, adminToken as string)) throw new AppError('unauthorized');
+    if (!bySession && (!enabled || !token || !safeEqual(token, adminToken as string))) {
+      throw new AppError('unauthorized');
+    }
     // Later log lines of the request say who made it (the token itself never).
     const log = request.log as typeof request.log & { setBindings?: (bindings: object) => void };
-    log.setBindings?.({ credential: 'admin' });
+    log.setBindings?.({ credential: bySession ? auditWho(request) : 'admin' });
     // A body must be JSON; a POST without one (a rotation that generates the secret) needs no type.
     const hasBody =
       Number(request.headers['content-length'] ?? 0) > 0 ||
@@ -85,7 +97,7 @@ export async function adminRoutes(fastify: FastifyInstance, { management, adminT
     try {
       await audit.record({
         orgId,
-        who: `admin@${request.ip}`,
+        who: auditWho(request),
         method: request.method,
         route: request.routeOptions.url,
         params,
@@ -99,6 +111,7 @@ export async function adminRoutes(fastify: FastifyInstance, { management, adminT
   });
 
   const opts = { bodyLimit: ADMIN_BODY_LIMIT, config: { envelope: 'admin' as const } };
+  if (users) await consoleUserRoutes(app, { users, opts });
 
   app.get(
     '/admin/v1/audit',

@@ -65,3 +65,7 @@ export function isOneOf<T extends string>(list: readonly T[], value: unknown): v
 /** The JSON schema of an enumeration, typed as its union. */
 export const enumSchema = <const T extends readonly string[]>(list: T, description?: string) =>
   Type.Enum([...list] as [...T], description ? { description } : {});
+
+/** What a console user may do: viewer reads; operator also runs jobs, enrols, revokes and edits promotions; admin also manages credentials, webhooks and users. */
+export const CONSOLE_ROLES = ['viewer', 'operator', 'admin'] as const;
+export type ConsoleRole = (typeof CONSOLE_ROLES)[number];

@@ -2,11 +2,13 @@ import { type Migration, type MigrationProvider, type MigrationResultSet, Migrat
 import type { Db } from './database.js';
 import * as initial from './migrations/2026-11-26-0001-initial.js';
 import * as hotPathWithoutForeignKeys from './migrations/2026-11-26-0002-hot-path-without-foreign-keys.js';
+import * as consoleUsers from './migrations/2026-11-30-0007-console-users.js';
 
 // Listed here rather than read from a folder, so that migrations work the same from src/ and dist/.
 const MIGRATIONS: Record<string, Migration> = {
   '2026-11-26-0001-initial': initial,
   '2026-11-26-0002-hot-path-without-foreign-keys': hotPathWithoutForeignKeys,
+  '2026-11-30-0007-console-users': consoleUsers,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

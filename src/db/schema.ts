@@ -145,6 +145,29 @@ export interface AuditLogTable {
   request_id: string;
 }
 
+/** A person who signs in to the console; org_id is always 0 (the deployment). */
+export interface ConsoleUsersTable {
+  org_id: number;
+  username: string;
+  password_hash: string;
+  role: string;
+  /** JSON array of the org ids the user may act on; null for every org. */
+  org_ids: string | null;
+  disabled: number;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+/** A signed-in console session; org_id is always 0 (the deployment). */
+export interface ConsoleSessionsTable {
+  org_id: number;
+  id_hash: string;
+  username: string;
+  csrf_token: string;
+  created_at: Millis;
+  last_seen_at: Millis;
+}
+
 /** SQLite's stand-in for PostgreSQL sequences (PostgreSQL uses real ones). */
 export interface IdSequencesTable {
   name: string;
@@ -166,4 +189,6 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   audit_log: AuditLogTable;
   id_sequences: IdSequencesTable;
+  console_users: ConsoleUsersTable;
+  console_sessions: ConsoleSessionsTable;
 }

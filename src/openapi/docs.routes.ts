@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ADMIN_COMPONENTS } from '../contract/admin.contract.js';
 import { COMPONENTS } from '../contract/components.contract.js';
+import { CONSOLE_COMPONENTS } from '../contract/console.contract.js';
 
 /**
  * Swagger UI's own files, as @fastify/swagger-ui ships them (with no install-time telemetry): the
@@ -49,7 +50,7 @@ const INIT = `window.addEventListener('load', function () {
 `;
 
 /** The document's named schemas (`#/components/schemas/<name>`). */
-export const SCHEMAS = { ...COMPONENTS, ...ADMIN_COMPONENTS };
+export const SCHEMAS = { ...COMPONENTS, ...ADMIN_COMPONENTS, ...CONSOLE_COMPONENTS };
 
 // biome-ignore lint/suspicious/noExplicitAny: a JSON document, walked by key
 type Json = Record<string, any>;
