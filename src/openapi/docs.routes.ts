@@ -52,9 +52,6 @@ const INIT = `window.addEventListener('load', function () {
 /** The document's named schemas (`#/components/schemas/<name>`). */
 export const SCHEMAS = { ...COMPONENTS, ...ADMIN_COMPONENTS, ...CONSOLE_COMPONENTS };
 
-// biome-ignore lint/suspicious/noExplicitAny: a JSON document, walked by key
-type Json = Record<string, any>;
-
 const operation = (operationId: string, summary: string, type: string, description: string) => ({
   operationId,
   summary,
