@@ -1,6 +1,7 @@
 import { CompiledQuery, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_EVENTS_CONFIG } from '../../src/config.js';
 import { bulkRequest, items, postBulk } from '../helpers/bulk.js';
 import { type StandardOrg, seedStandardOrg } from '../helpers/fixtures.js';
 import { STORES } from '../helpers/stores.js';
@@ -299,7 +300,8 @@ for (const kind of STORES) {
           if (capturing) caught.push({ text, parameters });
         },
         // Authentication is not the bulk path: a verified credential stays cached for the whole file.
-        config: { credentialCacheMs: 3_600_000 },
+        // No webhook delivery: its worker's statements would fall among the request's own.
+        config: { credentialCacheMs: 3_600_000, events: { ...DEFAULT_EVENTS_CONFIG, deliver: false } },
       });
       org = await seedStandardOrg(t, 0);
       const username = Buffer.from(org.auth.write.slice('Basic '.length), 'base64').toString().split(':')[0];
