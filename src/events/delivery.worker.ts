@@ -12,7 +12,7 @@ import {
   positionOf,
   toEvent,
 } from './event.model.js';
-import { LeaseLost, type WebhookRepository, type WebhookRow } from './webhook.repository.js';
+import { cursorAt, LeaseLost, type WebhookRepository, type WebhookRow } from './webhook.repository.js';
 import { openSecret, signature } from './webhook-secret.js';
 
 export interface DeliveryWorkerDeps {
@@ -170,14 +170,8 @@ export function createDeliveryWorker({ repository, config, clock, log, onAttempt
         if (!(await attempt(w, batch))) return;
         w = {
           ...w,
-          cursor_xid: batch.end.xid,
-          cursor_id: batch.end.id,
-          pending_message_id: null,
-          pending_event_ids: null,
-          pending_end_xid: null,
-          pending_end_id: null,
-          attempts: 0,
-          first_attempt_at: null,
+          // As recordAttempt left the stored row.
+          ...cursorAt(batch.end),
         };
       }
       await repository.release(w.org_id, w.id, owner);

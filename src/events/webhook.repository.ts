@@ -7,6 +7,24 @@ import type { EventRow, FeedPosition } from './event.model.js';
 export type WebhookRow = WebhooksTable;
 export type DeliveryRow = WebhookDeliveriesTable;
 
+/**
+ * An endpoint whose cursor stands at `position` with nothing pending: what creating it, replaying it
+ * and finishing a batch all leave behind.
+ */
+export function cursorAt(position: FeedPosition) {
+  return {
+    cursor_xid: position.xid,
+    cursor_id: position.id,
+    pending_message_id: null,
+    pending_event_ids: null,
+    pending_end_xid: null,
+    pending_end_id: null,
+    attempts: 0,
+    first_attempt_at: null,
+    next_attempt_at: 0,
+  } satisfies Partial<WebhookRow>;
+}
+
 export type WebhookRepository = ReturnType<typeof createWebhookRepository>;
 
 /** The lease was taken over by another process: what this one did must not be recorded. */
@@ -186,15 +204,7 @@ export function createWebhookRepository(store: Store) {
       const done = r.outcome === 'delivered' || r.outcome === 'failed';
       const changes: Partial<WebhookRow> = done
         ? {
-            cursor_xid: r.end.xid,
-            cursor_id: r.end.id,
-            pending_message_id: null,
-            pending_event_ids: null,
-            pending_end_xid: null,
-            pending_end_id: null,
-            attempts: 0,
-            first_attempt_at: null,
-            next_attempt_at: 0,
+            ...cursorAt(r.end),
             lease_until: r.leaseUntil,
           }
         : r.outcome === 'retrying'

@@ -12,7 +12,7 @@ import { AppError, badRequest } from '../errors.js';
 import { decodeCursor, EVENT_TYPES, type EventType, encodeCursor, FEED_START } from './event.model.js';
 import type { FeedRepository } from './feed.repository.js';
 import { checkWebhookUrl, UnsafeUrl } from './url-guard.js';
-import type { DeliveryRow, WebhookRepository, WebhookRow } from './webhook.repository.js';
+import { cursorAt, type DeliveryRow, type WebhookRepository, type WebhookRow } from './webhook.repository.js';
 import { newSecret, sealSecret } from './webhook-secret.js';
 
 export type { Webhook, WebhookDelivery as Delivery } from '../contract/events.contract.js';
@@ -113,15 +113,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
         disabled_reason: null,
         max_batch_size: maxBatchSize,
         secret: sealSecret(secret),
-        cursor_xid: start.xid,
-        cursor_id: start.id,
-        pending_message_id: null,
-        pending_event_ids: null,
-        pending_end_xid: null,
-        pending_end_id: null,
-        attempts: 0,
-        first_attempt_at: null,
-        next_attempt_at: 0,
+        ...cursorAt(start),
         lease_owner: null,
         lease_until: 0,
         delivery_seq: 0,
@@ -185,15 +177,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
       const from = after === undefined ? FEED_START : decodeCursor(after);
       if (!from) throw badRequest('after', 'after is not a cursor of this feed');
       const shown = await changeAndShow(orgId, id, {
-        cursor_xid: from.xid,
-        cursor_id: from.id,
-        pending_message_id: null,
-        pending_event_ids: null,
-        pending_end_xid: null,
-        pending_end_id: null,
-        attempts: 0,
-        first_attempt_at: null,
-        next_attempt_at: 0,
+        ...cursorAt(from),
         lease_owner: null,
         lease_until: 0,
       });
