@@ -4,6 +4,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyServerOptions,
+  LogController,
 } from 'fastify';
 import { adminRoutes } from './admin/admin.routes.js';
 import { createManagement } from './admin/management.js';
@@ -186,7 +187,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     maxRequestsPerSocket: limits.maxRequestsPerSocket,
     return503OnClosing: true,
     // Fastify's own request lines write the whole URL: ours below mask its query (log-redaction.ts).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     routerOptions: { maxParamLength: 200 },
