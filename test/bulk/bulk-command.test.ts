@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  buildPrivateDist,
   killChildren,
   killSuiteChildren,
   runCli,
@@ -14,14 +13,15 @@ import {
 import { waitFor } from '../helpers/cli.js';
 import { describeEachStoreKind } from '../helpers/each-store.js';
 import { type Fault, startFaultyProxy } from '../helpers/faulty-proxy.js';
+import { type PrivateBuild, privateBuild } from '../helpers/server-process.js';
 
 const ADMIN_TOKEN = 'bulk-test-admin-token-0123456789abcdef';
 
-let dist: { cli: string; remove(): void };
+let dist: PrivateBuild;
 let tmp: string;
 
-beforeAll(() => {
-  dist = buildPrivateDist('bulk');
+beforeAll(async () => {
+  dist = await privateBuild('lp-bulk-');
   tmp = mkdtempSync(path.join(tmpdir(), 'loyalty-bulk-'));
 }, 120_000);
 

@@ -5,7 +5,6 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  buildDist,
   cleanEnv,
   createTempPg,
   killAll,
@@ -141,7 +140,6 @@ let tmp: string;
 const sqliteUrl = (name: string) => `sqlite:${path.join(tmp, name)}`;
 
 beforeAll(() => {
-  buildDist();
   tmp = mkdtempSync(path.join(tmpdir(), 'loyalty-cli-'));
 }, 120_000);
 

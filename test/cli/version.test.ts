@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { buildDist, cleanEnv, ROOT, runCli } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { cleanEnv, ROOT, runCli } from '../helpers/cli.js';
 
 const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
-
-beforeAll(() => buildDist(), 120_000);
 
 describe('loyalty --version', () => {
   for (const args of [['--version'], ['-v'], ['version']]) {

@@ -1,23 +1,8 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { cleanEnv, createTempPg, freePort, ROOT, type TempPg } from './cli.js';
 import type { StoreKind } from './stores.js';
-
-/**
- * A build of src/ of this test file's own, under node_modules (so that its imports resolve): other
- * suites rebuild dist/ while they run, and a command started from a half-written dist/ would fail.
- */
-export function buildPrivateDist(name: string): { cli: string; remove(): void } {
-  const outDir = path.join(ROOT, 'node_modules', '.cache', 'loyalty-test-dist', `${name}-${process.pid}`);
-  execFileSync(
-    process.execPath,
-    [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--outDir', outDir],
-    { cwd: ROOT, stdio: 'pipe' },
-  );
-  return { cli: path.join(outDir, 'cli.js'), remove: () => rmSync(outDir, { recursive: true, force: true }) };
-}
 
 export interface Child {
   child: ChildProcess;

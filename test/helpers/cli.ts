@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
@@ -8,11 +8,6 @@ import { PG_URL } from './stores.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = path.join(ROOT, 'dist', 'cli.js');
-
-/** Compiles src/ into dist/, so that the tests run the command as it ships. */
-export function buildDist(): void {
-  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe' });
-}
 
 /** A TCP port that nothing listens on right now. */
 export function freePort(): Promise<number> {
