@@ -44,7 +44,8 @@ export async function setup(): Promise<void> {
  * starts. A tsc per test file cost minutes of CPU and timed hooks out on a busy machine.
  */
 function buildDistIfStale(): void {
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-if-stale.mjs')], { stdio: 'inherit' });
+  // Its output goes to stderr, so that `vitest list --json` and other machine-read output stay clean.
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-if-stale.mjs')], { stdio: ['ignore', 2, 2] });
 }
 
 export async function teardown(): Promise<void> {

@@ -277,21 +277,24 @@ describeEachStore('hostile input', (t) => {
     );
 
     it.each([
-      ['id', '9'.repeat(HUGE)],
-      ['id', 'x'.repeat(HUGE)],
-      ['mobile', '9'.repeat(HUGE)],
-      ['mobile', `+91 ${'(1) '.repeat(HUGE / 4)}`],
-      ['email', `${'a'.repeat(HUGE)}@example.com`],
-      ['email', `a@${'b'.repeat(HUGE)}.com`],
-    ])('a %s identifierValue of ~500,000 characters gets 8015', async (identifierName, value) => {
-      await hostile(
-        variant((b) => {
-          b.identifierName = identifierName;
-          b.customers = [{ identifierValue: value, source: 'INSTORE' }];
-        }),
-        { each: 8015 },
-      );
-    });
+      ['id', 'digits', '9'.repeat(HUGE)],
+      ['id', 'letters', 'x'.repeat(HUGE)],
+      ['mobile', 'digits', '9'.repeat(HUGE)],
+      ['mobile', 'punctuated', `+91 ${'(1) '.repeat(HUGE / 4)}`],
+      ['email', 'long local part', `${'a'.repeat(HUGE)}@example.com`],
+      ['email', 'long domain', `a@${'b'.repeat(HUGE)}.com`],
+    ])(
+      'a %s identifierValue of ~500,000 characters (%s) gets 8015',
+      async (identifierName, _shape, value) => {
+        await hostile(
+          variant((b) => {
+            b.identifierName = identifierName;
+            b.customers = [{ identifierValue: value, source: 'INSTORE' }];
+          }),
+          { each: 8015 },
+        );
+      },
+    );
 
     it('a source of 500,000 characters gets 8003', async () => {
       await hostile(
