@@ -3,7 +3,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   cleanEnv,
   createTempPg,
@@ -17,6 +17,10 @@ import {
   waitFor,
 } from '../helpers/cli.js';
 import { STORES } from '../helpers/stores.js';
+
+// Each test starts the command as a process, some of them three or four times, and a Node start
+// takes several seconds on a loaded machine (three tests ran out of the default 30 s under load).
+vi.setConfig({ testTimeout: 120_000 });
 
 const ADMIN_TOKEN = 'cli-test-admin-token-0123456789abcdef';
 const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
