@@ -12,7 +12,13 @@ import {
   positionOf,
   toEvent,
 } from './event.model.js';
-import { cursorAt, LeaseLost, type WebhookRepository, type WebhookRow } from './webhook.repository.js';
+import {
+  cursorAt,
+  LeaseLost,
+  pendingAt,
+  type WebhookRepository,
+  type WebhookRow,
+} from './webhook.repository.js';
 import { openSecret, signature } from './webhook-secret.js';
 
 export interface DeliveryWorkerDeps {
@@ -77,9 +83,11 @@ export function createDeliveryWorker({ repository, config, clock, log, onAttempt
     log.warn({ err }, msg);
   }
 
-  async function nextBatch(w: WebhookRow): Promise<Batch | null | 'skipped'> {
-    const cursor = { xid: Number(w.cursor_xid), id: Number(w.cursor_id) };
-    const rows = await repository.eventsAfter(w.org_id, cursor, SCAN);
+  /**
+   * The batch that starts at the endpoint's cursor, from the events after it (`rows`, at most
+   * scanOf(w)): null when there are none, a position to skip to when none is of a type it takes.
+   */
+  function planBatch(w: WebhookRow, rows: EventRow[]): Batch | null | { skipTo: FeedPosition } {
     const last = rows[rows.length - 1];
     if (!last) return null;
     const types = typesOf(w);
@@ -87,21 +95,33 @@ export function createDeliveryWorker({ repository, config, clock, log, onAttempt
       0,
       w.max_batch_size,
     );
-    if (taken.length === 0) {
-      await repository.skipTo(w.org_id, w.id, owner, positionOf(last));
-      return 'skipped';
-    }
+    if (taken.length === 0) return { skipTo: positionOf(last) };
     // A batch that is not full ends at the last event looked at, so skipped events are passed too.
     const end = positionOf(taken.length < w.max_batch_size ? last : (taken[taken.length - 1] as EventRow));
     const messageId =
       w.max_batch_size === 1 ? eventId(Number(taken[0]?.id)) : `msg_${randomBytes(16).toString('base64url')}`;
-    const batch = { messageId, events: taken, end };
-    await repository.setPending(w.org_id, w.id, owner, {
-      messageId,
-      eventIds: taken.map((r) => eventId(Number(r.id))),
-      end,
-    });
-    return batch;
+    return { messageId, events: taken, end };
+  }
+
+  /** Without a type filter a batch is the next max_batch_size events; with one, more are looked at. */
+  const scanOf = (w: WebhookRow) => (typesOf(w) ? SCAN : w.max_batch_size);
+
+  const pendingOf = (batch: Batch) => ({
+    messageId: batch.messageId,
+    eventIds: batch.events.map((r) => eventId(Number(r.id))),
+    end: batch.end,
+  });
+
+  async function nextBatch(w: WebhookRow): Promise<Batch | null | 'skipped'> {
+    const cursor = { xid: Number(w.cursor_xid), id: Number(w.cursor_id) };
+    const planned = planBatch(w, await repository.eventsAfter(w.org_id, cursor, scanOf(w)));
+    if (planned === null) return null;
+    if ('skipTo' in planned) {
+      await repository.skipTo(w.org_id, w.id, owner, planned.skipTo);
+      return 'skipped';
+    }
+    await repository.setPending(w.org_id, w.id, owner, pendingOf(planned));
+    return planned;
   }
 
   async function pendingBatch(w: WebhookRow): Promise<Batch> {
@@ -116,8 +136,11 @@ export function createDeliveryWorker({ repository, config, clock, log, onAttempt
     };
   }
 
-  /** Sends one batch and records the attempt; true when the endpoint may go on to its next batch. */
-  async function attempt(w: WebhookRow, batch: Batch): Promise<boolean> {
+  /**
+   * Sends one batch and records the attempt. When the endpoint may go on, says so, with its next batch
+   * if the record fixed one in the same transaction.
+   */
+  async function attempt(w: WebhookRow, batch: Batch): Promise<{ next: Batch | null } | null> {
     const started = clock.now();
     const number = w.attempts + 1;
     const body = messageBody(w.max_batch_size, batch.events);
@@ -135,43 +158,68 @@ export function createDeliveryWorker({ repository, config, clock, log, onAttempt
     const now = clock.now();
     const firstAttemptAt = w.first_attempt_at === null ? started : Number(w.first_attempt_at);
     const decision = decide(result, number, firstAttemptAt, now, policy);
-    await repository.recordAttempt({
-      orgId: w.org_id,
-      webhookId: w.id,
-      owner,
-      outcome: decision.outcome,
-      messageId: batch.messageId,
-      eventIds: batch.events.map((r) => eventId(Number(r.id))),
-      attempt: number,
-      statusCode: 'status' in result ? result.status : null,
-      durationMs: now - started,
-      error: 'error' in result ? result.error.slice(0, 500) : null,
-      at: started,
-      firstAttemptAt,
-      nextAttemptAt: decision.nextAttemptAt ?? null,
-      end: batch.end,
-      leaseUntil: now + config.leaseMs,
-      disabledReason: 'the receiver answered 410 Gone',
-    });
+    // The next batch starts where this one ends (the endpoint's row as the record leaves it).
+    const after = { ...w, ...cursorAt(batch.end) };
+    const next = await repository.recordAttempt(
+      {
+        orgId: w.org_id,
+        webhookId: w.id,
+        owner,
+        outcome: decision.outcome,
+        messageId: batch.messageId,
+        eventIds: batch.events.map((r) => eventId(Number(r.id))),
+        attempt: number,
+        statusCode: 'status' in result ? result.status : null,
+        durationMs: now - started,
+        error: 'error' in result ? result.error.slice(0, 500) : null,
+        at: started,
+        firstAttemptAt,
+        nextAttemptAt: decision.nextAttemptAt ?? null,
+        end: batch.end,
+        leaseUntil: now + config.leaseMs,
+        disabledReason: 'the receiver answered 410 Gone',
+      },
+      {
+        scan: scanOf(w),
+        plan: (rows) => {
+          const planned = planBatch(after, rows);
+          return planned && !('skipTo' in planned) ? pendingOf(planned) : null;
+        },
+      },
+    );
     onAttempt?.(w.id, decision.outcome);
-    return decision.outcome === 'delivered' || decision.outcome === 'failed';
+    if (decision.outcome !== 'delivered' && decision.outcome !== 'failed') return null;
+    if (!next) return { next: null };
+    const ids = new Set(next.eventIds);
+    return {
+      next: {
+        messageId: next.messageId,
+        events: next.events.filter((r) => ids.has(eventId(Number(r.id)))),
+        end: next.end,
+      },
+    };
   }
 
   async function deliver(claimed: WebhookRow): Promise<void> {
     let w = claimed;
     try {
+      // A batch the last record fixed (already pending in the store), sent without reading it again.
+      let fixed: Batch | null = null;
       for (let n = 0; n < BATCHES_PER_LEASE && !stopped; n++) {
-        const batch = w.pending_message_id ? await pendingBatch(w) : await nextBatch(w);
+        const batch = fixed ?? (w.pending_message_id ? await pendingBatch(w) : await nextBatch(w));
         if (batch === null) break;
         if (batch === 'skipped') {
           w = (await repository.get(w.org_id, w.id)) ?? w;
           continue;
         }
-        if (!(await attempt(w, batch))) return;
+        const sent = await attempt(w, batch);
+        if (!sent) return;
+        fixed = sent.next;
+        // As recordAttempt left the stored row.
         w = {
           ...w,
-          // As recordAttempt left the stored row.
           ...cursorAt(batch.end),
+          ...(fixed && pendingAt(pendingOf(fixed))),
         };
       }
       await repository.release(w.org_id, w.id, owner);

@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { type Store, writeTransaction } from '../db/database.js';
-import type { WebhookDeliveriesTable, WebhooksTable } from '../db/schema.js';
+import type { Database, WebhookDeliveriesTable, WebhooksTable } from '../db/schema.js';
 import type { Outcome } from './delivery.plan.js';
 import type { EventRow, FeedPosition } from './event.model.js';
 
@@ -24,6 +24,33 @@ export function cursorAt(position: FeedPosition) {
     next_attempt_at: 0,
   } satisfies Partial<WebhookRow>;
 }
+
+/** A batch fixed before it is sent: its webhook-id stays the same across retries and restarts. */
+export interface PendingBatch {
+  messageId: string;
+  eventIds: string[];
+  end: FeedPosition;
+}
+
+/** How the worker picks the next batch from the events after a finished one (at most `scan`). */
+export interface PlanNext {
+  scan: number;
+  plan(events: EventRow[]): PendingBatch | null;
+}
+
+/** The next batch, fixed, with the events it was picked from. */
+export type NextPending = PendingBatch & { events: EventRow[] };
+
+/** An endpoint whose next batch is fixed (what setPending and a record with a next batch leave). */
+export const pendingAt = (batch: PendingBatch) =>
+  ({
+    pending_message_id: batch.messageId,
+    pending_event_ids: JSON.stringify(batch.eventIds),
+    pending_end_xid: batch.end.xid,
+    pending_end_id: batch.end.id,
+    attempts: 0,
+    first_attempt_at: null,
+  }) satisfies Partial<WebhookRow>;
 
 export type WebhookRepository = ReturnType<typeof createWebhookRepository>;
 
@@ -54,12 +81,20 @@ export function createWebhookRepository(store: Store) {
   const { dialect } = store;
   const db = store.db;
 
-  const own = (orgId: number, id: string, owner: string) =>
-    db
+  const own = (on: Kysely<Database>, orgId: number, id: string, owner: string) =>
+    on
       .updateTable('webhooks')
       .where('org_id', '=', orgId)
       .where('id', '=', id)
       .where('lease_owner', '=', owner);
+
+  const eventsAfterIn = async (on: Kysely<Database>, orgId: number, after: FeedPosition, limit: number) => {
+    const { rows } = await sql<EventRow>`
+      select org_id, xid, id, type, at, data from events
+      where org_id = ${orgId} and (xid, id) > (${after.xid}, ${after.id}) and xid < ${dialect.eventHorizon}
+      order by xid, id limit ${limit}`.execute(on);
+    return rows;
+  };
 
   return {
     async orgExists(orgId: number): Promise<boolean> {
@@ -150,12 +185,8 @@ export function createWebhookRepository(store: Store) {
     },
 
     /** Events after the endpoint's cursor that every writer has committed, in feed order. */
-    async eventsAfter(orgId: number, after: FeedPosition, limit: number): Promise<EventRow[]> {
-      const { rows } = await sql<EventRow>`
-        select org_id, xid, id, type, at, data from events
-        where org_id = ${orgId} and (xid, id) > (${after.xid}, ${after.id}) and xid < ${dialect.eventHorizon}
-        order by xid, id limit ${limit}`.execute(db);
-      return rows;
+    eventsAfter(orgId: number, after: FeedPosition, limit: number): Promise<EventRow[]> {
+      return eventsAfterIn(db, orgId, after, limit);
     },
 
     /** The events of a pending batch: those between the cursor and the batch's end. */
@@ -168,39 +199,30 @@ export function createWebhookRepository(store: Store) {
     },
 
     /** Fixes the next batch (its webhook-id stays the same across retries and restarts). */
-    async setPending(
-      orgId: number,
-      id: string,
-      owner: string,
-      batch: { messageId: string; eventIds: string[]; end: FeedPosition },
-    ): Promise<void> {
-      const result = await own(orgId, id, owner)
-        .set({
-          pending_message_id: batch.messageId,
-          pending_event_ids: JSON.stringify(batch.eventIds),
-          pending_end_xid: batch.end.xid,
-          pending_end_id: batch.end.id,
-          attempts: 0,
-          first_attempt_at: null,
-        })
-        .executeTakeFirst();
+    async setPending(orgId: number, id: string, owner: string, batch: PendingBatch): Promise<void> {
+      const result = await own(db, orgId, id, owner).set(pendingAt(batch)).executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) throw new LeaseLost();
     },
 
     /** Moves the cursor over events this endpoint does not take. */
     async skipTo(orgId: number, id: string, owner: string, position: FeedPosition): Promise<void> {
-      const result = await own(orgId, id, owner)
+      const result = await own(db, orgId, id, owner)
         .set({ cursor_xid: position.xid, cursor_id: position.id })
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) throw new LeaseLost();
     },
 
     async release(orgId: number, id: string, owner: string): Promise<void> {
-      await own(orgId, id, owner).set({ lease_owner: null, lease_until: 0 }).execute();
+      await own(db, orgId, id, owner).set({ lease_owner: null, lease_until: 0 }).execute();
     },
 
-    /** Logs an attempt and moves the endpoint on, in one transaction, if this process still leases it. */
-    async recordAttempt(r: AttemptRecord): Promise<void> {
+    /**
+     * Logs an attempt and moves the endpoint on, in one transaction, if this process still leases it.
+     * When the batch is done with, `planNext` (given the events after its end) may fix the next batch in
+     * the same transaction: one write a batch instead of two, which matters most on SQLite, where every
+     * write waits for the requests' group commit.
+     */
+    async recordAttempt(r: AttemptRecord, planNext?: PlanNext): Promise<NextPending | null> {
       const done = r.outcome === 'delivered' || r.outcome === 'failed';
       const changes: Partial<WebhookRow> = done
         ? {
@@ -223,7 +245,7 @@ export function createWebhookRepository(store: Store) {
               lease_owner: null,
               lease_until: 0,
             };
-      await writeTransaction(store, async (trx) => {
+      return writeTransaction(store, async (trx) => {
         const tx = trx;
         const row = await tx
           .updateTable('webhooks')
@@ -251,6 +273,12 @@ export function createWebhookRepository(store: Store) {
             at: r.at,
           })
           .execute();
+        if (!done || !planNext) return null;
+        const events = await eventsAfterIn(tx, r.orgId, r.end, planNext.scan);
+        const next = planNext.plan(events);
+        if (!next) return null;
+        await own(tx, r.orgId, r.webhookId, r.owner).set(pendingAt(next)).execute();
+        return { ...next, events };
       });
     },
 
