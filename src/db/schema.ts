@@ -92,7 +92,8 @@ export interface OauthKeysTable {
   created_at: Millis;
 }
 
-export interface IssualsTable {
+/** What an issual and an earn both record: whose reward, from where, made and revoked by whom and when. */
+interface RewardColumns {
   org_id: number;
   id: number;
   promotion_id: number;
@@ -105,18 +106,11 @@ export interface IssualsTable {
   revoked_by: Optional<string>;
 }
 
-export interface EarnsTable {
-  org_id: number;
-  id: number;
+export type IssualsTable = RewardColumns;
+
+export interface EarnsTable extends RewardColumns {
+  /** The issual the earn was made on. */
   issual_id: number;
-  promotion_id: number;
-  customer_id: number;
-  source: string;
-  created_at: Millis;
-  created_by: string;
-  request_id: string;
-  revoked_at: Optional<Millis>;
-  revoked_by: Optional<string>;
 }
 
 export interface IdempotencyKeysTable {
