@@ -92,7 +92,8 @@ export function createAdminRepository(store: Store) {
   };
 }
 
-function queries(store: Store, db: Trx) {
+/** The queries over the store or one of its transactions (the directory's transactions share them). */
+export function queries(store: Store, db: Trx) {
   const { dialect } = store;
 
   return {
