@@ -114,7 +114,9 @@ export function planCustomerChanges(
     const existing = match(row);
     if (only !== undefined && existing !== only) return refuse('no such customer');
     if (existing !== undefined && mode === 'create') {
-      return refuse(`customer ${existing} exists`, row.id !== undefined ? 'id' : 'mobile');
+      // A customer an earlier row of the chunk creates has no id yet, only its placeholder.
+      const who = existing < 0 ? 'an earlier row creates this customer' : `customer ${existing} exists`;
+      return refuse(who, row.id !== undefined ? 'id' : 'mobile');
     }
     if (existing === undefined && row.id !== undefined && stored.deletedIds.has(row.id)) {
       return refuse(`id ${row.id} belongs to a deleted customer`, 'id');

@@ -13,7 +13,9 @@ export const IMPORT_CHUNK_ROWS = 250;
 /** Counts the bytes that pass, and stops the stream past the limit. */
 async function* limited(stream: Readable, maxBytes: number, seen: { bytes: number }): AsyncGenerator<string> {
   stream.setEncoding('utf8');
-  for await (const piece of stream as AsyncIterable<string>) {
+  // Stopping early leaves the rest of the upload unread rather than destroying the request, so that
+  // the answer (with the rows committed so far) still reaches the client.
+  for await (const piece of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<string>) {
     seen.bytes += Buffer.byteLength(piece);
     if (seen.bytes > maxBytes)
       throw new AppError('payload_too_large', `the file is larger than ${maxBytes} bytes`);

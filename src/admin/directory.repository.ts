@@ -233,8 +233,7 @@ export function directoryQueries(db: Trx, dialect: Dialect) {
         .selectFrom('customers as c')
         .select(['c.id', 'c.mobile', 'c.email', 'c.external_id', 'c.created_at'])
         .select([sources.as('sources'), programs.as('programs')])
-        .where('c.org_id', '=', orgId)
-        .where('c.id', 'in', ids as number[])
+        .where(dialect.keyedRows('customers', 'c', orgId, 'id', ids))
         .execute();
       const byId = new Map(
         rows.map((r) => [
@@ -317,19 +316,14 @@ export function directoryQueries(db: Trx, dialect: Dialect) {
       await db
         .updateTable('customers')
         .set({ mobile: pick('mobile'), email: pick('email'), external_id: pick('externalId') } as never)
-        .where('org_id', '=', orgId)
-        .where('id', 'in', ids)
+        .where(dialect.keyedRows('customers', 'customers', orgId, 'id', ids))
         .execute();
-      await db
-        .deleteFrom('customer_sources')
-        .where('org_id', '=', orgId)
-        .where('customer_id', 'in', ids)
-        .execute();
-      await db
-        .deleteFrom('program_members')
-        .where('org_id', '=', orgId)
-        .where('customer_id', 'in', ids)
-        .execute();
+      for (const table of ['customer_sources', 'program_members'] as const) {
+        await db
+          .deleteFrom(table)
+          .where(dialect.keyedRows(table, table, orgId, 'customer_id', ids))
+          .execute();
+      }
       const sources = customers.flatMap((c) =>
         c.sources.map((source) => ({ org_id: orgId, customer_id: c.id, source })),
       );
@@ -348,8 +342,7 @@ export function directoryQueries(db: Trx, dialect: Dialect) {
       const rows = await db
         .selectFrom('customers')
         .select(['id', `${column} as value`] as never[])
-        .where('org_id', '=', orgId)
-        .where(dialect.oneOf(column, values as string[]))
+        .where(dialect.keyedRows('customers', 'customers', orgId, column, values))
         .execute();
       for (const r of rows as { id: number; value: string }[]) out.set(`${key}:${r.value}`, r.id);
       return out;
