@@ -272,10 +272,10 @@ export function queries(store: Store, db: Trx) {
       const rows = await db
         .selectFrom('earns')
         .select(['id', 'issual_id', 'created_at', 'revoked_at'])
-        .where('org_id', '=', orgId)
-        .where('issual_id', 'in', issualIds)
-        .orderBy('id')
+        .where(dialect.keyedRows('earns', 'earns', orgId, 'issual_id', issualIds))
         .execute();
+      // Sorted here: ORDER BY id made SQLite without statistics walk the org's earns in id order.
+      rows.sort((a, b) => a.id - b.id);
       return rows.map((r) => ({
         id: r.id,
         issualId: r.issual_id,

@@ -11,6 +11,7 @@ import { type Kysely, PostgresAdapter, sql } from 'kysely';
  * - deleted_customers: a soft-deleted customer is moved here out of `customers` (with its sources and
  *   programs), so that no /v2 lookup can find it, its identifiers are free for a new customer, and its
  *   issuals and earns (which are never deleted) stay in the reports.
+ * - program_members_customer_idx: a customer's programs.
  * - issuals_customer_id_idx: a customer's issuals across promotions, for the customer view. Partial on
  *   a condition every issual meets (ids are positive), as issuals_report_idx is (see migration
  *   2026-11-30-0001): the bulk path's statements, which do not name it, are not offered this index,
@@ -89,6 +90,14 @@ export async function up(db: Kysely<any>): Promise<void> {
   // Customer ids are unique across the deployment, deleted ones included (their rewards keep the id).
   await db.schema.createIndex('deleted_customers_id_idx').on('deleted_customers').column('id').execute();
 
+  // A customer's programs (the customer view, and a change or soft delete of customers): the primary
+  // key leads with the program, so without this a customer's memberships are a scan of the org's. The
+  // program is in it too, so that it covers those reads (SQLite preferred the covering primary key).
+  await db.schema
+    .createIndex('program_members_customer_idx')
+    .on('program_members')
+    .columns(['org_id', 'customer_id', 'program_id'])
+    .execute();
   await db.schema
     .createIndex('issuals_customer_id_idx')
     .on('issuals')
@@ -99,6 +108,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropIndex('issuals_customer_id_idx').ifExists().execute();
+  await db.schema.dropIndex('program_members_customer_idx').ifExists().execute();
   // Deleted customers come back as customers (without sources or programs, so no lookup finds them),
   // so that their rows are not lost going down; an identifier a new customer took stays with it.
   const free = (column: string) =>
