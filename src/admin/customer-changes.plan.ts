@@ -1,4 +1,5 @@
 import type { ImportMode, ImportOutcome } from '../contract/enums.contract.js';
+import type { CustomerInsert } from './admin.repository.js';
 
 /*
  * What a chunk of customer changes (an import's rows, or one PATCH) does to the customers it names:
@@ -6,15 +7,8 @@ import type { ImportMode, ImportOutcome } from '../contract/enums.contract.js';
  * repeated later sees what the earlier one did. The service reads the state and writes the plan.
  */
 
-/** A customer as a change leaves it. */
-export interface CustomerState {
-  id: number;
-  mobile: string | null;
-  email: string | null;
-  externalId: string | null;
-  sources: string[];
-  programIds: number[];
-}
+/** A customer as a change leaves it: the fields a customer is written with. */
+export type CustomerState = CustomerInsert;
 
 /** One row, read: `undefined` keeps the stored value, `null` clears it. */
 export interface CustomerChange {

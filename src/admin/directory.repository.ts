@@ -1,10 +1,21 @@
 import { sql } from 'kysely';
-import type { CredentialKind, StoredCredential } from '../auth/credential.repository.js';
+import {
+  CREDENTIAL_COLUMNS,
+  CREDENTIAL_TABLES,
+  type CredentialKind,
+  type StoredCredential,
+} from '../auth/credential.repository.js';
 import type { PromotionState } from '../contract/enums.contract.js';
 import { type Dialect, type Store, type Trx, writeTransaction } from '../db/database.js';
 import type { Access, PromotionType } from '../db/schema.js';
 import { toPromotion } from '../promotions/promotion.mapper.js';
-import { type AdminQueries, queries as adminQueries, type StoredPromotion } from './admin.repository.js';
+import { ISSUAL_COLUMNS, type IssualRecord, toIssualRecord } from '../promotions/record.mapper.js';
+import {
+  type AdminQueries,
+  queries as adminQueries,
+  type CustomerInsert,
+  type StoredPromotion,
+} from './admin.repository.js';
 import { countQueries } from './counts.repository.js';
 
 /** A row of a list: its key and what the list shows. */
@@ -23,41 +34,14 @@ export interface PromotionFilter {
   now: number;
 }
 
-export interface StoredCustomer {
-  id: number;
-  mobile: string | null;
-  email: string | null;
-  externalId: string | null;
-  sources: string[];
-  programIds: number[];
+/** A customer as the directory shows it: its fields, and when it was made (and deleted). */
+export interface StoredCustomer extends CustomerInsert {
   createdAt: number;
   deletedAt: number | null;
 }
 
-export interface CustomerRecord {
-  id: number;
-  promotionId: number;
-  issualId: number;
-  createdAt: number;
-  revokedAt: number | null;
-}
-
-export interface ChangedCustomer {
-  id: number;
-  mobile: string | null;
-  email: string | null;
-  externalId: string | null;
-  sources: string[];
-  programIds: number[];
-}
-
 export type CustomerLookup = 'id' | 'mobile' | 'email' | 'externalId';
 const LOOKUP_COLUMN = { id: 'id', mobile: 'mobile', email: 'email', externalId: 'external_id' } as const;
-
-const CREDENTIAL_TABLES = {
-  till: { table: 'tills', name: 'username' },
-  apiClient: { table: 'api_clients', name: 'client_key' },
-} as const;
 
 const split = (text: string | null): string[] => (text ? text.split(',') : []);
 const like = (part: string) => `%${part.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -159,14 +143,7 @@ export function directoryQueries(db: Trx, dialect: Dialect) {
       const { table, name } = CREDENTIAL_TABLES[kind];
       let q = db
         .selectFrom(table)
-        .select([
-          `${name} as name`,
-          'customer_access',
-          'disabled_at',
-          'rate_limit_per_minute',
-          'created_at',
-          'updated_at',
-        ] as never[])
+        .select([`${name} as name`, ...CREDENTIAL_COLUMNS] as never[])
         .$if(kind === 'apiClient', (qb) => qb.select('token_ttl_seconds' as never))
         .where('org_id' as never, '=', orgId as never)
         .where(name as never, '>', after as never);
@@ -305,7 +282,7 @@ export function directoryQueries(db: Trx, dialect: Dialect) {
     },
 
     /** Sets each customer's identifiers and replaces its sources and programs: five statements in all. */
-    async updateCustomers(orgId: number, customers: readonly ChangedCustomer[]): Promise<void> {
+    async updateCustomers(orgId: number, customers: readonly CustomerInsert[]): Promise<void> {
       if (customers.length === 0) return;
       const ids = customers.map((c) => c.id);
       const pick = (column: 'mobile' | 'email' | 'externalId') =>
@@ -360,22 +337,16 @@ export function directoryQueries(db: Trx, dialect: Dialect) {
     },
 
     /** The customer's issuals in every promotion, oldest first (issuals_customer_id_idx, partial on id > 0). */
-    async issualsOfCustomer(orgId: number, customerId: number): Promise<CustomerRecord[]> {
+    async issualsOfCustomer(orgId: number, customerId: number): Promise<IssualRecord[]> {
       const rows = await db
         .selectFrom('issuals')
-        .select(['id', 'promotion_id', 'created_at', 'revoked_at'])
+        .select(ISSUAL_COLUMNS)
         .where('org_id', '=', orgId)
         .where('customer_id', '=', customerId)
         .where('id', '>', sql.lit(0))
         .orderBy('id')
         .execute();
-      return rows.map((r) => ({
-        id: r.id,
-        promotionId: r.promotion_id,
-        issualId: r.id,
-        createdAt: r.created_at,
-        revokedAt: r.revoked_at,
-      }));
+      return rows.map(toIssualRecord);
     },
 
     ...countQueries(db),
