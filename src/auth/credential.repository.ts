@@ -25,10 +25,20 @@ export interface CredentialPatch {
   updatedAt: number;
 }
 
-const TABLES = {
+/** Each kind's table and the column that names a credential in its org. */
+export const CREDENTIAL_TABLES = {
   till: { table: 'tills', name: 'username' },
   apiClient: { table: 'api_clients', name: 'client_key' },
 } as const;
+
+/** What a credential is read with besides its name (never its secret), for every read of one. */
+export const CREDENTIAL_COLUMNS = [
+  'customer_access',
+  'disabled_at',
+  'rate_limit_per_minute',
+  'created_at',
+  'updated_at',
+] as const;
 
 export type CredentialQueries = ReturnType<typeof queries>;
 export type CredentialRepository = ReturnType<typeof createCredentialRepository>;
@@ -45,19 +55,10 @@ export function createCredentialRepository(store: Store) {
 
 function queries(store: Store, db: Trx) {
   function select(kind: CredentialKind) {
-    const { table, name } = TABLES[kind];
+    const { table, name } = CREDENTIAL_TABLES[kind];
     return db
       .selectFrom(table)
-      .select([
-        'org_id',
-        `${name} as name`,
-        'secret_hash',
-        'customer_access',
-        'disabled_at',
-        'rate_limit_per_minute',
-        'created_at',
-        'updated_at',
-      ] as never[])
+      .select(['org_id', `${name} as name`, 'secret_hash', ...CREDENTIAL_COLUMNS] as never[])
       .$if(kind === 'apiClient', (qb) => qb.select('token_ttl_seconds' as never));
   }
 
@@ -84,7 +85,7 @@ function queries(store: Store, db: Trx) {
     /** A credential by its login name, whatever its org (login names are unique in the deployment). */
     async find(kind: CredentialKind, name: string): Promise<StoredCredential | undefined> {
       const row = await select(kind)
-        .where(TABLES[kind].name as never, '=', name as never)
+        .where(CREDENTIAL_TABLES[kind].name as never, '=', name as never)
         .executeTakeFirst();
       return row ? toCredential(row as Record<string, unknown>) : undefined;
     },
@@ -92,7 +93,7 @@ function queries(store: Store, db: Trx) {
     async list(kind: CredentialKind, orgId: number): Promise<StoredCredential[]> {
       const rows = await select(kind)
         .where('org_id' as never, '=', orgId as never)
-        .orderBy(TABLES[kind].name as never)
+        .orderBy(CREDENTIAL_TABLES[kind].name as never)
         .execute();
       return rows.map((r) => toCredential(r as Record<string, unknown>));
     },
@@ -137,7 +138,7 @@ function queries(store: Store, db: Trx) {
       name: string,
       patch: CredentialPatch,
     ): Promise<boolean> {
-      const { table, name: column } = TABLES[kind];
+      const { table, name: column } = CREDENTIAL_TABLES[kind];
       const result = await db
         .updateTable(table)
         .set({
