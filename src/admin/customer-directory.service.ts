@@ -16,7 +16,7 @@ import {
   planCustomerChanges,
   type RowRefusal,
 } from './customer-changes.plan.js';
-import { readChange } from './customer-rows.js';
+import { readChange } from './customer-row.mapper.js';
 import type {
   CustomerLookup,
   DirectoryQueries,

@@ -5,7 +5,7 @@ import type { ImportMode } from '../contract/enums.contract.js';
 import { AppError, badRequest } from '../errors.js';
 import type { CustomerChange, RowRefusal } from './customer-changes.plan.js';
 import type { CustomerDirectoryService } from './customer-directory.service.js';
-import { readChange, readCsvRow, readHeader } from './customer-rows.js';
+import { readChange, readCsvRow, readHeader } from './customer-row.mapper.js';
 
 /** Rows per transaction: each chunk commits on its own, and the answer says how many rows did. */
 export const IMPORT_CHUNK_ROWS = 250;
