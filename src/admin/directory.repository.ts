@@ -3,11 +3,11 @@ import {
   CREDENTIAL_COLUMNS,
   CREDENTIAL_TABLES,
   type CredentialKind,
-  type StoredCredential,
+  toCredential,
 } from '../auth/credential.repository.js';
 import type { PromotionState } from '../contract/enums.contract.js';
 import { type Dialect, type Store, type Trx, writeTransaction } from '../db/database.js';
-import type { Access, PromotionType } from '../db/schema.js';
+import type { PromotionType } from '../db/schema.js';
 import { toPromotion } from '../promotions/promotion.mapper.js';
 import { ISSUAL_COLUMNS, type IssualRecord, toIssualRecord } from '../promotions/record.mapper.js';
 import {
@@ -152,19 +152,8 @@ export function directoryQueries(db: Trx, dialect: Dialect) {
         .orderBy(name as never)
         .limit(limit)
         .execute()) as Record<string, unknown>[];
-      return rows.map(
-        (row): StoredCredential => ({
-          orgId,
-          name: row.name as string,
-          secretHash: '',
-          access: row.customer_access as Access,
-          disabled: row.disabled_at !== null,
-          rateLimitPerMinute: (row.rate_limit_per_minute as number | null) ?? null,
-          tokenTtlSeconds: (row.token_ttl_seconds as number | undefined) ?? null,
-          createdAt: row.created_at as number,
-          updatedAt: row.updated_at as number,
-        }),
-      );
+      // Without its secret: the directory never reads it.
+      return rows.map((row) => toCredential({ ...row, org_id: orgId, secret_hash: '' }));
     },
 
     /** A page of the org's customers (deleted ones are not among them), ids ascending. */

@@ -40,6 +40,21 @@ export const CREDENTIAL_COLUMNS = [
   'updated_at',
 ] as const;
 
+/** A credential row as read (its secret's hash only where the read took it). */
+export function toCredential(row: Record<string, unknown>): StoredCredential {
+  return {
+    orgId: row.org_id as number,
+    name: row.name as string,
+    secretHash: row.secret_hash as string,
+    access: row.customer_access as Access,
+    disabled: row.disabled_at !== null,
+    rateLimitPerMinute: (row.rate_limit_per_minute as number | null) ?? null,
+    tokenTtlSeconds: (row.token_ttl_seconds as number | undefined) ?? null,
+    createdAt: row.created_at as number,
+    updatedAt: row.updated_at as number,
+  };
+}
+
 export type CredentialQueries = ReturnType<typeof queries>;
 export type CredentialRepository = ReturnType<typeof createCredentialRepository>;
 
@@ -60,20 +75,6 @@ function queries(store: Store, db: Trx) {
       .selectFrom(table)
       .select(['org_id', `${name} as name`, 'secret_hash', ...CREDENTIAL_COLUMNS] as never[])
       .$if(kind === 'apiClient', (qb) => qb.select('token_ttl_seconds' as never));
-  }
-
-  function toCredential(row: Record<string, unknown>): StoredCredential {
-    return {
-      orgId: row.org_id as number,
-      name: row.name as string,
-      secretHash: row.secret_hash as string,
-      access: row.customer_access as Access,
-      disabled: row.disabled_at !== null,
-      rateLimitPerMinute: (row.rate_limit_per_minute as number | null) ?? null,
-      tokenTtlSeconds: (row.token_ttl_seconds as number | undefined) ?? null,
-      createdAt: row.created_at as number,
-      updatedAt: row.updated_at as number,
-    };
   }
 
   return {
