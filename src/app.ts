@@ -343,6 +343,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     adminToken: config.adminToken,
     events: { feed: events.feed, webhooks: events.webhooks },
     throttle,
+    importMaxBytes: config.importMaxBytes,
   });
 
   return app;

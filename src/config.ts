@@ -31,6 +31,8 @@ export interface Config {
   readonly maxTokenTtlSeconds: number;
   /** Connections one client address may hold open at once (LOYALTY_MAX_CONNECTIONS_PER_ADDRESS). */
   readonly maxConnectionsPerAddress: number;
+  /** Largest customer import file (CSV) the management API reads, in bytes. */
+  readonly importMaxBytes: number;
 }
 
 /** Events and webhooks (docs/events.md). */
@@ -68,6 +70,9 @@ export const DEFAULT_EVENTS_CONFIG: EventsConfig = Object.freeze({
   pollMs: 500,
   retentionMs: 30 * DAY_MS,
 });
+
+/** LOYALTY_IMPORT_MAX_BYTES's default: 1 GiB. */
+export const DEFAULT_IMPORT_MAX_BYTES = 1024 * 1024 * 1024;
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -171,6 +176,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const adminToken = env.LOYALTY_ADMIN_TOKEN === '' ? undefined : env.LOYALTY_ADMIN_TOKEN;
   const events = eventsConfig(env, problems);
 
+  const importRaw = env.LOYALTY_IMPORT_MAX_BYTES ?? '';
+  const importMaxBytes = importRaw === '' ? DEFAULT_IMPORT_MAX_BYTES : Number(importRaw);
+  if (!Number.isSafeInteger(importMaxBytes) || importMaxBytes < 1) {
+    problems.push(`LOYALTY_IMPORT_MAX_BYTES must be a positive integer (got "${importRaw}")`);
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -187,6 +198,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     events,
     maxTokenTtlSeconds,
     maxConnectionsPerAddress,
+    importMaxBytes,
   });
 }
 
@@ -236,6 +248,7 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
     events: DEFAULT_EVENTS_CONFIG,
     maxTokenTtlSeconds: 3600,
     maxConnectionsPerAddress: 256,
+    importMaxBytes: DEFAULT_IMPORT_MAX_BYTES,
     ...overrides,
   } satisfies Config);
 }
@@ -267,6 +280,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     events: config.events,
     maxTokenTtlSeconds: config.maxTokenTtlSeconds,
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+    importMaxBytes: config.importMaxBytes,
   };
 }
 

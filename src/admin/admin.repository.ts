@@ -6,6 +6,14 @@ import type { CustomersTable, PromotionsTable } from '../db/schema.js';
 import { refreshStatistics } from '../db/statistics.js';
 import { toPromotion } from '../promotions/promotion.mapper.js';
 import type { Promotion } from '../promotions/promotion.model.js';
+import {
+  EARN_COLUMNS,
+  type EarnRecord,
+  ISSUAL_COLUMNS,
+  type IssualRecord,
+  toEarnRecord,
+  toIssualRecord,
+} from '../promotions/record.mapper.js';
 
 // Both stores cap the number of bound parameters of one statement; rows are inserted in chunks of this.
 const CHUNK = 500;
@@ -16,6 +24,7 @@ function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   return out;
 }
 
+/** The fields a customer is written with (created, or changed by a PATCH or an import). */
 export interface CustomerInsert {
   id: number;
   mobile: string | null;
@@ -60,19 +69,7 @@ function promotionChangesToRow(changes: PromotionChanges): Updateable<Promotions
   return row as Updateable<PromotionsTable>;
 }
 
-/** A record that can be revoked: an issual (with its customer) or an earn (with its issual). */
-export interface IssualRecord {
-  id: number;
-  customerId: number;
-  createdAt: number;
-  revokedAt: number | null;
-}
-export interface EarnRecord {
-  id: number;
-  issualId: number;
-  createdAt: number;
-  revokedAt: number | null;
-}
+export type { EarnRecord, IssualRecord } from '../promotions/record.mapper.js';
 
 const CUSTOMER_COLUMN_OF = { mobile: 'mobile', email: 'email', externalId: 'external_id' } as const;
 export type CustomerUniqueKey = keyof typeof CUSTOMER_COLUMN_OF;
@@ -92,7 +89,8 @@ export function createAdminRepository(store: Store) {
   };
 }
 
-function queries(store: Store, db: Trx) {
+/** The queries over the store or one of its transactions (the directory's transactions share them). */
+export function queries(store: Store, db: Trx) {
   const { dialect } = store;
 
   return {
@@ -248,7 +246,7 @@ function queries(store: Store, db: Trx) {
     ): Promise<IssualRecord[]> {
       const rows = await db
         .selectFrom('issuals')
-        .select(['id', 'customer_id', 'created_at', 'revoked_at'])
+        .select(ISSUAL_COLUMNS)
         .where('org_id', '=', orgId)
         .where('promotion_id', '=', promotionId)
         .where('id', '>', after)
@@ -258,29 +256,19 @@ function queries(store: Store, db: Trx) {
         .orderBy('id')
         .limit(limit)
         .execute();
-      return rows.map((r) => ({
-        id: r.id,
-        customerId: r.customer_id,
-        createdAt: r.created_at,
-        revokedAt: r.revoked_at,
-      }));
+      return rows.map(toIssualRecord);
     },
 
     async earnsOfIssuals(orgId: number, issualIds: number[]): Promise<EarnRecord[]> {
       if (issualIds.length === 0) return [];
       const rows = await db
         .selectFrom('earns')
-        .select(['id', 'issual_id', 'created_at', 'revoked_at'])
-        .where('org_id', '=', orgId)
-        .where('issual_id', 'in', issualIds)
-        .orderBy('id')
+        .select(EARN_COLUMNS)
+        .where(dialect.keyedRows('earns', 'earns', orgId, 'issual_id', issualIds))
         .execute();
-      return rows.map((r) => ({
-        id: r.id,
-        issualId: r.issual_id,
-        createdAt: r.created_at,
-        revokedAt: r.revoked_at,
-      }));
+      // Sorted here: ORDER BY id made SQLite without statistics walk the org's earns in id order.
+      rows.sort((a, b) => a.id - b.id);
+      return rows.map(toEarnRecord);
     },
 
     /** Is there any org at all? (The demo data goes only into an empty database.) */

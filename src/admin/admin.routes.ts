@@ -6,14 +6,14 @@ import type { AuthThrottle } from '../auth/auth-throttle.js';
 import type { CredentialKind } from '../auth/credential.repository.js';
 import { safeEqual } from '../auth/secret-hash.js';
 import { refuseIfThrottled, requireJson } from '../auth/v2-auth.hook.js';
-import { MIN_ADMIN_TOKEN_BYTES } from '../config.js';
+import { DEFAULT_IMPORT_MAX_BYTES, MIN_ADMIN_TOKEN_BYTES } from '../config.js';
 import * as C from '../contract/admin.contract.js';
-import { ref } from '../contract/components.contract.js';
 import { AppError } from '../errors.js';
 import { type EventRoutesOptions, eventRoutes } from '../events/events.routes.js';
 import { adminSchemaErrorFormatter, adminValidatorCompiler } from './admin-validation.js';
+import { directoryRoutes } from './directory.routes.js';
 import type { Management } from './management.js';
-import { ADMIN_BODY_LIMIT, refusals, schema, WRITE_REFUSALS } from './route-schema.js';
+import { ADMIN_BODY_LIMIT, answer, refusals, schema, WRITE_REFUSALS } from './route-schema.js';
 
 export { ADMIN_BODY_LIMIT } from './route-schema.js';
 
@@ -24,15 +24,14 @@ export interface AdminRoutesOptions {
   events?: EventRoutesOptions;
   /** Failed admin tokens per address (the name is always the same, so no per-name ceiling applies). */
   throttle?: AuthThrottle;
+  /** Largest customer import file, in bytes. */
+  importMaxBytes?: number;
 }
-
-/** A success answer: a named schema of the contract, so the document lists it once under its name. */
-const answer = (name: keyof typeof C.ADMIN_COMPONENTS) => ref(name) as TSchema;
 
 /** The management API under /admin/v1, behind the operator's bearer token. */
 export async function adminRoutes(
   fastify: FastifyInstance,
-  { management, adminToken, events, throttle }: AdminRoutesOptions,
+  { management, adminToken, events, throttle, importMaxBytes }: AdminRoutesOptions,
 ) {
   const { records, customers, reports, credentials, audit } = management;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -58,6 +57,8 @@ export async function adminRoutes(
     const hasBody =
       Number(request.headers['content-length'] ?? 0) > 0 ||
       request.headers['transfer-encoding'] !== undefined;
+    const csv = (request.routeOptions.config as { csv?: boolean } | undefined)?.csv === true;
+    if (csv && /^text\/csv\s*(;|$)/i.test(request.headers['content-type'] ?? '')) return;
     if ((request.method === 'POST' || request.method === 'PATCH') && hasBody) requireJson(request);
   });
 
@@ -238,11 +239,11 @@ export async function adminRoutes(
         ...schema(
           `list${k.noun}s`,
           `The ${k.path} of an org`,
-          { params: C.OrgParams },
+          { params: C.OrgParams, querystring: C.PageQuery },
           { 200: answer(k.list), ...refusals(400, 404) },
         ),
       },
-      async (request) => credentials.list(k.kind, request.params.orgId),
+      async (request) => management.directory.credentials(k.kind, request.params.orgId, request.query),
     );
     app.patch(
       `/admin/v1/orgs/:orgId/${k.path}/:name`,
@@ -283,6 +284,12 @@ export async function adminRoutes(
         ),
     );
   }
+
+  await directoryRoutes(app, {
+    management,
+    importMaxBytes: importMaxBytes ?? DEFAULT_IMPORT_MAX_BYTES,
+    opts,
+  });
 
   app.get(
     '/admin/v1/orgs/:orgId/promotions/:promotionId/issuals.csv',

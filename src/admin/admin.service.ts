@@ -20,7 +20,13 @@ export interface AdminServiceDeps {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-function promotionView({ startAt, endAt, createdAt, updatedAt, ...rest }: StoredPromotion): PromotionView {
+export function promotionView({
+  startAt,
+  endAt,
+  createdAt,
+  updatedAt,
+  ...rest
+}: StoredPromotion): PromotionView {
   return {
     ...rest,
     startDate: iso(startAt),

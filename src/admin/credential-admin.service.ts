@@ -37,7 +37,7 @@ const WORDS = {
   apiClient: { name: 'key', secret: 'secret', label: 'API client' },
 } as const;
 
-function view(kind: CredentialKind, c: StoredCredential): Record<string, unknown> {
+export function credentialView(kind: CredentialKind, c: StoredCredential): Record<string, unknown> {
   return {
     orgId: c.orgId,
     [WORDS[kind].name]: c.name,
@@ -102,14 +102,14 @@ export function createCredentialAdminService({
       throw err;
     }
     const stored = await credentials.find(kind, name);
-    return view(kind, stored as StoredCredential);
+    return credentialView(kind, stored as StoredCredential);
   }
 
   async function list(kind: CredentialKind, orgId: number) {
     await requireOrg(orgId);
     return {
       [kind === 'till' ? 'tills' : 'apiClients']: (await credentials.list(kind, orgId)).map((c) =>
-        view(kind, c),
+        credentialView(kind, c),
       ),
     };
   }
@@ -138,7 +138,7 @@ export function createCredentialAdminService({
       updatedAt: at,
     });
     onChange?.();
-    return view(kind, (await credentials.find(kind, name)) as StoredCredential);
+    return credentialView(kind, (await credentials.find(kind, name)) as StoredCredential);
   }
 
   /** A new secret: the one given, or a generated one that this answer shows once. */
@@ -152,7 +152,7 @@ export function createCredentialAdminService({
       updatedAt: clock.now(),
     });
     onChange?.();
-    const stored = view(kind, (await credentials.find(kind, name)) as StoredCredential);
+    const stored = credentialView(kind, (await credentials.find(kind, name)) as StoredCredential);
     return given === undefined ? { ...stored, [w.secret]: secret } : stored;
   }
 

@@ -7,6 +7,12 @@ import { createAuditRepository } from './audit.repository.js';
 import { type AuditService, createAuditService } from './audit.service.js';
 import { type CredentialAdminService, createCredentialAdminService } from './credential-admin.service.js';
 import { type CustomerAdminService, createCustomerAdminService } from './customer-admin.service.js';
+import {
+  type CustomerDirectoryService,
+  createCustomerDirectoryService,
+} from './customer-directory.service.js';
+import { createDirectoryRepository } from './directory.repository.js';
+import { createDirectoryService, type DirectoryService } from './directory.service.js';
 import { createIssualReportService, type IssualReportService } from './issual-report.service.js';
 
 /** The services behind the management API, the fixture loader and the demo data. */
@@ -16,10 +22,13 @@ export interface Management {
   reports: IssualReportService;
   credentials: CredentialAdminService;
   audit: AuditService;
+  directory: DirectoryService;
+  customerDirectory: CustomerDirectoryService;
 }
 
 export function createManagement(store: Store, clock: Clock, onCredentialChange?: () => void): Management {
   const repository = createAdminRepository(store);
+  const directory = createDirectoryRepository(store);
   const records = createAdminService({ repository, clock });
   const credentials = createCredentialAdminService({
     credentials: createCredentialRepository(store),
@@ -33,5 +42,7 @@ export function createManagement(store: Store, clock: Clock, onCredentialChange?
     reports: createIssualReportService({ repository }),
     credentials,
     audit: createAuditService(createAuditRepository(store), clock),
+    directory: createDirectoryService({ directory, admin: repository, clock }),
+    customerDirectory: createCustomerDirectoryService({ directory, admin: repository, clock }),
   };
 }

@@ -31,3 +31,32 @@ export function cutPage<T>(rows: T[], { limit }: PageRequest, idOf: (row: T) => 
   const last = items[items.length - 1];
   return { items, nextCursor: rows.length > limit && last !== undefined ? String(idOf(last)) : null };
 }
+
+/** Where a page of a list keyed by a name starts (after this name) and how many it holds. */
+export interface NamedPageRequest {
+  after: string;
+  limit: number;
+}
+
+/** `limit` and `cursor` of a list ordered by a name: the cursor is the last name, base64url-encoded. */
+export function parseNamedPage(query: PageInput = {}): NamedPageRequest {
+  const cursor = query.cursor ?? '';
+  if (!/^[A-Za-z0-9_-]*$/.test(cursor)) throw badRequest('cursor', 'cursor is not one this API gave');
+  return {
+    after: Buffer.from(cursor, 'base64url').toString('utf8'),
+    limit: query.limit ?? DEFAULT_PAGE_LIMIT,
+  };
+}
+
+/** As cutPage, for a list keyed by a name. */
+export function cutNamedPage<T>(rows: T[], { limit }: NamedPageRequest, nameOf: (row: T) => string): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return {
+    items,
+    nextCursor:
+      rows.length > limit && last !== undefined
+        ? Buffer.from(nameOf(last), 'utf8').toString('base64url')
+        : null,
+  };
+}

@@ -1,4 +1,5 @@
 import type { TSchema } from 'typebox';
+import type { ADMIN_COMPONENTS } from '../contract/admin.contract.js';
 import { ref } from '../contract/components.contract.js';
 import { ADMIN_SECURITY } from '../openapi/swagger.js';
 
@@ -12,6 +13,9 @@ export function refusals(...statuses: number[]): Record<number, TSchema> {
   return Object.fromEntries([401, ...statuses].map((status) => [status, ref('AdminError') as TSchema]));
 }
 export const WRITE_REFUSALS = [400, 413, 415] as const;
+
+/** A success answer: a named schema of the contract, so the document lists it once under its name. */
+export const answer = (name: keyof typeof ADMIN_COMPONENTS) => ref(name) as TSchema;
 
 /** A route's schema: its inputs (which Fastify validates and types) and its answers, for the document. */
 export function schema<Parts extends { params?: TSchema; querystring?: TSchema; body?: TSchema }>(

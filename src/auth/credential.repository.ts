@@ -25,10 +25,35 @@ export interface CredentialPatch {
   updatedAt: number;
 }
 
-const TABLES = {
+/** Each kind's table and the column that names a credential in its org. */
+export const CREDENTIAL_TABLES = {
   till: { table: 'tills', name: 'username' },
   apiClient: { table: 'api_clients', name: 'client_key' },
 } as const;
+
+/** What a credential is read with besides its name (never its secret), for every read of one. */
+export const CREDENTIAL_COLUMNS = [
+  'customer_access',
+  'disabled_at',
+  'rate_limit_per_minute',
+  'created_at',
+  'updated_at',
+] as const;
+
+/** A credential row as read (its secret's hash only where the read took it). */
+export function toCredential(row: Record<string, unknown>): StoredCredential {
+  return {
+    orgId: row.org_id as number,
+    name: row.name as string,
+    secretHash: row.secret_hash as string,
+    access: row.customer_access as Access,
+    disabled: row.disabled_at !== null,
+    rateLimitPerMinute: (row.rate_limit_per_minute as number | null) ?? null,
+    tokenTtlSeconds: (row.token_ttl_seconds as number | undefined) ?? null,
+    createdAt: row.created_at as number,
+    updatedAt: row.updated_at as number,
+  };
+}
 
 export type CredentialQueries = ReturnType<typeof queries>;
 export type CredentialRepository = ReturnType<typeof createCredentialRepository>;
@@ -45,34 +70,11 @@ export function createCredentialRepository(store: Store) {
 
 function queries(store: Store, db: Trx) {
   function select(kind: CredentialKind) {
-    const { table, name } = TABLES[kind];
+    const { table, name } = CREDENTIAL_TABLES[kind];
     return db
       .selectFrom(table)
-      .select([
-        'org_id',
-        `${name} as name`,
-        'secret_hash',
-        'customer_access',
-        'disabled_at',
-        'rate_limit_per_minute',
-        'created_at',
-        'updated_at',
-      ] as never[])
+      .select(['org_id', `${name} as name`, 'secret_hash', ...CREDENTIAL_COLUMNS] as never[])
       .$if(kind === 'apiClient', (qb) => qb.select('token_ttl_seconds' as never));
-  }
-
-  function toCredential(row: Record<string, unknown>): StoredCredential {
-    return {
-      orgId: row.org_id as number,
-      name: row.name as string,
-      secretHash: row.secret_hash as string,
-      access: row.customer_access as Access,
-      disabled: row.disabled_at !== null,
-      rateLimitPerMinute: (row.rate_limit_per_minute as number | null) ?? null,
-      tokenTtlSeconds: (row.token_ttl_seconds as number | undefined) ?? null,
-      createdAt: row.created_at as number,
-      updatedAt: row.updated_at as number,
-    };
   }
 
   return {
@@ -84,7 +86,7 @@ function queries(store: Store, db: Trx) {
     /** A credential by its login name, whatever its org (login names are unique in the deployment). */
     async find(kind: CredentialKind, name: string): Promise<StoredCredential | undefined> {
       const row = await select(kind)
-        .where(TABLES[kind].name as never, '=', name as never)
+        .where(CREDENTIAL_TABLES[kind].name as never, '=', name as never)
         .executeTakeFirst();
       return row ? toCredential(row as Record<string, unknown>) : undefined;
     },
@@ -92,7 +94,7 @@ function queries(store: Store, db: Trx) {
     async list(kind: CredentialKind, orgId: number): Promise<StoredCredential[]> {
       const rows = await select(kind)
         .where('org_id' as never, '=', orgId as never)
-        .orderBy(TABLES[kind].name as never)
+        .orderBy(CREDENTIAL_TABLES[kind].name as never)
         .execute();
       return rows.map((r) => toCredential(r as Record<string, unknown>));
     },
@@ -137,7 +139,7 @@ function queries(store: Store, db: Trx) {
       name: string,
       patch: CredentialPatch,
     ): Promise<boolean> {
-      const { table, name: column } = TABLES[kind];
+      const { table, name: column } = CREDENTIAL_TABLES[kind];
       const result = await db
         .updateTable(table)
         .set({

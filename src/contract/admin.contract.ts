@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from 'typebox';
+import { ImportAnswer, PromotionCountsAnswer } from './admin-directory.contract.js';
 import {
   DateTime,
   MAX_GIVEN_ID,
@@ -10,6 +11,8 @@ import {
   PageQuery as pageQuery,
 } from './common.contract.js';
 import { ACCESS_LEVELS, SOURCES } from './enums.contract.js';
+
+export * from './admin-directory.contract.js';
 
 /*
  * The management API (/admin/v1): every body, parameter, query and answer, declared once. The routes
@@ -234,8 +237,8 @@ export const ApiClientAnswer = Type.Object(
   },
   { description: 'An API client' },
 );
-export const TillsAnswer = Type.Object({ tills: Type.Array(TillAnswer) });
-export const ApiClientsAnswer = Type.Object({ apiClients: Type.Array(ApiClientAnswer) });
+export const TillsAnswer = Page(TillAnswer, 'tills');
+export const ApiClientsAnswer = Page(ApiClientAnswer, 'apiClients');
 
 const Revocable = { createdAt: Timestamp, revokedAt: NullableDateTime };
 export const IssualReportAnswer = Page(
@@ -265,6 +268,45 @@ export type PromotionView = Static<typeof PromotionAnswer>;
 export type CustomerView = Static<typeof CustomerAnswer>;
 export type IssualReport = Static<typeof IssualReportAnswer>;
 export type AuditPage = Static<typeof AuditAnswer>;
+
+// The directory: lists, searches, changes, counts and imports (issue 16).
+
+export const PatchNameBody = Type.Object({ name: Text(200) }, { additionalProperties: false });
+export const PatchCustomerBody = Type.Object(
+  {
+    mobile: CustomerInput.properties.mobile,
+    email: CustomerInput.properties.email,
+    externalId: CustomerInput.properties.externalId,
+    sources: Type.Optional(Type.Array(Type.String(), { maxItems: SOURCES.length * 2 })),
+    programIds: Type.Optional(Type.Array(Id, { maxItems: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export const ImportJsonBody = CreateCustomersBody;
+
+const RecordTimes = { createdAt: Timestamp, revokedAt: NullableDateTime };
+export const CustomerDetailAnswer = Type.Object({
+  ...CustomerAnswer.properties,
+  createdAt: Timestamp,
+  deletedAt: NullableDateTime,
+  promotions: Type.Array(
+    Type.Object({
+      promotionId: Type.Integer(),
+      issuals: Type.Array(
+        Type.Object({
+          issualId: Type.String(),
+          ...RecordTimes,
+          revoked: Type.Boolean(),
+          earns: Type.Array(
+            Type.Object({ earnedId: Type.String(), ...RecordTimes, revoked: Type.Boolean() }),
+          ),
+        }),
+      ),
+    }),
+  ),
+});
+export type PatchCustomerInput = Static<typeof PatchCustomerBody>;
+export type CustomerDetail = Static<typeof CustomerDetailAnswer>;
 
 /** A fixture for `loyalty seed`: orgs with their records, each record as its management call takes it. */
 export const Fixture = Type.Object(
@@ -299,4 +341,12 @@ export const ADMIN_COMPONENTS = {
   ApiClients: ApiClientsAnswer,
   IssualReport: IssualReportAnswer,
   AuditPage: AuditAnswer,
+  Orgs: Page(OrgAnswer, 'orgs'),
+  Programs: Page(ProgramAnswer, 'programs'),
+  Promotions: Page(PromotionAnswer, 'promotions'),
+  CustomerPage: Page(CustomerAnswer, 'customers'),
+  CustomerDetail: CustomerDetailAnswer,
+  CustomerSearch: Page(CustomerDetailAnswer, 'customers'),
+  PromotionCounts: PromotionCountsAnswer,
+  CustomerImport: ImportAnswer,
 } satisfies Record<string, TSchema>;

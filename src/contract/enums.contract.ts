@@ -78,3 +78,13 @@ export function isOneOf<T extends string>(list: readonly T[], value: unknown): v
 /** The JSON schema of an enumeration, typed as its union. */
 export const enumSchema = <const T extends readonly string[]>(list: T, description?: string) =>
   Type.Enum([...list] as [...T], description ? { description } : {});
+
+/** Where a promotion stands now (see docs/management-api.md for each definition). */
+export const PROMOTION_STATES = ['live', 'upcoming', 'paused', 'ended'] as const;
+export type PromotionState = (typeof PROMOTION_STATES)[number];
+
+/** A customer import: only new customers, or new ones and changes to existing ones. */
+export const IMPORT_MODES = ['create', 'upsert'] as const;
+export type ImportMode = (typeof IMPORT_MODES)[number];
+export const IMPORT_OUTCOMES = ['created', 'updated', 'unchanged', 'refused'] as const;
+export type ImportOutcome = (typeof IMPORT_OUTCOMES)[number];

@@ -193,6 +193,39 @@ export interface WebhookDeliveriesTable {
   at: Millis;
 }
 
+/** Counters of a promotion, split into shards that a read sums (see migration 2026-11-30-0006). */
+export interface PromotionCountsTable {
+  org_id: number;
+  promotion_id: number;
+  shard: number;
+  issuals: number;
+  issuals_revoked: number;
+  earns: number;
+  earns_revoked: number;
+  /** Customers who had their first issual in the promotion. */
+  customers: number;
+}
+
+export interface PromotionDayCountsTable extends PromotionCountsTable {
+  /** Days since the epoch, UTC. */
+  day: number;
+}
+
+/** A soft-deleted customer, moved out of `customers` so that no lookup finds it. */
+export interface DeletedCustomersTable {
+  org_id: number;
+  id: number;
+  mobile: string | null;
+  email: string | null;
+  external_id: string | null;
+  /** Comma-separated. */
+  sources: string;
+  /** Comma-separated. */
+  program_ids: string;
+  created_at: Millis;
+  deleted_at: Millis;
+}
+
 /** SQLite's stand-in for PostgreSQL sequences (PostgreSQL uses real ones). */
 export interface IdSequencesTable {
   name: string;
@@ -217,4 +250,7 @@ export interface Database {
   events: EventsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  promotion_counts: PromotionCountsTable;
+  promotion_day_counts: PromotionDayCountsTable;
+  deleted_customers: DeletedCustomersTable;
 }

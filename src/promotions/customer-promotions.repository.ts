@@ -1,20 +1,14 @@
 import type { Db } from '../db/database.js';
 import { IDENTIFIER_COLUMNS, PROMOTION_COLUMNS, toPromotion } from './promotion.mapper.js';
 import type { IdentifierName, Promotion, PromotionType } from './promotion.model.js';
-
-export interface IssualRecord {
-  id: number;
-  promotionId: number;
-  createdAt: number;
-  revokedAt: number | null;
-}
-
-export interface EarnRecord {
-  id: number;
-  promotionId: number;
-  issualId: number;
-  createdAt: number;
-}
+import {
+  EARN_COLUMNS,
+  type EarnRecord,
+  ISSUAL_COLUMNS,
+  type IssualRecord,
+  toEarnRecord,
+  toIssualRecord,
+} from './record.mapper.js';
 
 export interface CustomerRecords {
   issuals: IssualRecord[];
@@ -72,7 +66,7 @@ export function createCustomerPromotionsRepository(db: Db) {
       if (promotionIds.length === 0) return { issuals: [], earns: [] };
       const issuals = await db
         .selectFrom('issuals')
-        .select(['id', 'promotion_id', 'created_at', 'revoked_at'])
+        .select(ISSUAL_COLUMNS)
         .where('org_id', '=', orgId)
         .where('promotion_id', 'in', promotionIds)
         .where('customer_id', '=', customerId)
@@ -80,27 +74,14 @@ export function createCustomerPromotionsRepository(db: Db) {
         .execute();
       const earns = await db
         .selectFrom('earns')
-        .select(['id', 'promotion_id', 'issual_id', 'created_at'])
+        .select(EARN_COLUMNS)
         .where('org_id', '=', orgId)
         .where('promotion_id', 'in', promotionIds)
         .where('customer_id', '=', customerId)
         .where('revoked_at', 'is', null)
         .orderBy('id')
         .execute();
-      return {
-        issuals: issuals.map((i) => ({
-          id: i.id,
-          promotionId: i.promotion_id,
-          createdAt: i.created_at,
-          revokedAt: i.revoked_at,
-        })),
-        earns: earns.map((e) => ({
-          id: e.id,
-          promotionId: e.promotion_id,
-          issualId: e.issual_id,
-          createdAt: e.created_at,
-        })),
-      };
+      return { issuals: issuals.map(toIssualRecord), earns: earns.map(toEarnRecord) };
     },
   };
 }

@@ -8,6 +8,8 @@ import type { PromotionRef } from './bulk-request.js';
 import { findReplay, type IdempotencyKey, type StoredReplay, saveReplay } from './idempotency.repository.js';
 import { IDENTIFIER_COLUMNS, PROMOTION_COLUMNS, toPromotion } from './promotion.mapper.js';
 import type { IdentifierName, Promotion } from './promotion.model.js';
+import type { CountDelta } from './promotion-counts.plan.js';
+import { addPromotionCounts } from './promotion-counts.repository.js';
 
 export interface CustomerMatch {
   id: number;
@@ -69,6 +71,8 @@ export interface EnrolmentTx {
   revoke(stamp: WriteStamp, issualIds: number[], earnIds: number[]): Promise<void>;
   /** The events of the request's writes, into the outbox: one statement, none when there are none. */
   appendEvents(stamp: WriteStamp, events: readonly NewEvent[]): Promise<void>;
+  /** Adds what the request wrote to the promotion's counters (the management API's counts). */
+  addCounts(stamp: WriteStamp, promotionId: number, delta: CountDelta): Promise<void>;
 }
 
 export interface ActiveEarn {
@@ -171,6 +175,10 @@ export function createEnrolmentRepository(store: Store) {
             .where('revoked_at', 'is', null)
             .execute();
         }
+      },
+
+      addCounts(stamp, promotionId, delta) {
+        return addPromotionCounts(trx, stamp, promotionId, delta);
       },
 
       async allocateIds(issuals, earns) {

@@ -17,6 +17,7 @@ import {
   type Promotion,
   type PromotionType,
 } from './promotion.model.js';
+import { grantCounts, isNoChange, revokeCounts } from './promotion-counts.plan.js';
 import { planRevoke } from './revoke.plan.js';
 
 // The answers are the client's wire types, so that the server and its client cannot drift apart.
@@ -97,6 +98,7 @@ export function createEnrolmentService({ repository, clock, onEvents }: Enrolmen
     const { items, issuals, earns } = completeGrant(plan, promotion, ids);
     const events = grantEvents(promotion, stamp, issuals, earns);
     if (writes) await tx.insert(stamp, issuals, earns);
+    if (writes) await tx.addCounts(stamp, promotion.id, grantCounts(issuals, earns, stored));
     await tx.appendEvents(stamp, events);
     return { items, events };
   }
@@ -115,6 +117,8 @@ export function createEnrolmentService({ repository, clock, onEvents }: Enrolmen
     const plan = planRevoke(action, promotion, customers, stored, earns);
     const events = revokeEvents(promotion, stamp, customers, plan.items, earns);
     await tx.revoke(stamp, plan.issualIds, plan.earnIds);
+    const counts = revokeCounts(plan.issualIds, plan.earnIds);
+    if (!isNoChange(counts)) await tx.addCounts(stamp, promotion.id, counts);
     await tx.appendEvents(stamp, events);
     return { items: plan.items, events };
   }

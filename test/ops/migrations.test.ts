@@ -54,13 +54,22 @@ describeEachStoreKind('migrations', (kind) => {
       .values({ org_id: 1, id: 42, promotion_id: 20, customer_id: 30, ...stamp })
       .execute();
 
+  // The migrations after the second one, undone first and done again after it.
+  const LATER = [
+    '2026-11-30-0001-plans-without-statistics',
+    '2026-11-30-0002-events',
+    '2026-11-30-0006-management',
+  ];
+  async function downPastLater(): Promise<void> {
+    for (const name of [...LATER].reverse()) expect(await migrateDown(t.store.db)).toStrictEqual([name]);
+  }
+
   it('steps back to foreign keys on issuals and earns, and forward again, keeping every row', async () => {
     const before = await rows();
     expect(before.issuals).toHaveLength(1);
     expect(before.earns).toHaveLength(1);
 
-    expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0002-events']);
-    expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0001-plans-without-statistics']);
+    await downPastLater();
     expect(await rows()).toStrictEqual(before);
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-26-0002-hot-path-without-foreign-keys']);
     expect(await rows()).toStrictEqual(before);
@@ -69,10 +78,14 @@ describeEachStoreKind('migrations', (kind) => {
 
     expect(await migrateToLatest(t.store.db)).toStrictEqual([
       '2026-11-26-0002-hot-path-without-foreign-keys',
-      '2026-11-30-0001-plans-without-statistics',
-      '2026-11-30-0002-events',
+      ...LATER,
     ]);
     expect(await rows()).toStrictEqual(before);
+    // The management migration counted what the promotion held already.
+    const counts = await t.store.db.selectFrom('promotion_counts').selectAll().execute();
+    expect(counts.map((c) => [c.promotion_id, c.issuals, c.earns, c.customers].map(Number))).toStrictEqual([
+      [20, 1, 1, 1],
+    ]);
     // The store still refuses a second active issual; the service is what keeps parents real.
     await expect(secondActiveIssual()).rejects.toThrow(/unique|duplicate/i);
     await orphanIssual();
@@ -81,15 +94,13 @@ describeEachStoreKind('migrations', (kind) => {
   });
 
   it('goes all the way down to an empty store and back up', async () => {
-    expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0002-events']);
-    expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0001-plans-without-statistics']);
+    await downPastLater();
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-26-0002-hot-path-without-foreign-keys']);
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-26-0001-initial']);
     expect(await migrateToLatest(t.store.db)).toStrictEqual([
       '2026-11-26-0001-initial',
       '2026-11-26-0002-hot-path-without-foreign-keys',
-      '2026-11-30-0001-plans-without-statistics',
-      '2026-11-30-0002-events',
+      ...LATER,
     ]);
     expect(await rows()).toStrictEqual({ issuals: [], earns: [] });
   });

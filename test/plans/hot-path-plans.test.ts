@@ -4,6 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_EVENTS_CONFIG } from '../../src/config.js';
 import { bulkRequest, items, postBulk } from '../helpers/bulk.js';
 import { type StandardOrg, seedStandardOrg } from '../helpers/fixtures.js';
+import {
+  type Captured,
+  expectIntendedPlans as expectPlans,
+  explainer,
+  type Intended,
+  planned,
+  type Statement,
+} from '../helpers/plans.js';
 import { STORES } from '../helpers/stores.js';
 import { type JsonResponse, startTestApp, type TestApp } from '../helpers/test-app.js';
 
@@ -23,12 +31,6 @@ type Identifier = 'id' | 'mobile' | 'email';
 const mobileOf = (n: number) => `91${9_000_000_000 + n}`;
 const emailOf = (n: number) => `c${n}@plans.example`;
 
-/** How a table of the bulk path must be read: through one of these indexes, naming this in its condition. */
-interface Intended {
-  indexes: string[];
-  cond: { postgres: RegExp; sqlite: RegExp };
-}
-
 const LOOKUP: Record<Identifier, Intended> = {
   id: {
     indexes: ['customers_pk', 'customers_id_idx'],
@@ -46,7 +48,9 @@ const LOOKUP: Record<Identifier, Intended> = {
 
 const BY_CUSTOMER = {
   program_members: {
-    indexes: ['program_members_pk'],
+    // Either matches all three columns of the probe: (org_id, program_id, customer_id) or the
+    // customer's own (org_id, customer_id, program_id) that the management API reads by.
+    indexes: ['program_members_pk', 'program_members_customer_idx'],
     cond: { postgres: /\bcustomer_id = c\.id\b/, sqlite: /\bcustomer_id=\?/ },
   },
   customer_sources: {
@@ -76,99 +80,16 @@ const REPORT: Record<string, Intended> = {
     indexes: ['issuals_report_idx', 'issuals_pk'],
     cond: { postgres: /\bpromotion_id = |\bid > /, sqlite: /\bpromotion_id=\?|\bid>\?/ },
   },
+  // The page's earns, probed by issual (keyedRows): on PostgreSQL the probe finds their addresses and
+  // a TID scan reads them.
+  earns: {
+    indexes: ['earns_issual_idx', 'ctid'],
+    cond: { postgres: /\bissual_id = k\.key\b|ctid = ANY/, sqlite: /\bissual_id=\?/ },
+  },
 };
 
 /** The tables that grow with customers and requests; the others hold a few rows an org. */
 const LARGE = ['customers', ...Object.keys(BY_CUSTOMER)];
-
-/** One read of a table in a plan. */
-interface Read {
-  table: string;
-  /** null: the whole table is scanned. */
-  index: string | null;
-  cond: string;
-}
-
-interface Explained {
-  reads: Read[];
-  /** PostgreSQL: the unique indexes an INSERT ... ON CONFLICT checks. */
-  arbiters: string[];
-}
-
-interface PgNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Index Cond'?: string;
-  'Conflict Arbiter Indexes'?: string[];
-  Plans?: PgNode[];
-}
-
-function pgReads(node: PgNode, out: Explained): Explained {
-  const table = node['Relation Name'];
-  if (node['Node Type'] === 'ModifyTable') {
-    out.arbiters.push(...(node['Conflict Arbiter Indexes'] ?? []));
-  } else if (table && node['Node Type'] === 'Bitmap Heap Scan') {
-    const probes: PgNode[] = [];
-    const collect = (n: PgNode) => {
-      if (n['Node Type'] === 'Bitmap Index Scan') probes.push(n);
-      for (const child of n.Plans ?? []) collect(child);
-    };
-    for (const child of node.Plans ?? []) collect(child);
-    for (const p of probes)
-      out.reads.push({ table, index: p['Index Name'] ?? null, cond: p['Index Cond'] ?? '' });
-  } else if (table) {
-    out.reads.push({ table, index: node['Index Name'] ?? null, cond: node['Index Cond'] ?? '' });
-  }
-  for (const child of node.Plans ?? []) pgReads(child, out);
-  return out;
-}
-
-// SQLite names a table by its alias in the plan; these are the aliases the repositories use.
-const SQLITE_ALIASES: Record<string, string> = {
-  c: 'customers',
-  m: 'program_members',
-  s: 'customer_sources',
-  i: 'issuals',
-  e: 'earns',
-};
-
-function sqliteReads(details: string[]): Explained {
-  const out: Explained = { reads: [], arbiters: [] };
-  for (const detail of details) {
-    const match = /^(?:SCAN|SEARCH) (\S+)(?: USING (?:COVERING )?INDEX (\S+)(?: \((.*)\))?)?/.exec(detail);
-    if (!match) continue;
-    const [, name, index, cond] = match as unknown as [
-      string,
-      string,
-      string | undefined,
-      string | undefined,
-    ];
-    const table = SQLITE_ALIASES[name] ?? name;
-    // SQLite names a table's primary key index itself.
-    const named = index?.replace(/^sqlite_autoindex_(\w+)_1$/, '$1_pk') ?? null;
-    out.reads.push({ table, index: named, cond: cond ?? '' });
-  }
-  return out;
-}
-
-/** The statements worth a plan: reads and writes, not BEGIN, SAVEPOINT or COMMIT. */
-const planned = (text: string) => /^\s*(select|insert|update|delete|with)\b/i.test(text);
-
-interface Statement {
-  text: string;
-  parameters: readonly unknown[];
-}
-
-/** What one request sent, and how each large table must be read by it. */
-interface Captured {
-  statements: Statement[];
-  intended: Record<string, Intended>;
-  /** Large tables read by the request that this test leaves alone (with the reason at the call). */
-  unchecked: string[];
-  /** PostgreSQL: the unique index an INSERT ... ON CONFLICT must check. */
-  arbiter?: string;
-}
 
 for (const kind of STORES) {
   describe(`plans of the bulk path on ${kind}`, () => {
@@ -278,15 +199,12 @@ for (const kind of STORES) {
           { arbiter: 'idempotency_keys_pk' },
         ),
       );
-      // Not the bulk path, but the one reader of the partial index that keeps out of its way. The
-      // page's earns (`issual_id in (...)`, up to 1,000 values) are not checked yet: PostgreSQL
-      // without statistics reads them through the org's every earn.
+      // Not the bulk path, but the one reader of the partial index that keeps out of its way.
       out.set(
         'the issuals report',
         await capture(
           () => t.admin('GET', `/admin/v1/orgs/${org.orgId}/promotions/${promotionId}/issuals?limit=1000`),
           REPORT,
-          { unchecked: ['earns'] },
         ),
       );
       return out;
@@ -315,6 +233,7 @@ for (const kind of STORES) {
         });
         await client.connect();
       }
+      explain = explainer(kind, t, client);
     }, 120_000);
 
     afterAll(async () => {
@@ -322,67 +241,11 @@ for (const kind of STORES) {
       await t?.close();
     });
 
-    /**
-     * SQLite's plan for the statement with its parameters. PostgreSQL's two: the custom plan made for
-     * these parameters, which a named statement gets on its first runs, and the generic plan it may
-     * keep after five, which depends on no value.
-     */
-    async function explain({ text, parameters }: Statement): Promise<Explained[]> {
-      if (kind === 'sqlite') {
-        const { rows } = await t.testStore.store.db.executeQuery<{ detail: string }>(
-          CompiledQuery.raw(`explain query plan ${text}`, [...parameters]),
-        );
-        return [sqliteReads(rows.map((r) => r.detail))];
-      }
-      const db = client as pg.Client;
-      const tree = (rows: { 'QUERY PLAN': { Plan: PgNode }[] }[]) =>
-        pgReads((rows[0] as { 'QUERY PLAN': { Plan: PgNode }[] })['QUERY PLAN'][0]?.Plan as PgNode, {
-          reads: [],
-          arbiters: [],
-        });
-      await db.query('set plan_cache_mode = force_custom_plan');
-      const custom = tree((await db.query(`explain (format json) ${text}`, [...parameters])).rows);
-      await db.query('set plan_cache_mode = force_generic_plan');
-      await db.query(`prepare hot_path as ${text}`);
-      try {
-        const { rows } = await db.query<{ n: number }>(
-          `select cardinality(parameter_types) as n from pg_prepared_statements where name = 'hot_path'`,
-        );
-        const nulls = Array.from({ length: Number(rows[0]?.n ?? 0) }, () => 'null').join(', ');
-        const generic = tree(
-          (await db.query(`explain (format json) execute hot_path${nulls ? `(${nulls})` : ''}`)).rows,
-        );
-        return [custom, generic];
-      } finally {
-        await db.query('deallocate hot_path');
-      }
-    }
+    let explain: ReturnType<typeof explainer>;
 
     async function expectIntendedPlans(captured: Map<string, Captured>): Promise<void> {
       expect([...captured.keys()]).toHaveLength(6);
-      for (const [label, request] of captured) {
-        const read = new Set<string>();
-        const arbiters: string[] = [];
-        for (const statement of request.statements) {
-          for (const plan of await explain(statement)) {
-            arbiters.push(...plan.arbiters);
-            for (const r of plan.reads) {
-              if (!LARGE.includes(r.table) || request.unchecked.includes(r.table)) continue;
-              const where = `${label}: ${r.table} in ${statement.text.replace(/\s+/g, ' ').slice(0, 160)}`;
-              const want = request.intended[r.table];
-              expect(want, `${where} is read, which the request should not need`).toBeDefined();
-              expect(want?.indexes, `${where} is read through ${r.index ?? 'a full scan'}`).toContain(
-                r.index,
-              );
-              expect(r.cond, where).toMatch((want as Intended).cond[kind]);
-              read.add(r.table);
-            }
-          }
-        }
-        // Every table the request needs was seen, so that no statement escaped the check.
-        expect([...read].sort(), label).toStrictEqual(Object.keys(request.intended).sort());
-        if (request.arbiter && kind === 'postgres') expect(arbiters, label).toContain(request.arbiter);
-      }
+      await expectPlans(kind, explain, LARGE, captured);
     }
 
     async function analyze(): Promise<void> {

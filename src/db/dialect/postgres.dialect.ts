@@ -45,6 +45,17 @@ export const postgresDialect: StoreDialect = {
     return sql<SqlBool>`${sql.ref(column)} = any(${values}::${type})`;
   },
 
+  // The rows' addresses, found by a probe per key (OFFSET 0 keeps each probe from being flattened
+  // into a join, which a planner without statistics would run as a scan of the org's rows), then read
+  // or changed by address: a TID scan, whatever the plan of the statement around it.
+  keyedRows(table, alias, orgId, column, keys) {
+    const type = typeof keys[0] === 'string' ? sql`text[]` : sql`bigint[]`;
+    return sql<SqlBool>`${sql.ref(`${alias}.ctid`)} = any(array(select x.ctid
+      from unnest(${[...new Set(keys)]}::${type}) as k(key)
+      cross join lateral (select x.ctid from ${sql.table(table)} x
+        where x.org_id = ${orgId} and ${sql.ref(`x.${column}`)} = k.key offset 0) x))`;
+  },
+
   textList(column, from) {
     return sql<string | null>`array_to_string(array(select ${sql.ref(column)} ${from}), ',')`;
   },

@@ -45,6 +45,12 @@ export const sqliteDialect: StoreDialect = {
     return sql<SqlBool>`${sql.ref(column)} in (select value from ${jsonList(values)})`;
   },
 
+  // SQLite probes the index of (org_id, column) once per value of an IN list, statistics or none.
+  keyedRows(_table, alias, orgId, column, keys) {
+    return sql<SqlBool>`${sql.ref(`${alias}.org_id`)} = ${orgId}
+      and ${sql.ref(`${alias}.${column}`)} in (select value from ${jsonList(keys)})`;
+  },
+
   textList(column, from) {
     return sql<string | null>`(select group_concat(${sql.ref(column)}, ',') ${from})`;
   },

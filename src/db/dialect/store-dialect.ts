@@ -77,6 +77,18 @@ export interface StoreDialect {
 
   /** `column` is one of `values`: one list parameter. */
   oneOf(column: string, values: readonly (number | string)[]): RawBuilder<SqlBool>;
+  /**
+   * A condition on `table` (named `alias` in the statement) that holds for its rows in the org whose
+   * `column` is one of `keys`, for reads, updates and deletes alike: one index probe per key whatever
+   * the statistics say (see findCustomers for why a plain list is not enough on PostgreSQL).
+   */
+  keyedRows(
+    table: string,
+    alias: string,
+    orgId: number,
+    column: string,
+    keys: readonly (number | string)[],
+  ): RawBuilder<SqlBool>;
   /** The values of `column` over the rows of `from` (`from ... where ...`), joined with commas; null if none. */
   textList(column: string, from: RawBuilder<unknown>): RawBuilder<string | null>;
   /** Rows as a few list parameters: the select list of their columns and the row source after `from`. */

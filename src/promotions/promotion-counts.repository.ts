@@ -1,0 +1,35 @@
+import { sql } from 'kysely';
+import type { Trx } from '../db/database.js';
+import { type CountDelta, MS_PER_DAY, shardOf } from './promotion-counts.plan.js';
+
+/** Who wrote and when, as the enrolment repository stamps its records. */
+interface Stamp {
+  orgId: number;
+  at: number;
+  requestId: string;
+}
+
+const ADD = sql`issuals = t.issuals + excluded.issuals, issuals_revoked = t.issuals_revoked + excluded.issuals_revoked,
+  earns = t.earns + excluded.earns, earns_revoked = t.earns_revoked + excluded.earns_revoked,
+  customers = t.customers + excluded.customers`;
+
+/**
+ * Adds a request's counts to its promotion's counters and to those of the day, in the request's own
+ * transaction: one statement per table, whatever the number of customers. Both stores speak this
+ * upsert alike.
+ */
+export async function addPromotionCounts(
+  trx: Trx,
+  stamp: Stamp,
+  promotionId: number,
+  d: CountDelta,
+): Promise<void> {
+  const shard = shardOf(stamp.at, stamp.requestId);
+  const values = sql`${d.issuals}, ${d.issualsRevoked}, ${d.earns}, ${d.earnsRevoked}, ${d.customers}`;
+  await sql`insert into promotion_counts as t (org_id, promotion_id, shard, issuals, issuals_revoked, earns, earns_revoked, customers)
+    values (${stamp.orgId}, ${promotionId}, ${shard}, ${values})
+    on conflict (org_id, promotion_id, shard) do update set ${ADD}`.execute(trx);
+  await sql`insert into promotion_day_counts as t (org_id, promotion_id, day, shard, issuals, issuals_revoked, earns, earns_revoked, customers)
+    values (${stamp.orgId}, ${promotionId}, ${Math.floor(stamp.at / MS_PER_DAY)}, ${shard}, ${values})
+    on conflict (org_id, promotion_id, day, shard) do update set ${ADD}`.execute(trx);
+}
