@@ -17,11 +17,12 @@ import {
   type RowRefusal,
 } from './customer-changes.plan.js';
 import { readChange } from './customer-row.mapper.js';
-import type {
-  CustomerLookup,
-  DirectoryQueries,
-  DirectoryRepository,
-  StoredCustomer,
+import {
+  ConcurrentChange,
+  type CustomerLookup,
+  type DirectoryQueries,
+  type DirectoryRepository,
+  type StoredCustomer,
 } from './directory.repository.js';
 import { cutPage, parsePage } from './page.js';
 import { guarded, requireOrg } from './record-guards.js';
@@ -118,6 +119,28 @@ export function createCustomerDirectoryService({ directory, admin, clock }: Cust
 
   /** Plans and writes one chunk of changes in its own transaction; answers the plan with real ids. */
   async function applyChunk(
+    orgId: number,
+    mode: ImportMode,
+    rows: (CustomerChange | RowRefusal)[],
+    only?: number,
+  ): Promise<ChunkPlan> {
+    // A chunk that met a concurrent change to one of its customers rolled back whole: run it again on
+    // what is stored now (a few times; a customer changed that often answers 503 to try later).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await applyChunkOnce(orgId, mode, rows, only);
+      } catch (err) {
+        if (!(err instanceof ConcurrentChange)) throw err;
+        if (attempt === 3)
+          throw new AppError(
+            'unavailable',
+            'customers of this request kept changing while it was written; send it again',
+          );
+      }
+    }
+  }
+
+  async function applyChunkOnce(
     orgId: number,
     mode: ImportMode,
     rows: (CustomerChange | RowRefusal)[],

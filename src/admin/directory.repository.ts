@@ -47,6 +47,13 @@ const split = (text: string | null): string[] => (text ? text.split(',') : []);
 const like = (part: string) => `%${part.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 export type DirectoryQueries = ReturnType<typeof directoryQueries>;
+/** A customer changed between a chunk's read and its write: the chunk is rolled back and run again. */
+export class ConcurrentChange extends Error {
+  constructor() {
+    super('a customer changed while this change was written');
+  }
+}
+
 export type DirectoryRepository = ReturnType<typeof createDirectoryRepository>;
 
 /** The SQL of the management API's lists, searches, changes and counts. Key-set pages on the key. */
@@ -279,11 +286,14 @@ export function directoryQueries(db: Trx, dialect: Dialect) {
           customers.map((c) => sql`when id = ${c.id} then ${c[column]}`),
           sql` `,
         )} end`;
-      await db
+      const updated = await db
         .updateTable('customers')
         .set({ mobile: pick('mobile'), email: pick('email'), external_id: pick('externalId') } as never)
         .where(dialect.keyedRows('customers', 'customers', orgId, 'id', ids))
-        .execute();
+        .executeTakeFirst();
+      // On PostgreSQL the rows are found by their address: a customer another transaction changed since
+      // this statement's snapshot has a new one and is skipped, so a short count means a lost write.
+      if (Number(updated.numUpdatedRows) !== customers.length) throw new ConcurrentChange();
       for (const table of ['customer_sources', 'program_members'] as const) {
         await db
           .deleteFrom(table)
