@@ -23,7 +23,8 @@ export const ACCESS_DENIED = {
 };
 export const TOKEN_FAILED = {
   data: null,
-  errors: [{ status: false, code: 401, message: 'Failed to generate OAuth token' }],
+  // The Authorization Flows page's body (issue 13): code 320001, and no status field.
+  errors: [{ code: 320001, message: 'Invalid client key and secret' }],
 };
 export const TOKEN_URL = '/v3/oauth/token/generate';
 export const LOOKUP_URL = '/v2/customers/lookup/promotionData';
