@@ -198,9 +198,10 @@ export function expectAdmitted(res: JsonResponse, what: string): void {
   expect([200, 201], `${what}: ${res.status} ${JSON.stringify(res.body)}`).toContain(res.status);
 }
 
+/** promotionData answered for this customer (its page's shape: customerId at the top). */
 export function expectLookupOf(res: JsonResponse, customerId: number): void {
   expect(res.status, JSON.stringify(res.body)).toBe(200);
-  expect(res.body.data.customer).toStrictEqual({ entityType: 'CUSTOMER', entityId: customerId });
+  expect(res.body.customerId).toBe(customerId);
 }
 
 /** A forged token with the claims of `payload`, HS256-signed with `key`. */
