@@ -2,10 +2,12 @@ import {
   ANY_SOURCE,
   BULK_SOURCES,
   type BulkAction,
+  CUSTOMER_IDENTIFIER_NAMES,
   type CustomerIdentifierName,
   IDENTIFIER_NAMES,
   isOneOf,
   type PromotionType,
+  SOURCES,
   type Source,
 } from '../contract/enums.contract.js';
 import { type ApiCode, AppError } from '../errors.js';
@@ -125,6 +127,34 @@ export function parseBulkRequest(body: unknown, endpoint: BulkEndpoint): ParsedB
     identifierName,
     customers: customers.map((c) => parseCustomer(c, identifierName)),
   };
+}
+
+/** The query string of `issue`, as it arrives (a parameter given twice is an array). */
+export interface IssueQuery {
+  identifierName?: unknown;
+  identifierValue?: unknown;
+  source?: unknown;
+  type?: unknown;
+  accountId?: unknown;
+}
+
+const given = (value: unknown): value is string => typeof value === 'string' && value.trim() !== '';
+
+/**
+ * `issue`'s checks, in the order of its pages' error table: the entity type (1212), the customer's
+ * query parameters (11013, 8013, 8003), then the body (8881); the program, the promotion and the
+ * customer follow as in a bulk request. The action is EARN until the promotion's type is known.
+ */
+export function parseIssueRequest(query: IssueQuery, body: unknown): ParsedBulkRequest {
+  const { identifierName, identifierValue, source, type } = query ?? {};
+  if (type !== undefined && type !== 'CUSTOMER') throw new AppError(1212);
+  if (!given(identifierName) || !given(identifierValue) || !given(source)) throw new AppError(11013);
+  if (!isOneOf(CUSTOMER_IDENTIFIER_NAMES, identifierName)) throw new AppError(8013);
+  const customer = parseCustomer({ identifierValue, source }, identifierName, SOURCES);
+  if (customer.kind === 'error') throw new AppError(customer.code);
+  const promotion = parsePromotionDetails(body);
+  if (!promotion) throw new AppError(8881);
+  return { action: 'EARN', ...promotion, identifierName, customers: [customer] };
 }
 
 /** The action a bulkAction names on this endpoint (its own name or an alias), else undefined. */

@@ -11,12 +11,13 @@ import {
   namingOf,
   type ParsedBulkRequest,
   parseBulkRequest,
+  parseIssueRequest,
   refusal,
 } from './bulk-request.js';
 import type { CustomerMatch, EnrolmentRepository, EnrolmentTx, WriteStamp } from './enrolment.repository.js';
 import { completeGrant, planGrant } from './grant.plan.js';
 import { type IdempotencyKey, IdempotencyRace } from './idempotency.repository.js';
-import { type IssueAnswer, type IssueQuery, issueAnswer, parseIssue } from './issue.plan.js';
+import { type IssueAnswer, type IssueQuery, issueAnswer } from './issue.plan.js';
 import { ANY_SOURCE, actionSupported, type BulkAction, isLive, type Promotion } from './promotion.model.js';
 import { planRevoke } from './revoke.plan.js';
 
@@ -218,7 +219,7 @@ export function createEnrolmentService({ repository, clock, onEvents }: Enrolmen
   async function issue(ctx: RequestContext, query: IssueQuery, body: unknown): Promise<IssueAnswer> {
     const { answer } = await once(
       ctx,
-      () => parseIssue(query, body),
+      () => parseIssueRequest(query, body),
       async (request) => {
         const promotion = await findPromotion(ctx.actor.orgId, request, ISSUE_ENDPOINT);
         const action = promotion.type === 'DIRECT' ? 'EARN' : 'ENROL';

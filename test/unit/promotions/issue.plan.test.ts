@@ -1,22 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../../src/errors.js';
-import { issueAnswer, parseIssue } from '../../../src/promotions/issue.plan.js';
+import { parseIssueRequest } from '../../../src/promotions/bulk-request.js';
+import { issueAnswer } from '../../../src/promotions/issue.plan.js';
 
 const QUERY = { identifierName: 'mobile', identifierValue: '18767431754', source: 'INSTORE' };
 const BODY = { programId: 469, promotionId: 65777 };
 
 function refusal(query: Record<string, unknown>, body: unknown = BODY): unknown {
   try {
-    parseIssue(query, body);
+    parseIssueRequest(query, body);
   } catch (err) {
     return err instanceof AppError ? err.code : err;
   }
   return 'accepted';
 }
 
-describe('parseIssue: the checks of issue’s pages, in their order', () => {
+describe('parseIssueRequest: the checks of issue’s pages, in their order', () => {
   it('reads the page’s request as one customer, EARN until the promotion’s type is known', () => {
-    expect(parseIssue(QUERY, BODY)).toEqual({
+    expect(parseIssueRequest(QUERY, BODY)).toEqual({
       action: 'EARN',
       programId: 469,
       promotionId: 65777,
@@ -40,7 +41,7 @@ describe('parseIssue: the checks of issue’s pages, in their order', () => {
   });
 
   it('takes externalId (exact, leading zeros kept) and the sources the page adds, MOBILE_APP and WECHAT', () => {
-    const request = parseIssue(
+    const request = parseIssueRequest(
       { identifierName: 'externalId', identifierValue: ' 000003873354 ', source: 'mobile_app' },
       BODY,
     );
