@@ -64,7 +64,11 @@ const BULK_ROUTES: readonly { url: string; endpoint: BulkEndpoint; openapi: Fast
     openapi: bulkOperation(
       'revokeEnrolAndEarn',
       'Revoke enrolments (REVOKE_ENROL) or earns (REVOKE_EARN) of an enrol-and-issue promotion',
-      'Nothing is deleted: revoked records keep their rows. A promotion need not be live to be revoked from.',
+      'Nothing is deleted: revoked records keep their rows. An inactive promotion is 8892; one past its ' +
+        'endDate can still be revoked from. REVOKE_ENROL of a customer with active earns fails that ' +
+        'customer with 8905 and the rest of the request goes on: Capillary says the earns must be revoked ' +
+        'before the customer can be unenrolled, but documents no code for it (8905 is ours). A customer ' +
+        'with nothing active to revoke is 2305.',
     ),
   },
   {
