@@ -34,14 +34,18 @@ export const ERROR_TABLE = {
   1101: { status: 400, message: 'invalid programId passed' },
   8874: { status: 400, message: 'promotion id passed is invalid' },
   8892: { status: 400, message: 'promotion is inactive' },
+  // `issue`: an entity type other than CUSTOMER in the query string.
+  1212: { status: 400, message: 'Entity type invalid' },
 
   // Per-customer outcomes (they travel inside a 200/201 response, never as a status of their own).
   8003: { status: 400, message: 'Invalid source' },
   8015: { status: 400, message: 'Customer not found for the given identifiers' },
   8890: { status: 200, message: 'Customer is already enrolled' },
   8896: { status: 400, message: 'Error occurred while issuing promotion to the customer' },
-  8903: { status: 400, message: 'Invalid earnIds passed or earns already revoked' },
-  8904: { status: 400, message: 'Customer is not enrolled in the promotion' },
+  8903: { status: 400, message: 'Earn IDs passed are either invalid or already revoked' },
+  2305: { status: 400, message: 'Active issued promotion is not available for the customer' },
+  // Ours: REVOKE_ENROL of a customer whose earns are still active (Capillary: revoke them first).
+  8905: { status: 400, message: 'Issued promotions must be revoked before the customer can be unenrolled' },
 
   // Management API.
   invalid_request: { status: 400, message: 'The request is malformed' },
@@ -66,6 +70,12 @@ export const MESSAGES = {
   unsupportedForPromotionType: 'bulk action passed not supported for loyalty/generic promotion type',
   issualLimitReached: 'Customer has reached the maximum number of enrolments for this promotion',
   earnLimitReached: 'Customer has reached the maximum number of earns for this promotion',
+  // The messages of the family's own pages, where they differ from the seed page's.
+  notIssuedLimits: 'promotion not issued due to config issues or customer exhausted limits',
+  revokeUnsupported: 'revoke bulk action passed not supported for loyalty/generic promotion type',
+  userGroupDirect: 'Cannot enrol/issue to the user group',
+  insufficientDirect:
+    'insufficient parameters passed, program id and one of promotion id/identifier are required',
 } as const;
 
 /** An error the service means to answer with; anything else that is thrown is a 500. */

@@ -1,11 +1,15 @@
 import type { FastifyInstance } from 'fastify';
-import { AppError } from '../errors.js';
+import type { TokenFailure } from '../contract/oauth.contract.js';
 import { tokenOperation } from '../openapi/v2.operations.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import type { Authenticator } from './authenticator.js';
 import { refuseIfThrottled, requireJson } from './v2-auth.hook.js';
 
-const TOKEN_FAILED = 'Failed to generate OAuth token';
+// The Authorization Flows page's answer to a wrong key or secret (its only error has no status).
+const TOKEN_FAILED: TokenFailure = {
+  data: null,
+  errors: [{ code: 320001, message: 'Invalid client key and secret' }],
+};
 
 /** `POST /v3/oauth/token/generate`: an API client's key and secret for a signed, short-lived token. */
 export async function oauthRoutes(
@@ -16,7 +20,8 @@ export async function oauthRoutes(
     '/v3/oauth/token/generate',
     {
       bodyLimit: 16 * 1024,
-      // Documented, not validated: a malformed body is refused like wrong credentials (401), not 400.
+      // Documented, not validated: a body without a text key and secret is refused like wrong
+      // credentials (401), not 400.
       config: { envelope: 'oauth', openapi: tokenOperation },
       onRequest: async (request) => requireJson(request),
     },
@@ -35,7 +40,7 @@ export async function oauthRoutes(
           : undefined;
       if (!token) {
         if (typeof key === 'string') throttle?.fail(request.ip, `client:${key}`);
-        throw new AppError(401, TOKEN_FAILED);
+        return reply.code(401).send(TOKEN_FAILED);
       }
       return { data: token, errors: null };
     },

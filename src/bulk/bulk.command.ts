@@ -302,9 +302,9 @@ class BulkRun {
   }
 
   /**
-   * REVOKE_EARN goes to revokeEnrolAndEarn for an enrol-and-issue promotion and to revokeDirectEarn
-   * for a direct one. Not knowing which, try the first: it refuses another type with 8902 before it
-   * writes anything, and the second then gets the chunk under a key of its own.
+   * REVOKE_EARN goes to revokeEnrolAndEarn, which serves both types as its page documents. A server
+   * that follows the older contract refuses a direct promotion there with 8902 before it writes
+   * anything; revokeDirectEarn then gets the chunk under a key of its own.
    */
   async #probe(chunk: Chunk, signal: AbortSignal): Promise<{ endpoint: EndpointName; result: ChunkResult }> {
     try {

@@ -160,10 +160,18 @@ export class LoyaltyClient {
     );
   }
 
-  /** `GET /v2/customers/lookup/promotionData`: a customer's promotions, with enrolment, earns and limits. */
+  /** `GET /v2/customers/lookup/promotionData`: a customer's promotions, restrictions and timelines. */
   promotionData(query: PromotionDataQuery, options?: CallOptions): Promise<PromotionDataResponse> {
     return this.#call<PromotionDataResponse>(
-      { method: 'GET', path: '/v2/customers/lookup/promotionData', query: { ...query }, authenticate: true },
+      {
+        method: 'GET',
+        path: '/v2/customers/lookup/promotionData',
+        query: {
+          ...query,
+          fetchAllUsage: query.fetchAllUsage === undefined ? undefined : String(query.fetchAllUsage),
+        },
+        authenticate: true,
+      },
       options,
     );
   }

@@ -21,13 +21,15 @@ export type {
   BulkResult,
   CustomerPromotion,
   CustomerQuery,
+  IssueRefusal,
   IssueRequest,
   IssueResponse,
   IssueSideEffect,
   PromotionDataQuery,
+  PromotionDataRefusal,
   PromotionDataResponse,
   PromotionDetails,
-  PromotionLimit,
+  PromotionRestriction,
 } from '../contract/v2.contract.js';
 
 /** A till: sends `Basic base64(username:md5hex(password))`. */

@@ -5,13 +5,14 @@
  */
 import type { TSchema } from 'typebox';
 import { AdminError, ApiMessage, TokenError, V2Error } from './common.contract.js';
-import { Health, Ready, TokenRequest, TokenResponse } from './oauth.contract.js';
+import { Health, Ready, TokenFailure, TokenRequest, TokenResponse } from './oauth.contract.js';
 import {
   BulkRequest,
   BulkResponse,
   IssueRefusal,
   IssueRequest,
   IssueResponse,
+  PromotionDataRefusal,
   PromotionDataResponse,
 } from './v2.contract.js';
 
@@ -24,9 +25,11 @@ export const COMPONENTS = {
   IssueRefusal,
   V2Error,
   PromotionDataResponse,
+  PromotionDataRefusal,
   TokenRequest,
   TokenResponse,
   TokenError,
+  TokenFailure,
   Health,
   Ready,
   AdminError,

@@ -4,9 +4,14 @@
  */
 import { Type } from 'typebox';
 
-/** How a request names its customers. */
+/** How a bulk request names its customers (the bulk pages list these three). */
 export const IDENTIFIER_NAMES = ['id', 'mobile', 'email'] as const;
 export type IdentifierName = (typeof IDENTIFIER_NAMES)[number];
+/** How `issue` names its customer: the bulk names and the customer's external id. */
+export const CUSTOMER_IDENTIFIER_NAMES = [...IDENTIFIER_NAMES, 'externalId'] as const;
+export type CustomerIdentifierName = (typeof CUSTOMER_IDENTIFIER_NAMES)[number];
+/** How promotionData names its customer: `cuid` is documented by Capillary and matches nobody here. */
+export const LOOKUP_IDENTIFIER_NAMES = [...CUSTOMER_IDENTIFIER_NAMES, 'cuid'] as const;
 
 /** Actions of `enrolAndEarn` and `directEarn`. */
 export const GRANT_ACTIONS = ['ENROL', 'EARN'] as const;
@@ -21,8 +26,8 @@ export type BulkAction = (typeof BULK_ACTIONS)[number];
 export const PROMOTION_TYPES = ['ENROL_AND_ISSUE', 'DIRECT', 'GENERIC'] as const;
 export type PromotionType = (typeof PROMOTION_TYPES)[number];
 
-/** Sources a customer can be registered in. */
-export const SOURCES = [
+/** The sources the bulk pages list. */
+export const BULK_SOURCES = [
   'FACEBOOK',
   'WEB_ENGAGE',
   'INSTORE',
@@ -34,6 +39,8 @@ export const SOURCES = [
   'WEBSITE',
   'LINE',
 ] as const;
+/** Sources a customer can be registered in: the bulk list, and those `issue`'s pages add. */
+export const SOURCES = [...BULK_SOURCES, 'MOBILE_APP', 'WECHAT'] as const;
 export type Source = (typeof SOURCES)[number];
 /** A request may name this instead of a source: it matches a customer registered in any. */
 export const ANY_SOURCE = 'ALL';
@@ -42,20 +49,22 @@ export const ANY_SOURCE = 'ALL';
 export const ACCESS_LEVELS = ['NONE', 'READ', 'WRITE'] as const;
 export type Access = (typeof ACCESS_LEVELS)[number];
 
-/** What a customer may do with a promotion, as promotionData reports it. */
+/** The statuses promotionData filters on (`promotionStatusForCustomer`); a promotion may be in several. */
 export const CUSTOMER_PROMOTION_STATUSES = [
   'AVAILABLE_TO_ENROL',
   'AVAILABLE_TO_EARN',
+  'AVAILABLE_TO_REDEEM',
   'EXPIRED',
-  'NOT_AVAILABLE',
 ] as const;
 export type CustomerPromotionStatus = (typeof CUSTOMER_PROMOTION_STATUSES)[number];
-/** The statuses promotionData can filter on. */
-export const FILTERABLE_STATUSES = ['AVAILABLE_TO_ENROL', 'AVAILABLE_TO_EARN', 'EXPIRED'] as const;
-export type FilterableStatus = (typeof FILTERABLE_STATUSES)[number];
 
-/** The usage counters of a promotion's limits. */
-export const LIMIT_KPIS = ['ISSUALS', 'EARNS'] as const;
+/** promotionData's `promotionType` names (with the aliases the model takes). */
+export const LOOKUP_PROMOTION_TYPES = ['GENERIC', 'DIRECT_ISSUE', 'ENROL_AND_ISSUE'] as const;
+/** promotionData's `sourceType`: accepted, not applied (no promotion source is kept). */
+export const LOOKUP_SOURCE_TYPES = ['UI', 'API', 'CAMPAIGN'] as const;
+/** Capillary's backend name of each promotion type, as promotionData's `pointsOfferType`. */
+export const POINTS_OFFER_TYPES = ['LOYALTY_EARNING', 'LOYALTY', 'GENERIC'] as const;
+export type PointsOfferType = (typeof POINTS_OFFER_TYPES)[number];
 
 /** What happened to an issual or an earn: the events of the outbox, the feed and the webhooks. */
 export const EVENT_TYPES = [

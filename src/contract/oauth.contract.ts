@@ -24,6 +24,24 @@ export const TokenResponse = Type.Object(
 );
 export type TokenResponse = Static<typeof TokenResponse>;
 
+/**
+ * Wrong key or secret, or neither given as text (HTTP 401): the Authorization Flows page's body,
+ * whose one error has no `status` field.
+ */
+export const TokenFailure = Type.Object(
+  {
+    data: Type.Null(),
+    errors: Type.Array(
+      Type.Object(
+        { code: Type.Literal(320001), message: Type.Literal('Invalid client key and secret') },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type TokenFailure = Static<typeof TokenFailure>;
+
 export const Health = Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false });
 
 export const Ready = Type.Object(

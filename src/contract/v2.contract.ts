@@ -4,28 +4,29 @@
  * only: the service checks /v2 bodies itself, in the order of its error codes (contract section 2).
  */
 import { type Static, Type } from 'typebox';
-import { IdString, idString, Messages, NullableDateTime, PositiveIntOrDigits } from './common.contract.js';
+import { idString, Messages, NullableDateTime, PositiveIntOrDigits } from './common.contract.js';
 import {
   ANY_SOURCE,
   BULK_ACTIONS,
   type BulkAction,
+  CUSTOMER_IDENTIFIER_NAMES,
   CUSTOMER_PROMOTION_STATUSES,
   enumSchema,
-  FILTERABLE_STATUSES,
   IDENTIFIER_NAMES,
-  LIMIT_KPIS,
-  PROMOTION_TYPES,
+  LOOKUP_IDENTIFIER_NAMES,
+  LOOKUP_PROMOTION_TYPES,
+  LOOKUP_SOURCE_TYPES,
+  POINTS_OFFER_TYPES,
   SOURCES,
 } from './enums.contract.js';
 
-const DateTime = Type.String({ format: 'date-time' });
 const Customer = Type.Literal('CUSTOMER');
 
 /** A registered source (any case) or ALL: documented as the list, typed as a string. */
 const SourceName = Type.Unsafe<string>({
   type: 'string',
   enum: [...SOURCES, ANY_SOURCE],
-  description: 'Any case.',
+  description: 'Any case. The bulk endpoints take the ten their pages list (not MOBILE_APP or WECHAT).',
 });
 
 // ---- Requests ----
@@ -41,22 +42,30 @@ export const PromotionDetails = Type.Object(
 );
 export type PromotionDetails = Static<typeof PromotionDetails>;
 
+const EarnIds = (description: string) => Type.Optional(Type.Array(PositiveIntOrDigits, { description }));
+
 /** One customer of a bulk request. */
 export const BulkCustomer = Type.Object({
   identifierValue: Type.Union([Type.String(), Type.Number()]),
   source: SourceName,
-  earnIds: Type.Optional(
-    Type.Array(PositiveIntOrDigits, {
-      description: 'REVOKE_EARN only: the earns to revoke; absent, all active earns.',
-    }),
-  ),
+  earnIds: EarnIds('REVOKE_EARN only: the earns to revoke; absent, all active earns.'),
+  earnIDs: EarnIds('The same as earnIds, as revokeDirectEarn’s page spells it; both are read.'),
 });
 export type BulkCustomer = Static<typeof BulkCustomer>;
 
 export const BulkRequest = Type.Object(
   {
     type: Type.Literal('CUSTOMER', { description: '`USERGROUP2` answers 8899, anything else 8901.' }),
-    bulkAction: enumSchema(BULK_ACTIONS),
+    bulkAction: Type.Optional(
+      Type.Unsafe<BulkAction>({
+        type: 'string',
+        enum: [...BULK_ACTIONS, 'REVOKE_ISSUAL'],
+        description:
+          'enrolAndEarn: ENROL or EARN (required). directEarn: absent, EARN or ENROL (all the direct ' +
+          'issue). revokeEnrolAndEarn: REVOKE_ENROL (alias REVOKE_ISSUAL) or REVOKE_EARN (required). ' +
+          'revokeDirectEarn: absent or REVOKE_EARN.',
+      }),
+    ),
     promotionDetails: PromotionDetails,
     identifierName: enumSchema(IDENTIFIER_NAMES),
     customers: Type.Array(BulkCustomer, { minItems: 1, maxItems: 100 }),
@@ -72,7 +81,7 @@ export type BulkRequest<A extends BulkAction = BulkAction> = Omit<
   'type' | 'bulkAction'
 > & { type?: 'CUSTOMER'; bulkAction: A };
 
-/** The body of `issue`: the promotion, by id or identifier. */
+/** The body of `issue`: the promotion, by id (as its page) or identifier. */
 export const IssueRequest = Type.Object({
   programId: PositiveIntOrDigits,
   promotionId: Type.Optional(PositiveIntOrDigits),
@@ -80,19 +89,30 @@ export const IssueRequest = Type.Object({
 });
 export type IssueRequest = Static<typeof IssueRequest>;
 
-/** Names the single customer of `issue` and `promotionData` (in the query string). */
+/** Names the single customer of `issue` (in the query string). */
 export const CustomerQuery = Type.Object({
-  identifierName: enumSchema(IDENTIFIER_NAMES),
+  identifierName: enumSchema(CUSTOMER_IDENTIFIER_NAMES),
   identifierValue: Type.Union([Type.String(), Type.Number()]),
   source: Type.Unsafe<string>({ type: 'string', description: 'A registered source or ALL.' }),
+  type: Type.Optional(
+    Type.Literal('CUSTOMER', { description: 'The entity type; anything else answers 1212.' }),
+  ),
+  accountId: Type.Optional(Type.String({ description: 'Accepted and not used.' })),
 });
 export type CustomerQuery = Static<typeof CustomerQuery>;
 
 export const PromotionDataQuery = Type.Object({
-  ...CustomerQuery.properties,
-  promotionStatusForCustomer: Type.Optional(enumSchema(FILTERABLE_STATUSES)),
-  promotionType: Type.Optional(Type.String({ description: 'A type or an alias.' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  identifierName: enumSchema(LOOKUP_IDENTIFIER_NAMES, '`cuid` is accepted and matches no customer.'),
+  identifierValue: Type.Union([Type.String(), Type.Number()]),
+  source: Type.Unsafe<string>({ type: 'string', description: 'A registered source or ALL.' }),
+  promotionStatusForCustomer: Type.Optional(enumSchema(CUSTOMER_PROMOTION_STATUSES)),
+  promotionType: Type.Optional(
+    Type.String({ description: `${LOOKUP_PROMOTION_TYPES.join(', ')}, or a type or alias.` }),
+  ),
+  programs: Type.Optional(Type.String({ description: 'Comma-separated program ids.' })),
+  fetchAllUsage: Type.Optional(Type.Boolean({ description: 'Unset restrictions as maxLimit "-1".' })),
+  sourceType: Type.Optional(enumSchema(LOOKUP_SOURCE_TYPES, 'Accepted, not applied.')),
+  limit: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, default: 10 })),
   offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
 });
 export type PromotionDataQuery = Static<typeof PromotionDataQuery>;
@@ -103,13 +123,27 @@ export const BulkResult = Type.Object(
   {
     entityType: Customer,
     entityId: Type.Integer(),
-    promotionId: Type.Integer(),
-    promoIdentifier: Type.Optional(Type.String({ description: 'Only when the promotion has one.' })),
+    promotionId: Type.Optional(
+      Type.Integer({
+        description:
+          'enrolAndEarn: always. The other endpoints: when the request named the promotion by promotionId.',
+      }),
+    ),
+    promoIdentifier: Type.Optional(
+      Type.String({
+        description:
+          'enrolAndEarn: when the promotion has one. The other endpoints: when the request named it so.',
+      }),
+    ),
     programId: Type.Integer(),
-    issualId: Type.Optional(idString('The enrolment (for EARN on DIRECT, one made on the fly).')),
-    earnedId: Type.Optional(idString('EARN: the new earn; absent when the earn limit was reached.')),
-    revokedIssualId: Type.Optional(idString('REVOKE_ENROL: the enrolment revoked.')),
-    revokedEarnIds: Type.Optional(Type.Array(IdString, { description: 'Revokes: the earns revoked.' })),
+    issualId: Type.Optional(
+      idString('ENROL/EARN: the enrolment (on DIRECT, one made on the fly). REVOKE_ENROL: the one revoked.'),
+    ),
+    earnedId: Type.Optional(idString('EARN: the new earn; absent when a limit was reached.')),
+    revokedIssualId: Type.Optional(Type.Integer({ description: 'REVOKE_ENROL: the enrolment revoked.' })),
+    revokedEarnIds: Type.Optional(
+      Type.Array(Type.Integer(), { description: 'REVOKE_EARN: the earns revoked.' }),
+    ),
   },
   {
     additionalProperties: false,
@@ -136,14 +170,14 @@ export const BulkResponse = Type.Object(
 );
 export type BulkResponse = Static<typeof BulkResponse>;
 
+/** What `issue` did, as its pages show it: numeric ids, and `type` always "Points promotion". */
 export const IssueSideEffect = Type.Object(
   {
     programId: Type.Integer(),
+    issualId: Type.Integer({ description: 'The enrolment (on DIRECT, made on the fly).' }),
+    earnedId: Type.Optional(Type.Integer({ description: 'DIRECT: the new earn. Absent on an enrolment.' })),
     promotionId: Type.Integer(),
-    promoIdentifier: Type.Optional(Type.String()),
-    issualId: Type.Optional(IdString),
-    earnedId: Type.Optional(IdString),
-    type: Type.Literal('EARN'),
+    type: Type.Literal('Points promotion'),
   },
   { additionalProperties: false },
 );
@@ -158,46 +192,86 @@ export type IssueResponse = Static<typeof IssueResponse>;
 
 /** A refused `issue` (HTTP 400): the error in `errors`, and no side effects. */
 export const IssueRefusal = Type.Object(
+  { warnings: Messages, errors: Messages },
+  { additionalProperties: false },
+);
+export type IssueRefusal = Static<typeof IssueRefusal>;
+
+const Digits = (description: string) => Type.String({ pattern: '^-?[0-9]+$', description });
+
+/** A restriction of promotionData: limits and usage are strings of digits, as the page's examples. */
+export const PromotionRestriction = Type.Object(
   {
-    ...IssueResponse.properties,
-    sideEffects: Type.Optional(
-      Type.Array(IssueSideEffect, { description: 'Absent on a refusal before the body.' }),
-    ),
+    kpi: Type.Union([Type.Literal('NUMBER_OF_ISSUALS'), Type.Literal('NUMBER_OF_EARNS')]),
+    maxLimit: Digits('The limit; "-1" for none (only with fetchAllUsage=true).'),
+    currentCustomerUsage: Digits('Issuals ever (revoked included), or active earns.'),
+    limitOn: Customer,
+  },
+  { additionalProperties: false },
+);
+export type PromotionRestriction = Static<typeof PromotionRestriction>;
+
+/** One issued promotion (Capillary's word for our earn) within an enrolment of the timeline. */
+export const IssuedDetail = Type.Object(
+  {
+    issualId: Type.Integer({ description: 'Our earnedId (Capillary’s backend calls the earn an issual).' }),
+    issualDate: Type.String({ format: 'date-time' }),
+    issualExpiryDate: NullableDateTime,
+    redeemedCount: Type.Integer(),
   },
   { additionalProperties: false },
 );
 
-export const PromotionLimit = Type.Object(
+/** One active enrolment (our issual) and its active earns. */
+export const CustomerPromotionTimeline = Type.Object(
   {
-    kpi: enumSchema(LIMIT_KPIS),
-    maxLimit: Type.Union([Type.Integer(), Type.Null()]),
-    currentCustomerUsage: Type.Integer(),
+    enrollmentDate: Type.String({ format: 'date-time' }),
+    enrollmentExpiryDate: NullableDateTime,
+    enrollmentId: Type.Integer({ description: 'Our issualId.' }),
+    issuedDetails: Type.Array(IssuedDetail),
   },
   { additionalProperties: false },
 );
-export type PromotionLimit = Static<typeof PromotionLimit>;
 
 export const CustomerPromotion = Type.Object(
   {
-    programId: Type.Integer(),
     promotionId: Type.Integer(),
-    promoIdentifier: Type.Optional(Type.String()),
-    name: Type.String(),
-    type: enumSchema(PROMOTION_TYPES),
+    promotionName: Type.String(),
+    programId: Type.Integer(),
     startDate: NullableDateTime,
     endDate: NullableDateTime,
-    statusForCustomer: enumSchema(CUSTOMER_PROMOTION_STATUSES),
-    issual: Type.Union([
-      Type.Object({ issualId: IdString, createdAt: DateTime }, { additionalProperties: false }),
-      Type.Null(),
-    ]),
-    earns: Type.Array(
-      Type.Object(
-        { earnedId: IdString, issualId: IdString, createdAt: DateTime },
-        { additionalProperties: false },
-      ),
+    identifier: Type.Union([Type.String(), Type.Null()], { description: 'The promoIdentifier, if any.' }),
+    description: Type.String(),
+    active: Type.Boolean(),
+    limits: Type.Object(
+      {
+        maxPointsPerEvent: Type.String(),
+        pointsPerCustomer: Type.String(),
+        numberOFTimesPerCustomer: Type.Integer(),
+        totalPointsInPromotion: Type.String(),
+      },
+      { additionalProperties: false },
     ),
-    limits: Type.Array(PromotionLimit),
+    customerUsage: Type.Object(
+      {
+        currentPointsPerCustomer: Type.String(),
+        currentNumberOfTimesPerCustomer: Type.Integer(),
+        currentTotalPointsInPromotion: Type.String(),
+      },
+      { additionalProperties: false },
+    ),
+    pointsOfferType: enumSchema(POINTS_OFFER_TYPES),
+    promotionRestriction: Type.Object(
+      {
+        issualRestrictions: Type.Array(PromotionRestriction),
+        earnRestrictions: Type.Array(PromotionRestriction),
+        redemptionRestrictions: Type.Array(PromotionRestriction),
+      },
+      { additionalProperties: false },
+    ),
+    customerPromotionTimelines: Type.Optional(
+      Type.Array(CustomerPromotionTimeline, { description: 'Absent on GENERIC promotions.' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -205,23 +279,23 @@ export type CustomerPromotion = Static<typeof CustomerPromotion>;
 
 export const PromotionDataResponse = Type.Object(
   {
-    data: Type.Object(
+    pageDetails: Type.Object(
       {
-        customer: Type.Object(
-          { entityType: Customer, entityId: Type.Integer() },
-          { additionalProperties: false },
-        ),
-        promotions: Type.Array(CustomerPromotion),
-        pagination: Type.Object(
-          { limit: Type.Integer(), offset: Type.Integer(), total: Type.Integer() },
-          { additionalProperties: false },
-        ),
+        pageNumber: Type.Integer(),
+        pageSize: Type.Integer(),
+        totalEntries: Type.Integer(),
+        pageCount: Type.Integer(),
       },
       { additionalProperties: false },
     ),
+    customerId: Type.Integer(),
+    promotions: Type.Array(CustomerPromotion),
     warnings: Messages,
-    errors: Messages,
   },
   { additionalProperties: false },
 );
 export type PromotionDataResponse = Static<typeof PromotionDataResponse>;
+
+/** A refused promotionData (HTTP 400): `{errors: [...]}` only, as the page's examples. */
+export const PromotionDataRefusal = Type.Object({ errors: Messages }, { additionalProperties: false });
+export type PromotionDataRefusal = Static<typeof PromotionDataRefusal>;

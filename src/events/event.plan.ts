@@ -57,7 +57,7 @@ export function revokeEvents(
   items: readonly BulkItem[],
   activeEarns: readonly ActiveEarn[],
 ): NewEvent[] {
-  const issualOf = new Map(activeEarns.map((e) => [String(e.id), e.issualId]));
+  const issualOf = new Map(activeEarns.map((e) => [e.id, e.issualId]));
   const events: NewEvent[] = [];
   items.forEach((item, i) => {
     const customer = customers[i];
@@ -73,7 +73,11 @@ export function revokeEvents(
       const issualId = issualOf.get(earnedId) ?? Number(result.revokedIssualId ?? result.issualId);
       events.push({
         type: 'promotion.earn_revoked',
-        data: { ...base(promotion, stamp, customer.id, customer.source, issualId), earnedId },
+        // Events keep their string ids (docs/events.md), whatever the revoke page answers.
+        data: {
+          ...base(promotion, stamp, customer.id, customer.source, issualId),
+          earnedId: String(earnedId),
+        },
       });
     }
   });

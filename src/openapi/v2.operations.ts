@@ -39,7 +39,7 @@ export function bulkOperation(
         examples ? { examples: bulkSuccessExamples } : {},
       ),
       201: envelope(
-        `At least one customer failed; its item holds the error: ${codes([11013, 8003, 8015, 8896, 8903, 8904])}. Warnings: ${codes([8890])}.`,
+        `At least one customer failed; its item holds the error: ${codes([11013, 8003, 8015, 8896, 8903, 2305, 8905])}. Warnings: ${codes([8890])}.`,
         examples ? { examples: bulkPartialExamples } : {},
       ),
       400: envelope(
@@ -95,15 +95,20 @@ export const issueOperation: FastifySchema = {
 
 export const promotionDataOperation: FastifySchema = {
   operationId: 'promotionData',
-  summary: "A customer's promotions, with its status, issual, earns and usage in each",
-  description: 'Needs READ or WRITE access.',
+  summary: "A customer's promotions, with restrictions, usage and enrolment timelines",
+  description:
+    'Follows Capillary’s get-promotion-data page (docs.capillarytech.com/reference/get-promotion-data). ' +
+    'Needs READ or WRITE access. docs/api.md maps each field to our records.',
   tags: ['v2'],
   security: V2_SECURITY,
   querystring: PromotionDataQuery,
   headers: v2Headers(false),
   response: {
     200: answer('The page of promotions.', 'PromotionDataResponse'),
-    400: answer(`${codes([11013, 8013, 8003, 8015])}; or 400 for a bad filter.`, 'V2Error'),
+    400: answer(
+      `${codes([11013, 8013, 8003, 8015])}; or 400 for a bad filter. \`{errors}\` alone, as the page's examples.`,
+      'PromotionDataRefusal',
+    ),
     ...v2Auth(),
     429: answer(codes([429]), 'V2Error', {}, retryAfter),
     500: answer(codes([500]), 'V2Error'),
@@ -115,13 +120,18 @@ export const tokenOperation: FastifySchema = {
   operationId: 'generateToken',
   summary: "An API client's key and secret for a short-lived token",
   description:
-    'Send the token as `X-CAP-API-OAUTH-TOKEN` (or `Authorization: Bearer`). It lasts the client’s tokenTtlSeconds.',
+    'Follows Capillary’s Authorization Flows page. Send the token as `X-CAP-API-OAUTH-TOKEN` (or ' +
+    '`Authorization: Bearer`). It lasts the client’s tokenTtlSeconds, at most LOYALTY_MAX_TOKEN_TTL_SECONDS ' +
+    '(default 3600, Capillary’s 60 minutes).',
   tags: ['auth'],
   security: [],
   body: body('TokenRequest', { example: { key: 'demo-client', secret: 'demo-client-secret' } }),
   response: {
     200: answer('A token.', 'TokenResponse'),
-    401: answer('Wrong credentials: `401` Failed to generate OAuth token.', 'TokenError'),
+    401: answer(
+      'Wrong key or secret, or either missing: the page’s `320001` Invalid client key and secret.',
+      'TokenFailure',
+    ),
     400: answer(codes([400]), 'TokenError'),
     413: answer(codes([413]), 'TokenError'),
     415: answer(codes([415]), 'TokenError'),

@@ -1,6 +1,7 @@
+import type { CustomerIdentifierName } from '../contract/enums.contract.js';
 import type { Db } from '../db/database.js';
 import { IDENTIFIER_COLUMNS, PROMOTION_COLUMNS, toPromotion } from './promotion.mapper.js';
-import type { IdentifierName, Promotion, PromotionType } from './promotion.model.js';
+import type { Promotion, PromotionType } from './promotion.model.js';
 import {
   EARN_COLUMNS,
   type EarnRecord,
@@ -23,7 +24,7 @@ export function createCustomerPromotionsRepository(db: Db) {
     /** The customer with this identifier in the org, and the sources it is registered in. */
     async findCustomer(
       orgId: number,
-      identifierName: IdentifierName,
+      identifierName: CustomerIdentifierName,
       key: string | number,
     ): Promise<{ id: number; sources: Set<string> } | undefined> {
       const column = IDENTIFIER_COLUMNS[identifierName];
@@ -41,11 +42,15 @@ export function createCustomerPromotionsRepository(db: Db) {
       return { id: first.id, sources: new Set(rows.flatMap((r) => (r.source === null ? [] : [r.source]))) };
     },
 
-    /** Promotions of every program the customer is a member of, by id. */
+    /**
+     * Promotions of every program the customer is a member of (of one type, and within some
+     * programs, when asked), newest id first as the page's examples list them.
+     */
     async promotionsOf(
       orgId: number,
       customerId: number,
       type: PromotionType | undefined,
+      programIds: readonly number[] | undefined,
     ): Promise<Promotion[]> {
       const rows = await db
         .selectFrom('promotions as p')
@@ -56,7 +61,8 @@ export function createCustomerPromotionsRepository(db: Db) {
         .where('m.org_id', '=', orgId)
         .where('m.customer_id', '=', customerId)
         .$if(type !== undefined, (qb) => qb.where('p.type', '=', type as PromotionType))
-        .orderBy('p.id')
+        .$if(programIds !== undefined, (qb) => qb.where('p.program_id', 'in', programIds as number[]))
+        .orderBy('p.id', 'desc')
         .execute();
       return rows.map(toPromotion);
     },

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { AppError, apiMessage } from '../errors.js';
 import { promotionDataOperation } from '../openapi/v2.operations.js';
 import type { CustomerPromotionsService, PromotionDataQuery } from './customer-promotions.service.js';
 import { requestContext } from './request-context.js';
@@ -12,6 +13,14 @@ export async function customerPromotionsRoutes(
     '/v2/customers/lookup/promotionData',
     // Documented, not validated: the service answers Capillary's codes for a bad query (see swagger.ts).
     { config: { access: 'READ', envelope: 'v2', openapi: promotionDataOperation } },
-    async (request) => service.promotionData(requestContext(request), request.query),
+    async (request, reply) => {
+      try {
+        return await service.promotionData(requestContext(request), request.query);
+      } catch (err) {
+        // The page's refusals are `{errors: [...]}` alone; 401 and 403 keep every /v2 route's body.
+        if (!(err instanceof AppError) || typeof err.code !== 'number' || err.status >= 500) throw err;
+        return reply.code(err.status).send({ errors: [apiMessage(err.code, err.message)] });
+      }
+    },
   );
 }

@@ -1,29 +1,28 @@
 import type { RequestContext } from '../auth/actor.js';
-import type { CustomerPromotion } from '../client/types.js';
+import type { CustomerPromotion, PromotionDataResponse, PromotionRestriction } from '../client/types.js';
 import type { Clock } from '../clock.js';
 import {
-  type CustomerPromotionStatus as CustomerStatus,
-  FILTERABLE_STATUSES as FILTERABLE,
-  IDENTIFIER_NAMES,
+  CUSTOMER_IDENTIFIER_NAMES,
+  type CustomerPromotionStatus,
   isOneOf,
+  LOOKUP_IDENTIFIER_NAMES,
+  LOOKUP_SOURCE_TYPES,
+  CUSTOMER_PROMOTION_STATUSES as STATUSES,
 } from '../contract/enums.contract.js';
 import { AppError } from '../errors.js';
-import type { CustomerPromotionsRepository } from './customer-promotions.repository.js';
-import { normalizeIdentifier } from './identifiers.js';
+import type { CustomerPromotionsRepository, CustomerRecords } from './customer-promotions.repository.js';
+import { normalizeIdentifier, parsePositiveInt } from './identifiers.js';
 import {
   ANY_SOURCE,
-  type IdentifierName,
   isLive,
+  POINTS_OFFER_TYPE,
   type Promotion,
   parsePromotionType,
   parseSource,
 } from './promotion.model.js';
 
-export {
-  CUSTOMER_PROMOTION_STATUSES as CUSTOMER_STATUSES,
-  type CustomerPromotionStatus as CustomerStatus,
-} from '../contract/enums.contract.js';
 export const MAX_LOOKUP_LIMIT = 100;
+const DEFAULT_LOOKUP_LIMIT = 10;
 
 export interface PromotionDataQuery {
   identifierName?: string;
@@ -31,11 +30,14 @@ export interface PromotionDataQuery {
   source?: string;
   promotionStatusForCustomer?: string;
   promotionType?: string;
+  programs?: string;
+  fetchAllUsage?: string;
+  sourceType?: string;
   limit?: string;
   offset?: string;
 }
 
-export type { CustomerPromotion, PromotionLimit as Limit } from '../client/types.js';
+export type { CustomerPromotion } from '../client/types.js';
 
 const QUERY_FIELDS = [
   'identifierName',
@@ -43,27 +45,130 @@ const QUERY_FIELDS = [
   'source',
   'promotionStatusForCustomer',
   'promotionType',
+  'programs',
+  'fetchAllUsage',
+  'sourceType',
   'limit',
   'offset',
 ] as const satisfies readonly (keyof PromotionDataQuery)[];
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** Where the customer stands in a promotion, given its usage so far. */
-export function statusFor(
+/** What the customer holds in one promotion. */
+interface Usage {
+  /** Every issual, revoked ones included (what the issual limit counts). */
+  issuals: number;
+  /** Unrevoked issuals, oldest first, each with its unrevoked earns. */
+  active: { id: number; createdAt: number; earns: { id: number; createdAt: number }[] }[];
+  /** Unrevoked earns (what the earn limit counts). */
+  earns: number;
+}
+
+function usageOf(promotion: Promotion, records: CustomerRecords): Usage {
+  const issuals = records.issuals.filter((i) => i.promotionId === promotion.id);
+  const earns = records.earns.filter((e) => e.promotionId === promotion.id);
+  const active = issuals
+    .filter((i) => i.revokedAt === null)
+    .map((i) => ({
+      id: i.id,
+      createdAt: i.createdAt,
+      earns: earns.filter((e) => e.issualId === i.id).map((e) => ({ id: e.id, createdAt: e.createdAt })),
+    }));
+  return { issuals: issuals.length, active, earns: earns.length };
+}
+
+/**
+ * Is the promotion in `status` for this customer (the page's promotionStatusForCustomer)? A
+ * promotion may be in several: enrolled and earned, it is both to earn (again) and to redeem.
+ */
+export function inStatus(
+  status: CustomerPromotionStatus,
   promotion: Promotion,
+  usage: Pick<Usage, 'issuals' | 'earns'> & { enrolled: boolean },
   now: number,
-  issuals: number,
-  enrolled: boolean,
-  earns: number,
-): CustomerStatus {
-  if (promotion.endAt !== null && now > promotion.endAt) return 'EXPIRED';
-  if (!isLive(promotion, now) || promotion.type === 'GENERIC') return 'NOT_AVAILABLE';
-  const canEnrol = promotion.maxIssualsPerCustomer === null || issuals < promotion.maxIssualsPerCustomer;
-  const canEarn = promotion.maxEarnsPerCustomer === null || earns < promotion.maxEarnsPerCustomer;
-  if (promotion.type === 'ENROL_AND_ISSUE' && !enrolled)
-    return canEnrol ? 'AVAILABLE_TO_ENROL' : 'NOT_AVAILABLE';
-  return (enrolled || canEnrol) && canEarn ? 'AVAILABLE_TO_EARN' : 'NOT_AVAILABLE';
+): boolean {
+  if (status === 'EXPIRED') return promotion.endAt !== null && now > promotion.endAt;
+  if (!isLive(promotion, now)) return false;
+  const issualRoom =
+    promotion.maxIssualsPerCustomer === null || usage.issuals < promotion.maxIssualsPerCustomer;
+  const earnRoom = promotion.maxEarnsPerCustomer === null || usage.earns < promotion.maxEarnsPerCustomer;
+  switch (status) {
+    case 'AVAILABLE_TO_ENROL':
+      return promotion.type === 'ENROL_AND_ISSUE' && !usage.enrolled && issualRoom;
+    case 'AVAILABLE_TO_EARN':
+      if (promotion.type === 'GENERIC' || !earnRoom) return false;
+      return usage.enrolled || (promotion.type === 'DIRECT' && issualRoom);
+    case 'AVAILABLE_TO_REDEEM':
+      return promotion.type === 'GENERIC' || usage.earns > 0;
+  }
+}
+
+/** One restriction; an unset limit is left out, or shown as "-1" with fetchAllUsage. */
+function restriction(
+  kpi: PromotionRestriction['kpi'],
+  max: number | null,
+  used: number,
+  all: boolean,
+): PromotionRestriction[] {
+  if (max === null && !all) return [];
+  return [{ kpi, maxLimit: String(max ?? -1), currentCustomerUsage: String(used), limitOn: 'CUSTOMER' }];
+}
+
+/** A promotion in the page's shape (docs/api.md maps each field to our records). */
+export function toCustomerPromotion(
+  promotion: Promotion,
+  usage: Usage,
+  fetchAllUsage: boolean,
+): CustomerPromotion {
+  const generic = promotion.type === 'GENERIC';
+  const expiry = iso(promotion.endAt);
+  return {
+    promotionId: promotion.id,
+    promotionName: promotion.name,
+    programId: promotion.programId,
+    startDate: iso(promotion.startAt),
+    endDate: expiry,
+    identifier: promotion.promoIdentifier,
+    description: '',
+    active: promotion.active,
+    // We keep no points: "0" is the pages' own value for a limit that is not set.
+    limits: {
+      maxPointsPerEvent: '0',
+      pointsPerCustomer: '0',
+      numberOFTimesPerCustomer: 0,
+      totalPointsInPromotion: '0',
+    },
+    customerUsage: {
+      currentPointsPerCustomer: '0',
+      currentNumberOfTimesPerCustomer: usage.earns,
+      currentTotalPointsInPromotion: '0',
+    },
+    pointsOfferType: POINTS_OFFER_TYPE[promotion.type],
+    promotionRestriction: {
+      issualRestrictions: generic
+        ? []
+        : restriction('NUMBER_OF_ISSUALS', promotion.maxIssualsPerCustomer, usage.issuals, fetchAllUsage),
+      earnRestrictions: generic
+        ? []
+        : restriction('NUMBER_OF_EARNS', promotion.maxEarnsPerCustomer, usage.earns, fetchAllUsage),
+      redemptionRestrictions: [],
+    },
+    ...(generic
+      ? {}
+      : {
+          customerPromotionTimelines: usage.active.map((issual) => ({
+            enrollmentDate: new Date(issual.createdAt).toISOString(),
+            enrollmentExpiryDate: expiry,
+            enrollmentId: issual.id,
+            issuedDetails: issual.earns.map((earn) => ({
+              issualId: earn.id,
+              issualDate: new Date(earn.createdAt).toISOString(),
+              issualExpiryDate: expiry,
+              redeemedCount: 0,
+            })),
+          })),
+        }),
+  };
 }
 
 function parseWhole(
@@ -80,6 +185,25 @@ function parseWhole(
   return n;
 }
 
+/** `programs`: comma-separated program ids (at most 100). */
+function parsePrograms(value: string | undefined): number[] | undefined {
+  if (value === undefined || value === '') return undefined;
+  const ids = value.split(',').map((id) => parsePositiveInt(id.trim()));
+  if (ids.length > 100 || ids.some((id) => id === undefined))
+    throw new AppError(400, 'programs must be comma-separated program ids');
+  return [...new Set(ids as number[])];
+}
+
+function parseOptionalEnum<T extends string>(
+  value: string | undefined,
+  name: string,
+  list: readonly T[],
+): T | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!isOneOf(list, value)) throw new AppError(400, `${name} must be one of ${list.join(', ')}`);
+  return value;
+}
+
 export type CustomerPromotionsService = ReturnType<typeof createCustomerPromotionsService>;
 
 export function createCustomerPromotionsService({
@@ -89,9 +213,15 @@ export function createCustomerPromotionsService({
   repository: CustomerPromotionsRepository;
   clock: Clock;
 }) {
-  /** A customer's promotions, with enrolment, earns and limits, filtered and paged. */
-  async function promotionData(ctx: RequestContext, query: PromotionDataQuery) {
-    // A parameter given twice arrives as an array: refuse it rather than fail on it (a 500, before).
+  /**
+   * A customer's promotions as Capillary's get-promotion-data page answers them, filtered (by
+   * status, type, programs) and paged; a constant number of statements.
+   */
+  async function promotionData(
+    ctx: RequestContext,
+    query: PromotionDataQuery,
+  ): Promise<PromotionDataResponse> {
+    // A parameter given twice arrives as an array: refuse it rather than fail on it.
     for (const name of QUERY_FIELDS) {
       const value: unknown = query[name];
       if (value !== undefined && typeof value !== 'string')
@@ -99,71 +229,60 @@ export function createCustomerPromotionsService({
     }
     const { identifierName, identifierValue, source } = query;
     if (!identifierName) throw new AppError(11013);
-    if (!isOneOf(IDENTIFIER_NAMES, identifierName)) throw new AppError(8013);
+    if (!isOneOf(LOOKUP_IDENTIFIER_NAMES, identifierName)) throw new AppError(8013);
     if (!identifierValue?.trim() || !source?.trim()) throw new AppError(11013);
     const upperSource = source.trim().toUpperCase();
     if (upperSource !== ANY_SOURCE && parseSource(upperSource) === undefined) throw new AppError(8003);
-    const status = query.promotionStatusForCustomer;
-    if (status !== undefined && status !== '' && !isOneOf(FILTERABLE, status)) {
-      throw new AppError(400, `promotionStatusForCustomer must be one of ${FILTERABLE.join(', ')}`);
-    }
+    const status = parseOptionalEnum(
+      query.promotionStatusForCustomer,
+      'promotionStatusForCustomer',
+      STATUSES,
+    );
     const type = query.promotionType ? parsePromotionType(query.promotionType) : undefined;
     if (query.promotionType && !type) throw new AppError(400, 'promotionType is not a promotion type');
-    const limit = parseWhole(query.limit, 'limit', 20, 1, MAX_LOOKUP_LIMIT);
+    const programs = parsePrograms(query.programs);
+    const fetchAllUsage =
+      parseOptionalEnum(query.fetchAllUsage, 'fetchAllUsage', ['true', 'false']) === 'true';
+    parseOptionalEnum(query.sourceType, 'sourceType', LOOKUP_SOURCE_TYPES);
+    const limit = parseWhole(query.limit, 'limit', DEFAULT_LOOKUP_LIMIT, 0, MAX_LOOKUP_LIMIT);
     const offset = parseWhole(query.offset, 'offset', 0, 0, 1_000_000);
 
     const { orgId } = ctx.actor;
-    const key = normalizeIdentifier(identifierName as IdentifierName, identifierValue);
+    // A cuid is Capillary's own customer key, which no customer here has.
+    const key = isOneOf(CUSTOMER_IDENTIFIER_NAMES, identifierName)
+      ? normalizeIdentifier(identifierName, identifierValue)
+      : undefined;
     const customer =
-      key === undefined
+      key === undefined || !isOneOf(CUSTOMER_IDENTIFIER_NAMES, identifierName)
         ? undefined
-        : await repository.findCustomer(orgId, identifierName as IdentifierName, key);
+        : await repository.findCustomer(orgId, identifierName, key);
     if (!customer || (upperSource !== ANY_SOURCE && !customer.sources.has(upperSource)))
       throw new AppError(8015);
 
-    const promotions = await repository.promotionsOf(orgId, customer.id, type);
+    const promotions = await repository.promotionsOf(orgId, customer.id, type, programs);
     const records = await repository.recordsOf(
       orgId,
       customer.id,
       promotions.map((p) => p.id),
     );
     const now = clock.now();
-    const all = promotions.map((promotion): CustomerPromotion => {
-      const issuals = records.issuals.filter((i) => i.promotionId === promotion.id);
-      const active = issuals.find((i) => i.revokedAt === null);
-      const earns = records.earns.filter((e) => e.promotionId === promotion.id);
-      return {
-        programId: promotion.programId,
-        promotionId: promotion.id,
-        ...(promotion.promoIdentifier !== null ? { promoIdentifier: promotion.promoIdentifier } : {}),
-        name: promotion.name,
-        type: promotion.type,
-        startDate: iso(promotion.startAt),
-        endDate: iso(promotion.endAt),
-        statusForCustomer: statusFor(promotion, now, issuals.length, active !== undefined, earns.length),
-        issual: active
-          ? { issualId: String(active.id), createdAt: new Date(active.createdAt).toISOString() }
-          : null,
-        earns: earns.map((e) => ({
-          earnedId: String(e.id),
-          issualId: String(e.issualId),
-          createdAt: new Date(e.createdAt).toISOString(),
-        })),
-        limits: [
-          { kpi: 'ISSUALS', maxLimit: promotion.maxIssualsPerCustomer, currentCustomerUsage: issuals.length },
-          { kpi: 'EARNS', maxLimit: promotion.maxEarnsPerCustomer, currentCustomerUsage: earns.length },
-        ],
-      };
+    const all = promotions.flatMap((promotion) => {
+      const usage = usageOf(promotion, records);
+      const counts = { issuals: usage.issuals, earns: usage.earns, enrolled: usage.active.length > 0 };
+      return !status || inStatus(status, promotion, counts, now) ? [{ promotion, usage }] : [];
     });
-    const filtered = status ? all.filter((p) => p.statusForCustomer === status) : all;
     return {
-      data: {
-        customer: { entityType: 'CUSTOMER', entityId: customer.id },
-        promotions: filtered.slice(offset, offset + limit),
-        pagination: { limit, offset, total: filtered.length },
+      pageDetails: {
+        pageNumber: limit > 0 ? Math.floor(offset / limit) : 0,
+        pageSize: limit,
+        totalEntries: all.length,
+        pageCount: limit > 0 ? Math.ceil(all.length / limit) : 0,
       },
+      customerId: customer.id,
+      promotions: all
+        .slice(offset, offset + limit)
+        .map(({ promotion, usage }) => toCustomerPromotion(promotion, usage, fetchAllUsage)),
       warnings: [],
-      errors: [],
     };
   }
 

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import type { CustomerIdentifierName } from '../contract/enums.contract.js';
 import { type Store, type Trx, writeTransaction } from '../db/database.js';
 import type { SourceColumn } from '../db/dialect/store-dialect.js';
 import { allocateIds } from '../db/id-sequences.js';
@@ -7,7 +8,7 @@ import { createOutbox } from '../events/outbox.repository.js';
 import type { PromotionRef } from './bulk-request.js';
 import { findReplay, type IdempotencyKey, type StoredReplay, saveReplay } from './idempotency.repository.js';
 import { IDENTIFIER_COLUMNS, PROMOTION_COLUMNS, toPromotion } from './promotion.mapper.js';
-import type { IdentifierName, Promotion } from './promotion.model.js';
+import type { Promotion } from './promotion.model.js';
 import type { CountDelta } from './promotion-counts.plan.js';
 import { addPromotionCounts } from './promotion-counts.repository.js';
 
@@ -51,7 +52,7 @@ export interface EnrolmentTx {
   findCustomers(
     orgId: number,
     programId: number,
-    identifierName: IdentifierName,
+    identifierName: CustomerIdentifierName,
     keys: (string | number)[],
   ): Promise<CustomerMatch[]>;
   /** Serialises concurrent requests for the same customers of a promotion until this transaction ends. */

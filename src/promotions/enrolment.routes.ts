@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import { GRANT_ACTIONS, REVOKE_ACTIONS } from '../contract/enums.contract.js';
 import { BulkResponse, IssueRefusal, IssueResponse } from '../contract/v2.contract.js';
+import { MESSAGES } from '../errors.js';
 import { forSerialization } from '../openapi/responses.js';
 import { bulkOperation, issueOperation } from '../openapi/v2.operations.js';
 import type { BulkEndpoint, EnrolmentService, IssueQuery } from './enrolment.service.js';
@@ -15,6 +16,9 @@ export interface EnrolmentRoutesOptions {
 
 // Answers are serialised by their contract schemas (fast, and never a field that is not there).
 const bulkSerializer = forSerialization(BulkResponse);
+
+/** The direct pages' wording of 8899 and 8881 (the seed's ends in a period, and words 8881 otherwise). */
+const DIRECT_PAGE_MESSAGES = { 8899: MESSAGES.userGroupDirect, 8881: MESSAGES.insufficientDirect };
 
 const BULK_ROUTES: readonly { url: string; endpoint: BulkEndpoint; openapi: FastifySchema }[] = [
   {
@@ -31,7 +35,16 @@ const BULK_ROUTES: readonly { url: string; endpoint: BulkEndpoint; openapi: Fast
   },
   {
     url: '/v2/promotion/bulk/directEarn',
-    endpoint: { actions: ['EARN'], types: ['DIRECT'] },
+    // The page's request has no bulkAction; an older version of the page sends ENROL.
+    endpoint: {
+      actions: ['EARN'],
+      defaultAction: 'EARN',
+      aliases: { ENROL: 'EARN' },
+      types: ['DIRECT'],
+      messages: DIRECT_PAGE_MESSAGES,
+      namesAsRequested: true,
+      pageLimits: true,
+    },
     openapi: bulkOperation(
       'directEarn',
       'EARN on a DIRECT promotion',
@@ -40,16 +53,33 @@ const BULK_ROUTES: readonly { url: string; endpoint: BulkEndpoint; openapi: Fast
   },
   {
     url: '/v2/promotion/bulk/revokeEnrolAndEarn',
-    endpoint: { actions: REVOKE_ACTIONS, types: ['ENROL_AND_ISSUE'] },
+    // REVOKE_EARN also on DIRECT (the page's "Direct + REVOKE_EARN"); REVOKE_ISSUAL is the oldest
+    // version's name of REVOKE_ENROL.
+    endpoint: {
+      actions: REVOKE_ACTIONS,
+      aliases: { REVOKE_ISSUAL: 'REVOKE_ENROL' },
+      messages: { 8902: MESSAGES.revokeUnsupported },
+      namesAsRequested: true,
+    },
     openapi: bulkOperation(
       'revokeEnrolAndEarn',
       'Revoke enrolments (REVOKE_ENROL) or earns (REVOKE_EARN) of an enrol-and-issue promotion',
-      'Nothing is deleted: revoked records keep their rows. A promotion need not be live to be revoked from.',
+      'Nothing is deleted: revoked records keep their rows. An inactive promotion is 8892; one past its ' +
+        'endDate can still be revoked from. REVOKE_ENROL of a customer with active earns fails that ' +
+        'customer with 8905 and the rest of the request goes on: Capillary says the earns must be revoked ' +
+        'before the customer can be unenrolled, but documents no code for it (8905 is ours). A customer ' +
+        'with nothing active to revoke is 2305.',
     ),
   },
   {
     url: '/v2/promotion/bulk/revokeDirectEarn',
-    endpoint: { actions: ['REVOKE_EARN'], types: ['DIRECT'] },
+    // Its second example has no bulkAction; one version of the page serves LOYALTY_EARNING too.
+    endpoint: {
+      actions: ['REVOKE_EARN'],
+      defaultAction: 'REVOKE_EARN',
+      messages: { ...DIRECT_PAGE_MESSAGES, 8902: MESSAGES.revokeUnsupported },
+      namesAsRequested: true,
+    },
     openapi: bulkOperation(
       'revokeDirectEarn',
       'Revoke earns (REVOKE_EARN) of a DIRECT promotion',
@@ -103,7 +133,7 @@ export async function issueRoutes(
     async (request, reply) => {
       const result = await service.issue(requestContext(request), request.query, request.body);
       onAnswer?.('EARN', { response: [result] });
-      return reply.code(result.errors.length > 0 ? 400 : 200).send(result);
+      return reply.code('sideEffects' in result ? 200 : 400).send(result);
     },
   );
 }

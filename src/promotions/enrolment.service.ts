@@ -1,33 +1,31 @@
 import type { RequestContext } from '../auth/actor.js';
-import type { BulkItem, BulkResponse, IssueResponse } from '../client/types.js';
+import type { BulkItem, BulkResponse } from '../client/types.js';
 import type { Clock } from '../clock.js';
 import { AppError, MESSAGES } from '../errors.js';
 import type { NewEvent } from '../events/event.model.js';
 import { grantEvents, revokeEvents } from '../events/event.plan.js';
 import type { PlanCustomer } from './bulk-item.js';
-import { type CustomerRef, type ParsedBulkRequest, parseBulkRequest } from './bulk-request.js';
+import {
+  type BulkEndpoint,
+  type CustomerRef,
+  namingOf,
+  type ParsedBulkRequest,
+  parseBulkRequest,
+  parseIssueRequest,
+  refusal,
+} from './bulk-request.js';
 import type { CustomerMatch, EnrolmentRepository, EnrolmentTx, WriteStamp } from './enrolment.repository.js';
 import { completeGrant, planGrant } from './grant.plan.js';
 import { type IdempotencyKey, IdempotencyRace } from './idempotency.repository.js';
-import {
-  ANY_SOURCE,
-  actionSupported,
-  type BulkAction,
-  isLive,
-  type Promotion,
-  type PromotionType,
-} from './promotion.model.js';
+import { type IssueAnswer, type IssueQuery, issueAnswer } from './issue.plan.js';
+import { ANY_SOURCE, actionSupported, type BulkAction, isLive, type Promotion } from './promotion.model.js';
 import { grantCounts, isNoChange, revokeCounts } from './promotion-counts.plan.js';
 import { planRevoke } from './revoke.plan.js';
 
 // The answers are the client's wire types, so that the server and its client cannot drift apart.
 export type { BulkItem, BulkResponse, BulkResult, IssueResponse } from '../client/types.js';
-
-/** What one bulk endpoint accepts: its actions, and the promotion types it serves (all when absent). */
-export interface BulkEndpoint {
-  actions: readonly BulkAction[];
-  types?: readonly PromotionType[];
-}
+export type { BulkEndpoint } from './bulk-request.js';
+export type { IssueAnswer, IssueQuery } from './issue.plan.js';
 
 export interface EnrolmentServiceDeps {
   repository: EnrolmentRepository;
@@ -70,14 +68,15 @@ export function createEnrolmentService({ repository, clock, onEvents }: Enrolmen
     const { programExists, promotion } = await repository.findPromotion(orgId, request.programId, request);
     if (!programExists) throw new AppError(1101);
     if (!promotion) throw new AppError(8874);
-    // Undoing a wrong enrolment must stay possible after a promotion has ended.
+    // Revoking needs an active promotion (the revoke pages' 8892), but not one within its dates:
+    // undoing a wrong enrolment must stay possible after a promotion has ended.
     const revoking = request.action === 'REVOKE_ENROL' || request.action === 'REVOKE_EARN';
-    if (!revoking && !isLive(promotion, clock.now())) throw new AppError(8892);
+    if (revoking ? !promotion.active : !isLive(promotion, clock.now())) throw refusal(endpoint, 8892);
     if (
       !actionSupported(request.action, promotion.type) ||
       (endpoint.types && !endpoint.types.includes(promotion.type))
     ) {
-      throw new AppError(8902, MESSAGES.unsupportedForPromotionType);
+      throw new AppError(8902, endpoint.messages?.[8902] ?? MESSAGES.unsupportedForPromotionType);
     }
     return promotion;
   }
@@ -90,12 +89,14 @@ export function createEnrolmentService({ repository, clock, onEvents }: Enrolmen
     promotion: Promotion,
     customers: PlanCustomer[],
     customerIds: number[],
+    request: ParsedBulkRequest,
+    endpoint: BulkEndpoint,
   ): Promise<{ items: BulkItem[]; events: NewEvent[] }> {
     const stored = await tx.customerStates(stamp.orgId, promotion.id, customerIds, action === 'EARN');
-    const plan = planGrant(action, promotion, customers, stored);
+    const plan = planGrant(action, promotion, customers, stored, { pageLimits: endpoint.pageLimits });
     const writes = plan.issuals.length > 0 || plan.earns.length > 0;
     const ids = writes ? await tx.allocateIds(plan.issuals.length, plan.earns.length) : NO_IDS;
-    const { items, issuals, earns } = completeGrant(plan, promotion, ids);
+    const { items, issuals, earns } = completeGrant(plan, promotion, ids, namingOf(request, endpoint));
     const events = grantEvents(promotion, stamp, issuals, earns);
     if (writes) await tx.insert(stamp, issuals, earns);
     if (writes) await tx.addCounts(stamp, promotion.id, grantCounts(issuals, earns, stored));
@@ -103,7 +104,7 @@ export function createEnrolmentService({ repository, clock, onEvents }: Enrolmen
     return { items, events };
   }
 
-  /** REVOKE_ENROL and REVOKE_EARN: marks records revoked; revoking an enrolment revokes its earns. */
+  /** REVOKE_ENROL and REVOKE_EARN: marks records revoked (an enrolment only once its earns are). */
   async function revoke(
     tx: EnrolmentTx,
     stamp: WriteStamp,
@@ -111,10 +112,12 @@ export function createEnrolmentService({ repository, clock, onEvents }: Enrolmen
     promotion: Promotion,
     customers: PlanCustomer[],
     customerIds: number[],
+    request: ParsedBulkRequest,
+    endpoint: BulkEndpoint,
   ): Promise<{ items: BulkItem[]; events: NewEvent[] }> {
     const stored = await tx.customerStates(stamp.orgId, promotion.id, customerIds, false);
     const earns = await tx.activeEarns(stamp.orgId, promotion.id, customerIds);
-    const plan = planRevoke(action, promotion, customers, stored, earns);
+    const plan = planRevoke(action, promotion, customers, stored, earns, namingOf(request, endpoint));
     const events = revokeEvents(promotion, stamp, customers, plan.items, earns);
     await tx.revoke(stamp, plan.issualIds, plan.earnIds);
     const counts = revokeCounts(plan.issualIds, plan.earnIds);
@@ -123,13 +126,14 @@ export function createEnrolmentService({ repository, clock, onEvents }: Enrolmen
     return { items: plan.items, events };
   }
 
+  /** The request's customers, planned and written in one transaction (with its idempotency record). */
   async function run(
     ctx: RequestContext,
     request: ParsedBulkRequest,
     endpoint: BulkEndpoint,
+    promotion: Promotion,
   ): Promise<BulkResponse> {
     const { orgId } = ctx.actor;
-    const promotion = await findPromotion(orgId, request, endpoint);
     const keys = [...new Set(request.customers.flatMap((c) => (c.kind === 'lookup' ? [c.key] : [])))];
     const now = clock.now();
     const stamp: WriteStamp = { orgId, at: now, by: ctx.actor.credential, requestId: ctx.requestId };
@@ -145,8 +149,8 @@ export function createEnrolmentService({ repository, clock, onEvents }: Enrolmen
       const { action } = request;
       const { items, events } =
         action === 'ENROL' || action === 'EARN'
-          ? await grant(tx, stamp, action, promotion, customers, customerIds)
-          : await revoke(tx, stamp, action, promotion, customers, customerIds);
+          ? await grant(tx, stamp, action, promotion, customers, customerIds, request, endpoint)
+          : await revoke(tx, stamp, action, promotion, customers, customerIds, request, endpoint);
       written = events;
       const failureCount = items.filter((item) => item.errors.length > 0).length;
       return { response: items, totalCount: items.length, failureCount };
@@ -176,68 +180,61 @@ export function createEnrolmentService({ repository, clock, onEvents }: Enrolmen
   }
 
   /**
+   * Runs `answer` unless an earlier request with the same Idempotency-Key was answered: then that
+   * answer, parsed by `parse` (which runs first either way, so a bad request is refused alike).
+   */
+  async function once<P>(
+    ctx: RequestContext,
+    parse: () => P,
+    answer: (parsed: P) => Promise<BulkResponse>,
+  ): Promise<{ parsed: P; answer: BulkResponse }> {
+    const earlier = await replay(ctx);
+    // After the replay, whose 422 comes first; a stored answer's body (same hash) parsed before.
+    const parsed = parse();
+    if (earlier) return { parsed, answer: earlier };
+    try {
+      return { parsed, answer: await answer(parsed) };
+    } catch (err) {
+      if (!(err instanceof IdempotencyRace)) throw err;
+      // A twin with the same key committed while this one ran; this one's writes were rolled back.
+      return { parsed, answer: (await replay(ctx)) as BulkResponse };
+    }
+  }
+
+  /**
    * A bulk endpoint (`enrolAndEarn`, `directEarn`, `revokeEnrolAndEarn`, `revokeDirectEarn`): the
    * whole-request checks, then each customer in request order, all written in one transaction with a
    * fixed number of statements. With an Idempotency-Key, a repeat gets the first answer and writes nothing.
    */
   async function bulk(ctx: RequestContext, body: unknown, endpoint: BulkEndpoint): Promise<BulkAnswer> {
-    const earlier = await replay(ctx);
-    // After the replay, whose 422 comes first; a stored answer's body (same hash) parsed before.
-    const request = parseBulkRequest(body, endpoint.actions);
-    if (earlier) return { action: request.action, answer: earlier };
-    try {
-      return { action: request.action, answer: await run(ctx, request, endpoint) };
-    } catch (err) {
-      if (!(err instanceof IdempotencyRace)) throw err;
-      // A twin with the same key committed while this one ran; this one's writes were rolled back.
-      return { action: request.action, answer: (await replay(ctx)) as BulkResponse };
-    }
+    const { parsed, answer } = await once(
+      ctx,
+      () => parseBulkRequest(body, endpoint),
+      async (request) => run(ctx, request, endpoint, await findPromotion(ctx.actor.orgId, request, endpoint)),
+    );
+    return { action: parsed.action, answer };
   }
 
   /**
-   * `POST /v2/promotion/issue`: EARN for one customer named in the query string, answered as side
-   * effects. It is the bulk EARN of one customer, so every rule (and the idempotency) is the same.
+   * `POST /v2/promotion/issue`: one customer named in the query string. On a DIRECT promotion it
+   * issues (EARN), on an ENROL_AND_ISSUE one it enrols (the issue-promotion page: "enrols the
+   * customer, but does not issue"); the rules, and the idempotency, are the bulk ones.
    */
-  async function issue(ctx: RequestContext, query: IssueQuery, body: unknown): Promise<IssueResponse> {
-    const details = typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {};
-    const { programId, promotionId, promoIdentifier } = details as Record<string, unknown>;
-    const answer = await bulk(
+  async function issue(ctx: RequestContext, query: IssueQuery, body: unknown): Promise<IssueAnswer> {
+    const { answer } = await once(
       ctx,
-      {
-        type: 'CUSTOMER',
-        bulkAction: 'EARN',
-        promotionDetails: { programId, promotionId, promoIdentifier },
-        identifierName: query.identifierName,
-        customers: [{ identifierValue: query.identifierValue, source: query.source }],
+      () => parseIssueRequest(query, body),
+      async (request) => {
+        const promotion = await findPromotion(ctx.actor.orgId, request, ISSUE_ENDPOINT);
+        const action = promotion.type === 'DIRECT' ? 'EARN' : 'ENROL';
+        return run(ctx, { ...request, action }, ISSUE_ENDPOINT, promotion);
       },
-      { actions: ['EARN'] },
     );
-    const item = answer.answer.response[0] as BulkItem;
-    const result = item.result;
-    return {
-      warnings: item.warnings,
-      errors: item.errors,
-      sideEffects:
-        result?.issualId && result.earnedId
-          ? [
-              {
-                programId: result.programId,
-                promotionId: result.promotionId,
-                ...(result.promoIdentifier ? { promoIdentifier: result.promoIdentifier } : {}),
-                issualId: result.issualId,
-                earnedId: result.earnedId,
-                type: 'EARN',
-              },
-            ]
-          : [],
-    };
+    return issueAnswer(answer);
   }
 
   return { bulk, issue };
 }
 
-export interface IssueQuery {
-  identifierName?: string;
-  identifierValue?: string;
-  source?: string;
-}
+/** `issue` as a bulk endpoint: ENROL or EARN by the promotion's type, limits as its pages show them. */
+const ISSUE_ENDPOINT: BulkEndpoint = { actions: ['ENROL', 'EARN'], pageLimits: true };

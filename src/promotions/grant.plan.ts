@@ -1,6 +1,6 @@
 import type { BulkItem } from '../client/types.js';
 import { type ApiMessage, apiMessage, MESSAGES } from '../errors.js';
-import { baseResult, failedItem, type ItemError, type PlanCustomer } from './bulk-item.js';
+import { baseResult, failedItem, type ItemError, type PlanCustomer, type ResultNaming } from './bulk-item.js';
 import type { CustomerState, NewEarn, NewIssual } from './enrolment.repository.js';
 import type { Promotion } from './promotion.model.js';
 
@@ -19,6 +19,15 @@ export interface GrantPlan {
   earns: { customerId: number; source: string; issual: RecordRef }[];
 }
 
+export interface GrantOptions {
+  /**
+   * A reached limit answers as directEarn's and issue's pages show it: warning 8890 in their words and
+   * no ids. Without it, as contract section 2 says for enrolAndEarn: our words, and the issualId of an
+   * earn limit.
+   */
+  pageLimits?: boolean;
+}
+
 /**
  * ENROL and EARN (contract section 2): plans every customer in request order against what the store
  * held and what the earlier customers of the request added, so that a customer named twice is
@@ -29,6 +38,7 @@ export function planGrant(
   promotion: Promotion,
   customers: readonly PlanCustomer[],
   stored: ReadonlyMap<number, CustomerState>,
+  options: GrantOptions = {},
 ): GrantPlan {
   const plan: GrantPlan = { items: [], issuals: [], earns: [] };
   const states = new Map<number, { totalIssuals: number; active: RecordRef | null; activeEarns: number }>();
@@ -45,7 +55,9 @@ export function planGrant(
     }
     return state;
   };
-  const issualLimit = apiMessage(8890, MESSAGES.issualLimitReached);
+  const pageLimit = options.pageLimits ? apiMessage(8890, MESSAGES.notIssuedLimits) : undefined;
+  const issualLimit = pageLimit ?? apiMessage(8890, MESSAGES.issualLimitReached);
+  const earnLimit = pageLimit ?? apiMessage(8890, MESSAGES.earnLimitReached);
 
   for (const customer of customers) {
     if (typeof customer === 'number') {
@@ -88,9 +100,9 @@ export function planGrant(
         continue;
       }
     }
-    const earnLimit = promotion.maxEarnsPerCustomer;
-    if (earnLimit !== null && state.activeEarns >= earnLimit) {
-      ok(issual, null, apiMessage(8890, MESSAGES.earnLimitReached));
+    const maxEarns = promotion.maxEarnsPerCustomer;
+    if (maxEarns !== null && state.activeEarns >= maxEarns) {
+      ok(pageLimit ? null : issual, null, earnLimit);
       continue;
     }
     const earn = { planned: plan.earns.length };
@@ -106,6 +118,7 @@ export function completeGrant(
   plan: GrantPlan,
   promotion: Promotion,
   ids: { issuals: readonly number[]; earns: readonly number[] },
+  naming?: ResultNaming,
 ): { items: BulkItem[]; issuals: NewIssual[]; earns: NewEarn[] } {
   const idOf = (ref: RecordRef, planned: readonly number[]) =>
     'stored' in ref ? ref.stored : (planned[ref.planned] as number);
@@ -123,7 +136,7 @@ export function completeGrant(
   }));
   const items = plan.items.map((item): BulkItem => {
     if ('error' in item) return failedItem(item.error);
-    const result = baseResult(promotion, item.customerId);
+    const result = baseResult(promotion, item.customerId, naming);
     if (item.issual) result.issualId = String(idOf(item.issual, ids.issuals));
     if (item.earn) result.earnedId = String(idOf(item.earn, ids.earns));
     return { result, errors: [], warnings: item.warning ? [item.warning] : [] };

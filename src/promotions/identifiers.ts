@@ -1,4 +1,4 @@
-import type { IdentifierName } from './promotion.model.js';
+import type { CustomerIdentifierName } from '../contract/enums.contract.js';
 
 /** A positive integer that a double holds exactly, given as a number or a string of digits. */
 export function parsePositiveInt(value: unknown): number | undefined {
@@ -24,6 +24,12 @@ export function normalizeEmail(value: string): string | undefined {
   return email.length > 0 && email.length <= 320 && email.includes('@') && !hasNul(email) ? email : undefined;
 }
 
+/** Trimmed and compared exactly (leading zeros are part of it); undefined when it cannot be one. */
+export function normalizeExternalId(value: string): string | undefined {
+  const id = value.trim();
+  return id.length > 0 && id.length <= 100 && !hasNul(id) ? id : undefined;
+}
+
 /** PostgreSQL cannot hold U+0000 in text, so no stored value has one: such input matches nothing. */
 export function hasNul(value: string): boolean {
   return value.includes('\u0000');
@@ -33,7 +39,10 @@ export function hasNul(value: string): boolean {
  * The stored form of a customer identifier as the store keeps it, or undefined when the value is
  * malformed (a malformed identifier finds nobody).
  */
-export function normalizeIdentifier(name: IdentifierName, value: string): string | number | undefined {
+export function normalizeIdentifier(
+  name: CustomerIdentifierName,
+  value: string,
+): string | number | undefined {
   switch (name) {
     case 'id':
       return parsePositiveInt(value.trim());
@@ -41,5 +50,7 @@ export function normalizeIdentifier(name: IdentifierName, value: string): string
       return normalizeMobile(value);
     case 'email':
       return normalizeEmail(value);
+    case 'externalId':
+      return normalizeExternalId(value);
   }
 }

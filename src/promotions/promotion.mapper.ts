@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
+import type { CustomerIdentifierName } from '../contract/enums.contract.js';
 import type { PromotionsTable } from '../db/schema.js';
-import type { IdentifierName, Promotion } from './promotion.model.js';
+import type { Promotion } from './promotion.model.js';
 
 /** Every column of a promotion, named (a named prepared statement must not select `*`). */
 export const PROMOTION_COLUMNS = [
@@ -36,8 +37,11 @@ export function toPromotion(row: Selectable<PromotionsTable>): Promotion {
 }
 
 /** The customers column that holds each identifier (customers aliased `c`). */
-export const IDENTIFIER_COLUMNS: Readonly<Record<IdentifierName, 'c.id' | 'c.mobile' | 'c.email'>> = {
+export const IDENTIFIER_COLUMNS: Readonly<
+  Record<CustomerIdentifierName, 'c.id' | 'c.mobile' | 'c.email' | 'c.external_id'>
+> = {
   id: 'c.id',
   mobile: 'c.mobile',
   email: 'c.email',
+  externalId: 'c.external_id',
 };

@@ -2,6 +2,7 @@ import {
   ANY_SOURCE,
   type BulkAction,
   type IdentifierName,
+  type PointsOfferType,
   PROMOTION_TYPES,
   type PromotionType,
   SOURCES,
@@ -20,6 +21,7 @@ const TYPE_ALIASES: Readonly<Record<string, PromotionType>> = {
   DIRECT: 'DIRECT',
   LOYALTY: 'DIRECT',
   DIRECT_EARN: 'DIRECT',
+  DIRECT_ISSUE: 'DIRECT',
   GENERIC: 'GENERIC',
 };
 
@@ -35,6 +37,13 @@ export function parseSource(value: string): Source | undefined {
   const upper = value.trim().toUpperCase();
   return SOURCE_SET.has(upper) ? (upper as Source) : undefined;
 }
+
+/** Capillary's backend name of a type (promotionData's `pointsOfferType`). */
+export const POINTS_OFFER_TYPE: Readonly<Record<PromotionType, PointsOfferType>> = {
+  ENROL_AND_ISSUE: 'LOYALTY_EARNING',
+  DIRECT: 'LOYALTY',
+  GENERIC: 'GENERIC',
+};
 
 /** Does the action apply to a promotion of this type (contract section 1)? */
 export function actionSupported(action: BulkAction, type: PromotionType): boolean {

@@ -1,5 +1,5 @@
 import type { BulkItem } from '../client/types.js';
-import { baseResult, failedItem, type PlanCustomer } from './bulk-item.js';
+import { baseResult, failedItem, type PlanCustomer, type ResultNaming } from './bulk-item.js';
 import type { ActiveEarn, CustomerState } from './enrolment.repository.js';
 import type { Promotion } from './promotion.model.js';
 
@@ -11,10 +11,12 @@ export interface RevokePlan {
 }
 
 /**
- * REVOKE_ENROL revokes the customer's active issual and its earns; REVOKE_EARN the earns named (all
- * active ones when none are). Customers are planned in request order against what the earlier ones
- * revoked, so a customer named twice finds nothing left to revoke the second time. Pure: the caller
- * reads the active issuals and earns and writes the revocations.
+ * REVOKE_ENROL revokes the customer's active issual, once its earns are revoked (Capillary: "the
+ * issual … must be revoked before they can be unenrolled"): a customer with active earns fails with
+ * our 8905 and keeps everything. REVOKE_EARN revokes the earns named (all active ones when none
+ * are). Nothing to revoke is 2305. Customers are planned in request order against what the earlier
+ * ones revoked, so a customer named twice finds nothing left the second time. Pure: the caller reads
+ * the active issuals and earns and writes the revocations.
  */
 export function planRevoke(
   action: 'REVOKE_ENROL' | 'REVOKE_EARN',
@@ -22,6 +24,7 @@ export function planRevoke(
   customers: readonly PlanCustomer[],
   stored: ReadonlyMap<number, Pick<CustomerState, 'activeIssualId'>>,
   activeEarns: readonly ActiveEarn[],
+  naming?: ResultNaming,
 ): RevokePlan {
   const active = new Map([...stored].map(([id, state]) => [id, state.activeIssualId]));
   const earnsOf = new Map<number, number[]>();
@@ -35,19 +38,22 @@ export function planRevoke(
       continue;
     }
     const current = earnsOf.get(customer.id) ?? [];
-    const result = baseResult(promotion, customer.id);
-    const issualId = active.get(customer.id) ?? null;
+    const result = baseResult(promotion, customer.id, naming);
     if (action === 'REVOKE_ENROL') {
+      const issualId = active.get(customer.id) ?? null;
       if (!issualId) {
-        plan.items.push(failedItem(8904));
+        plan.items.push(failedItem(2305));
+        continue;
+      }
+      if (current.length > 0) {
+        plan.items.push(failedItem(8905));
         continue;
       }
       active.set(customer.id, null);
-      earnsOf.set(customer.id, []);
       plan.issualIds.push(issualId);
-      plan.earnIds.push(...current);
-      result.revokedIssualId = String(issualId);
-      result.revokedEarnIds = current.map(String);
+      // The page's example names it issualId (a string), its table revokedIssualId (an integer).
+      result.issualId = String(issualId);
+      result.revokedIssualId = issualId;
       plan.items.push({ result, errors: [], warnings: [] });
       continue;
     }
@@ -56,14 +62,17 @@ export function planRevoke(
       plan.items.push(failedItem(8903));
       continue;
     }
+    if (!wanted && current.length === 0) {
+      plan.items.push(failedItem(2305));
+      continue;
+    }
     const chosen = wanted ?? current;
     earnsOf.set(
       customer.id,
       current.filter((id) => !chosen.includes(id)),
     );
     plan.earnIds.push(...chosen);
-    if (issualId) result.issualId = String(issualId);
-    result.revokedEarnIds = chosen.map(String);
+    result.revokedEarnIds = chosen;
     plan.items.push({ result, errors: [], warnings: [] });
   }
   return plan;

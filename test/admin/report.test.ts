@@ -94,6 +94,8 @@ describeEachStore(
       clock.set(T0 + 3 * MINUTE);
       await v2(URLS.revokeEnrolAndEarn, 'REVOKE_EARN', promo.id, byIds([c?.id as number]));
       clock.set(T0 + 4 * MINUTE);
+      // The revoke pages: d's earn first (REVOKE_ENROL answers 8905 while it is active), then d's enrolment.
+      await v2(URLS.revokeEnrolAndEarn, 'REVOKE_EARN', promo.id, byIds([d?.id as number]));
       await v2(URLS.revokeEnrolAndEarn, 'REVOKE_ENROL', promo.id, byIds([d?.id as number]));
       clock.set(T0 + 5 * MINUTE);
       const [id2] = await v2(URLS.enrolAndEarn, 'ENROL', promo.id, byIds([d?.id as number]));

@@ -23,7 +23,8 @@ export const ACCESS_DENIED = {
 };
 export const TOKEN_FAILED = {
   data: null,
-  errors: [{ status: false, code: 401, message: 'Failed to generate OAuth token' }],
+  // The Authorization Flows page's body (issue 13): code 320001, and no status field.
+  errors: [{ code: 320001, message: 'Invalid client key and secret' }],
 };
 export const TOKEN_URL = '/v3/oauth/token/generate';
 export const LOOKUP_URL = '/v2/customers/lookup/promotionData';
@@ -197,9 +198,10 @@ export function expectAdmitted(res: JsonResponse, what: string): void {
   expect([200, 201], `${what}: ${res.status} ${JSON.stringify(res.body)}`).toContain(res.status);
 }
 
+/** promotionData answered for this customer (its page's shape: customerId at the top). */
 export function expectLookupOf(res: JsonResponse, customerId: number): void {
   expect(res.status, JSON.stringify(res.body)).toBe(200);
-  expect(res.body.data.customer).toStrictEqual({ entityType: 'CUSTOMER', entityId: customerId });
+  expect(res.body.customerId).toBe(customerId);
 }
 
 /** A forged token with the claims of `payload`, HS256-signed with `key`. */

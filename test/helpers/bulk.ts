@@ -23,6 +23,13 @@ export const MSG = {
   8015: 'Customer not found for the given identifiers',
   8890: 'Customer is already enrolled',
   8896: 'Error occurred while issuing promotion to the customer',
+  // The family's own pages (issue 13), where they word a code otherwise than the seed page.
+  '8902revoke': 'revoke bulk action passed not supported for loyalty/generic promotion type',
+  '8899direct': 'Cannot enrol/issue to the user group',
+  '8881direct': 'insufficient parameters passed, program id and one of promotion id/identifier are required',
+  '8890direct': 'promotion not issued due to config issues or customer exhausted limits',
+  8903: 'Earn IDs passed are either invalid or already revoked',
+  2305: 'Active issued promotion is not available for the customer',
   400: 'Invalid JSON body',
   401: 'Authentication failed. Please check username and password.',
   4000: 'Not authorized. Access is denied!',

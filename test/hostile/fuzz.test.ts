@@ -558,7 +558,11 @@ function expectAnswer(envelope: Envelope, res: { statusCode: number; headers: an
       expect(Object.keys(body).sort()).toStrictEqual(['data', 'errors']);
       expect(body.data).toBeNull();
       expect(body.errors).toHaveLength(1);
-      message(body.errors[0]);
+      // The Authorization Flows page's 320001 has no status field; the envelope's other refusals do.
+      const [error] = body.errors;
+      if (error.code === 320001) {
+        expect(error).toStrictEqual({ code: 320001, message: 'Invalid client key and secret' });
+      } else message(error);
     }
     return;
   }
@@ -583,18 +587,22 @@ function expectAnswer(envelope: Envelope, res: { statusCode: number; headers: an
     } else expect(body.errors.length).toBeGreaterThan(0);
     return;
   }
-  // lookup
+  // lookup, in its page's shape: the answer at the top level, a refusal its errors alone
   expect([200, 400], context).toContain(status);
   if (status === 200) {
-    expectWarningsErrors(body, ['data']);
-    expect(body.data).toMatchObject({
-      customer: { entityType: 'CUSTOMER', entityId: expect.any(Number) },
+    for (const key of Object.keys(body))
+      expect(['pageDetails', 'customerId', 'promotions', 'warnings'], context).toContain(key);
+    expect(body).toMatchObject({
+      pageDetails: expect.any(Object),
+      customerId: expect.any(Number),
       promotions: expect.any(Array),
-      pagination: expect.any(Object),
+      warnings: expect.any(Array),
     });
+    for (const m of body.warnings) message(m);
   } else {
-    expectWarningsErrors(body, []);
+    expect(Object.keys(body), context).toStrictEqual(['errors']);
     expect(body.errors.length).toBeGreaterThan(0);
+    for (const m of body.errors) message(m);
   }
 }
 
@@ -1058,8 +1066,8 @@ for (const kind of STORES) {
         headers: { authorization: org.auth.read },
       });
       expect(res.statusCode).toBe(400);
+      // promotionData's page refuses with its errors alone.
       expect(res.json()).toStrictEqual({
-        warnings: [],
         errors: [{ status: false, code: 400, message: 'identifierValue must be given once' }],
       });
     });

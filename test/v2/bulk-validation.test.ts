@@ -761,14 +761,15 @@ describeEachStore(
         expectRejected(res, 400, 1101, MSG[1101]);
       });
 
-      it('bad client credentials get the OAuth 401 envelope', async () => {
+      // The Authorization Flows page: 320001 "Invalid client key and secret", without a status field.
+      it('bad client credentials get the Authorization Flows page’s 320001 (HTTP 401)', async () => {
         const client = await createApiClient(t, org, { customerAccess: 'WRITE' });
         for (const body of [{ key: client.key, secret: 'wrong' }, { key: 'nobody', secret: 'x' }, {}]) {
           const res = await requestToken(t, body);
           expect(res.status).toBe(401);
           expect(res.body).toStrictEqual({
             data: null,
-            errors: [{ status: false, code: 401, message: 'Failed to generate OAuth token' }],
+            errors: [{ code: 320001, message: 'Invalid client key and secret' }],
           });
         }
       });

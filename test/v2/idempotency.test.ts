@@ -105,7 +105,13 @@ describeEachStore(
         expect(issued.body.sideEffects).toHaveLength(1);
         expect(await earnRows(t, direct.id)).toHaveLength(2);
 
-        // A replayed revoke answers the first revoke, not "already revoked".
+        // A replayed revoke answers the first revoke, not "already revoked". The enrolment's earn
+        // goes first: REVOKE_ENROL refuses 8905 while it is active (the revoke pages).
+        await expectReplayed(
+          URLS.revokeEnrolAndEarn,
+          bulk('REVOKE_EARN', details, 'id', byIds([id])),
+          newKey(),
+        );
         const revokeEarn = await expectReplayed(
           URLS.revokeDirectEarn,
           bulk('REVOKE_EARN', directDetails, 'id', byIds([id])),
@@ -118,7 +124,7 @@ describeEachStore(
           newKey(),
         );
         expect(revokeEnrol.status).toBe(200);
-        expect(revokeEnrol.body.response[0].result.revokedIssualId).toMatch(ID);
+        expect(revokeEnrol.body.response[0].result.revokedIssualId).toStrictEqual(expect.any(Number));
       });
 
       it('replays a partial failure with its status 201', async () => {

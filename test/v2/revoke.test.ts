@@ -66,9 +66,10 @@ describeEachStore(
       programId = org.programId,
     ) => call(url, bulk(action, { programId, promotionId }, 'id', customers), opts);
 
+    /** A revoked customer's item; the promotion is named as the request named it (null: not by id). */
     function revoked(
       customerId: number,
-      promotionId: number,
+      promotionId: number | null,
       extra: Record<string, unknown>,
       promoIdentifier?: string,
     ) {
@@ -76,7 +77,7 @@ describeEachStore(
         result: {
           entityType: 'CUSTOMER',
           entityId: customerId,
-          promotionId,
+          ...(promotionId === null ? {} : { promotionId }),
           ...(promoIdentifier ? { promoIdentifier } : {}),
           programId: org.programId,
           ...extra,
@@ -87,7 +88,9 @@ describeEachStore(
     }
 
     describe('REVOKE_ENROL', () => {
-      it('revokes the issual and its active earns, answers their ids, and deletes nothing', async () => {
+      // The revoke pages: a customer's earns are revoked before the customer can be unenrolled, so
+      // REVOKE_ENROL no longer takes the earns with it: 8905 while any is active (ours, documented).
+      it('refuses 8905 while earns are active; after REVOKE_EARN revokes the issual, answers its id, and deletes nothing', async () => {
         const promo = await newPromotion(t, org);
         const [a, b] = await newCustomers(t, org, 2);
         const ids = [a?.id as number, b?.id as number];
@@ -97,6 +100,28 @@ describeEachStore(
         clock.set(T0 + 60_000);
         const before = await writeCounts(t);
 
+        const refused = await revoke(
+          URLS.revokeEnrolAndEarn,
+          'REVOKE_ENROL',
+          promo.id,
+          byIds([ids[0] as number]),
+        );
+        expect(refused.status).toBe(201);
+        expect(refused.body).toStrictEqual({ response: [errorItem(8905)], totalCount: 1, failureCount: 1 });
+        expect(await writeCounts(t)).toStrictEqual(before);
+
+        const earnsRevoked = await revoke(
+          URLS.revokeEnrolAndEarn,
+          'REVOKE_EARN',
+          promo.id,
+          byIds([ids[0] as number]),
+        );
+        expect(earnsRevoked.status).toBe(200);
+        expect(earnsRevoked.body.response).toStrictEqual([
+          revoked(ids[0] as number, promo.id, {
+            revokedEarnIds: [Number(e1[0]?.earnedId), Number(e2[0]?.earnedId)],
+          }),
+        ]);
         const res = await revoke(
           URLS.revokeEnrolAndEarn,
           'REVOKE_ENROL',
@@ -107,8 +132,8 @@ describeEachStore(
         expect(res.body).toStrictEqual({
           response: [
             revoked(ids[0] as number, promo.id, {
-              revokedIssualId: enrolled[0]?.issualId,
-              revokedEarnIds: [e1[0]?.earnedId, e2[0]?.earnedId],
+              issualId: enrolled[0]?.issualId,
+              revokedIssualId: Number(enrolled[0]?.issualId),
             }),
           ],
           totalCount: 1,
@@ -138,7 +163,9 @@ describeEachStore(
         }
       });
 
-      it('answers an empty revokedEarnIds for an enrolment without earns, and the promoIdentifier', async () => {
+      // The page's example: the issual as issualId (string) and revokedIssualId (integer), no
+      // revokedEarnIds, and the promotion named as the request named it.
+      it('answers the issual as issualId and revokedIssualId, naming the promotion by promoIdentifier as asked', async () => {
         const promoIdentifier = `REV-ID-${kind}-${Date.now()}`;
         const promo = await newPromotion(t, org, { promoIdentifier });
         const [c] = await newCustomers(t, org, 1);
@@ -150,7 +177,12 @@ describeEachStore(
         );
         expect(res.status).toBe(200);
         expect(res.body.response).toStrictEqual([
-          revoked(id, promo.id, { revokedIssualId: enrolled?.issualId, revokedEarnIds: [] }, promoIdentifier),
+          revoked(
+            id,
+            null,
+            { issualId: enrolled?.issualId, revokedIssualId: Number(enrolled?.issualId) },
+            promoIdentifier,
+          ),
         ]);
       });
 
@@ -167,9 +199,10 @@ describeEachStore(
         ]);
         expect(one.status).toBe(200);
         clock.set(T0 + 2_000);
-        const all = await revoke(URLS.revokeEnrolAndEarn, 'REVOKE_ENROL', promo.id, byIds([id]));
+        // REVOKE_EARN without earnIds now does what REVOKE_ENROL did for the earns (8905 otherwise).
+        const all = await revoke(URLS.revokeEnrolAndEarn, 'REVOKE_EARN', promo.id, byIds([id]));
         expect(all.status).toBe(200);
-        expect(all.body.response[0].result.revokedEarnIds).toStrictEqual([second?.earnedId]);
+        expect(all.body.response[0].result.revokedEarnIds).toStrictEqual([Number(second?.earnedId)]);
         const earns = await earnRows(t, promo.id);
         expect(earns.map((e) => [String(e.id), e.revoked_at])).toStrictEqual([
           [first?.earnedId, T0 + 1_000],
@@ -177,7 +210,8 @@ describeEachStore(
         ]);
       });
 
-      it('a customer not enrolled gets 8904 alone; the others are revoked (HTTP 201)', async () => {
+      // 8904 was ours; the revoke pages answer 2305 when there is nothing active to revoke.
+      it('a customer not enrolled gets 2305 alone; the others are revoked (HTTP 201)', async () => {
         const promo = await newPromotion(t, org);
         const [a, b] = await newCustomers(t, org, 2);
         const enrolled = await grant('ENROL', promo.id, [a?.id as number]);
@@ -190,10 +224,10 @@ describeEachStore(
         expect(res.status).toBe(201);
         expect(res.body).toStrictEqual({
           response: [
-            errorItem(8904),
+            errorItem(2305, MESSAGE[2305]),
             revoked(a?.id as number, promo.id, {
-              revokedIssualId: enrolled[0]?.issualId,
-              revokedEarnIds: [],
+              issualId: enrolled[0]?.issualId,
+              revokedIssualId: Number(enrolled[0]?.issualId),
             }),
           ],
           totalCount: 2,
@@ -202,7 +236,7 @@ describeEachStore(
         expect((await issualRows(t, promo.id)).map((r) => r.revoked_at)).toStrictEqual([T0]);
       });
 
-      it('revoking twice, or twice in one request, gives 8904 the second time', async () => {
+      it('revoking twice, or twice in one request, gives 2305 the second time', async () => {
         const promo = await newPromotion(t, org);
         const [a, b] = await newCustomers(t, org, 2);
         await grant('ENROL', promo.id, [a?.id as number, b?.id as number]);
@@ -213,8 +247,8 @@ describeEachStore(
           byIds([a?.id as number, a?.id as number]),
         );
         expect(dup.status).toBe(201);
-        expect(dup.body.response[0].result.revokedIssualId).toMatch(ID);
-        expect(dup.body.response[1]).toStrictEqual(errorItem(8904));
+        expect(dup.body.response[0].result.revokedIssualId).toStrictEqual(expect.any(Number));
+        expect(dup.body.response[1]).toStrictEqual(errorItem(2305));
         expect(dup.body.failureCount).toBe(1);
 
         const once = await revoke(
@@ -231,7 +265,7 @@ describeEachStore(
           byIds([b?.id as number]),
         );
         expect(twice.status).toBe(201);
-        expect(twice.body.response).toStrictEqual([errorItem(8904)]);
+        expect(twice.body.response).toStrictEqual([errorItem(2305)]);
         const rows = await issualRows(t, promo.id);
         expect(rows).toHaveLength(2);
         expect(rows.every((r) => r.revoked_at === T0)).toBe(true);
@@ -276,10 +310,12 @@ describeEachStore(
         const [earned] = await grant('EARN', promo.id, [id]);
         expect(earned?.issualId).toBe(second?.issualId);
 
+        // The earn first (REVOKE_ENROL refuses 8905 while it is active), then the enrolment.
+        const earnGone = await revoke(URLS.revokeEnrolAndEarn, 'REVOKE_EARN', promo.id, byIds([id]));
+        expect(earnGone.body.response[0].result.revokedEarnIds).toStrictEqual([Number(earned?.earnedId)]);
         const again = await revoke(URLS.revokeEnrolAndEarn, 'REVOKE_ENROL', promo.id, byIds([id]));
         expect(again.body.response[0].result).toMatchObject({
-          revokedIssualId: second?.issualId,
-          revokedEarnIds: [earned?.earnedId],
+          revokedIssualId: Number(second?.issualId),
         });
         const third = await call(
           URLS.enrolAndEarn,
@@ -311,9 +347,9 @@ describeEachStore(
         expect(res.status).toBe(200);
         expect(res.body).toStrictEqual({
           response: [
+            // The page's REVOKE_EARN example: revokedEarnIds as integers, no issualId.
             revoked(id, promo.id, {
-              issualId: enrolled?.issualId,
-              revokedEarnIds: [e1?.earnedId, e2?.earnedId],
+              revokedEarnIds: [Number(e1?.earnedId), Number(e2?.earnedId)],
             }),
           ],
           totalCount: 1,
@@ -343,7 +379,7 @@ describeEachStore(
         ]);
         expect(res.status).toBe(200);
         expect([...res.body.response[0].result.revokedEarnIds].sort()).toStrictEqual(
-          [earned[0], earned[2]].sort(),
+          [Number(earned[0]), Number(earned[2])].sort(),
         );
         const earns = await earnRows(t, promo.id);
         expect(earns.map((e) => [String(e.id), e.revoked_at === null])).toStrictEqual([
@@ -437,7 +473,7 @@ describeEachStore(
         expect(mixed.status).toBe(201);
         expect(mixed.body.failureCount).toBe(1);
         expect(mixed.body.response[0]).toStrictEqual(errorItem(8903));
-        expect(mixed.body.response[1].result.revokedEarnIds).toStrictEqual([goodEarn?.earnedId]);
+        expect(mixed.body.response[1].result.revokedEarnIds).toStrictEqual([Number(goodEarn?.earnedId)]);
         const active = (await earnRows(t, promo.id))
           .filter((e) => e.revoked_at === null)
           .map((e) => String(e.id));
@@ -453,7 +489,7 @@ describeEachStore(
         const item = { identifierValue: String(id), source: 'INSTORE', earnIds: [e1?.earnedId] };
         const res = await revoke(URLS.revokeEnrolAndEarn, 'REVOKE_EARN', promo.id, [item, item]);
         expect(res.status).toBe(201);
-        expect(res.body.response[0].result.revokedEarnIds).toStrictEqual([e1?.earnedId]);
+        expect(res.body.response[0].result.revokedEarnIds).toStrictEqual([Number(e1?.earnedId)]);
         expect(res.body.response[1]).toStrictEqual(errorItem(8903));
       });
 
@@ -480,7 +516,7 @@ describeEachStore(
           errorItem(8015, MESSAGE[8015]),
           errorItem(8015, MESSAGE[8015]),
         ]);
-        expect(res.body.response[6].result.revokedIssualId).toMatch(ID);
+        expect(res.body.response[6].result.revokedIssualId).toStrictEqual(expect.any(Number));
         expect(res.body.failureCount).toBe(6);
         expect(res.body.totalCount).toBe(7);
       });
@@ -507,8 +543,8 @@ describeEachStore(
         expect(byEmail.status).toBe(200);
         expect(byEmail.body.response[0].result).toMatchObject({
           entityId: c?.id,
-          revokedIssualId: expect.stringMatching(ID),
-          revokedEarnIds: [],
+          issualId: expect.stringMatching(ID),
+          revokedIssualId: expect.any(Number),
         });
       });
 
@@ -552,7 +588,7 @@ describeEachStore(
         ]);
         expect(one.status).toBe(200);
         expect(one.body.response).toStrictEqual([
-          revoked(id, promo.id, { issualId: e1?.issualId, revokedEarnIds: [e2?.earnedId] }),
+          revoked(id, promo.id, { revokedEarnIds: [Number(e2?.earnedId)] }),
         ]);
         const [e3] = await grant('EARN', promo.id, [id], URLS.directEarn);
         expect(e3?.earnedId).toMatch(ID);
@@ -560,7 +596,10 @@ describeEachStore(
 
         const all = await revoke(URLS.revokeDirectEarn, 'REVOKE_EARN', promo.id, byIds([id]));
         expect(all.status).toBe(200);
-        expect(all.body.response[0].result.revokedEarnIds).toStrictEqual([e1?.earnedId, e3?.earnedId]);
+        expect(all.body.response[0].result.revokedEarnIds).toStrictEqual([
+          Number(e1?.earnedId),
+          Number(e3?.earnedId),
+        ]);
         const earns = await earnRows(t, promo.id);
         expect(earns).toHaveLength(3);
         expect(
@@ -619,6 +658,8 @@ describeEachStore(
         expect(await writeCounts(t)).toStrictEqual(before);
       }
 
+      // The revoke pages word 8902 as "revoke bulk action passed not supported for loyalty/generic
+      // promotion type"; revokeDirectEarn's second example has no bulkAction (REVOKE_EARN).
       it('8902 for an action the endpoint does not take', async () => {
         for (const action of ['ENROL', 'EARN', 'REVOKE', 'revoke_enrol', '', null, 7]) {
           await rejected(
@@ -626,11 +667,11 @@ describeEachStore(
             bulk(action, { programId: org.programId, promotionId: enrolPromo.id }, 'id', byIds([customerId])),
             400,
             8902,
-            MESSAGE[8902],
+            MESSAGE['8902revoke'],
           );
         }
         const missing = bulk(undefined, { programId: org.programId, promotionId: enrolPromo.id }, 'id', []);
-        await rejected(URLS.revokeEnrolAndEarn, missing, 400, 8902, MESSAGE[8902]);
+        await rejected(URLS.revokeEnrolAndEarn, missing, 400, 8902, MESSAGE['8902revoke']);
         for (const action of ['REVOKE_ENROL', 'ENROL', 'EARN', 'REVOKE']) {
           await rejected(
             URLS.revokeDirectEarn,
@@ -642,18 +683,19 @@ describeEachStore(
             ),
             400,
             8902,
-            MESSAGE[8902],
+            MESSAGE['8902revoke'],
           );
         }
       });
 
+      // The pages: REVOKE_EARN on a DIRECT promotion is served by revokeEnrolAndEarn ("Direct +
+      // REVOKE_EARN"), and revokeDirectEarn serves LOYALTY and LOYALTY_EARNING promotions alike;
+      // only REVOKE_ENROL on a DIRECT one, and GENERIC ones, are refused.
       it('8902 for a promotion of a type the endpoint does not serve', async () => {
         const cases: [string, string, number][] = [
           [URLS.revokeEnrolAndEarn, 'REVOKE_ENROL', directPromo.id],
-          [URLS.revokeEnrolAndEarn, 'REVOKE_EARN', directPromo.id],
           [URLS.revokeEnrolAndEarn, 'REVOKE_ENROL', org.promotions.generic],
           [URLS.revokeEnrolAndEarn, 'REVOKE_EARN', org.promotions.generic],
-          [URLS.revokeDirectEarn, 'REVOKE_EARN', enrolPromo.id],
           [URLS.revokeDirectEarn, 'REVOKE_EARN', org.promotions.generic],
         ];
         for (const [url, action, promotionId] of cases) {
@@ -662,7 +704,7 @@ describeEachStore(
             bulk(action, { programId: org.programId, promotionId }, 'id', byIds([customerId])),
             400,
             8902,
-            MESSAGE['8902type'],
+            MESSAGE['8902revoke'],
           );
         }
       });
@@ -673,17 +715,15 @@ describeEachStore(
         for (const url of [URLS.revokeEnrolAndEarn, URLS.revokeDirectEarn]) {
           const action = url === URLS.revokeDirectEarn ? 'REVOKE_EARN' : 'REVOKE_ENROL';
           const base = { ...good, bulkAction: action };
+          // revokeDirectEarn's page words 8899 and 8881 as the direct pages do.
+          const direct = url === URLS.revokeDirectEarn;
+          const m8899 = direct ? MESSAGE['8899direct'] : MESSAGE[8899];
+          const m8881 = direct ? MESSAGE['8881direct'] : MESSAGE[8881];
           await rejected(url, { ...base, type: 'ORDER' }, 400, 8901, MESSAGE[8901]);
           await rejected(url, { ...base, type: undefined }, 400, 8901, MESSAGE[8901]);
-          await rejected(url, { ...base, type: 'USERGROUP2' }, 400, 8899, MESSAGE[8899]);
-          await rejected(
-            url,
-            { ...base, promotionDetails: { programId: org.programId } },
-            400,
-            8881,
-            MESSAGE[8881],
-          );
-          await rejected(url, { ...base, promotionDetails: { promotionId: 1 } }, 400, 8881, MESSAGE[8881]);
+          await rejected(url, { ...base, type: 'USERGROUP2' }, 400, 8899, m8899);
+          await rejected(url, { ...base, promotionDetails: { programId: org.programId } }, 400, 8881, m8881);
+          await rejected(url, { ...base, promotionDetails: { promotionId: 1 } }, 400, 8881, m8881);
           await rejected(url, { ...base, identifierName: '' }, 400, 11013, MESSAGE[11013]);
           await rejected(url, { ...base, identifierName: 'phone' }, 400, 8013, MESSAGE[8013]);
           await rejected(url, { ...base, customers: [] }, 400, 11013, MESSAGE[11013]);
@@ -775,7 +815,8 @@ describeEachStore(
     });
 
     describe('a promotion that is no longer live', () => {
-      it('can still be revoked when inactive, while ENROL and EARN get 8892', async () => {
+      // The revoke pages answer 8892 for an inactive promotion, as ENROL and EARN do.
+      it('cannot be revoked when inactive: 8892 on both revoke endpoints, as for ENROL and EARN', async () => {
         const promo = await newPromotion(t, org, { maxEarnsPerCustomer: null });
         const [a, b] = await newCustomers(t, org, 2);
         const ids = [a?.id as number, b?.id as number];
@@ -789,14 +830,28 @@ describeEachStore(
         );
         expectRejected(enrol, 400, 8892, MESSAGE[8892]);
 
+        const before = await writeCounts(t);
+        for (const [url, action] of [
+          [URLS.revokeEnrolAndEarn, 'REVOKE_EARN'],
+          [URLS.revokeEnrolAndEarn, 'REVOKE_ENROL'],
+          [URLS.revokeDirectEarn, 'REVOKE_EARN'],
+        ] as const) {
+          const res = await revoke(url, action, promo.id, byIds([ids[0] as number]));
+          expectRejected(res, 400, 8892, MESSAGE[8892]);
+        }
+        expect(await writeCounts(t)).toStrictEqual(before);
+        // Active again, the earn and then the enrolment are revoked.
+        await patchPromotion(t, org, promo.id, { active: true });
         const earnRevoke = await revoke(
           URLS.revokeEnrolAndEarn,
           'REVOKE_EARN',
           promo.id,
-          byIds([ids[0] as number]),
+          byIds([ids[1] as number]),
         );
         expect(earnRevoke.status).toBe(200);
-        expect(earnRevoke.body.response[0].result.revokedEarnIds).toStrictEqual([earned[0]?.earnedId]);
+        expect(earnRevoke.body.response[0].result.revokedEarnIds).toStrictEqual([
+          Number(earned[1]?.earnedId),
+        ]);
         const enrolRevoke = await revoke(
           URLS.revokeEnrolAndEarn,
           'REVOKE_ENROL',
@@ -805,8 +860,7 @@ describeEachStore(
         );
         expect(enrolRevoke.status).toBe(200);
         expect(enrolRevoke.body.response[0].result).toMatchObject({
-          revokedIssualId: enrolled[1]?.issualId,
-          revokedEarnIds: [earned[1]?.earnedId],
+          revokedIssualId: Number(enrolled[1]?.issualId),
         });
       });
 
@@ -826,9 +880,12 @@ describeEachStore(
           const direct = await revoke(URLS.revokeDirectEarn, 'REVOKE_EARN', directPromo.id, byIds([id]));
           expect(direct.status).toBe(200);
           expect(direct.body.response[0].result.revokedEarnIds).toHaveLength(1);
+          const earns = await revoke(URLS.revokeEnrolAndEarn, 'REVOKE_EARN', enrolPromo.id, byIds([id]));
+          expect(earns.status).toBe(200);
+          expect(earns.body.response[0].result.revokedEarnIds).toHaveLength(1);
           const enrol = await revoke(URLS.revokeEnrolAndEarn, 'REVOKE_ENROL', enrolPromo.id, byIds([id]));
           expect(enrol.status).toBe(200);
-          expect(enrol.body.response[0].result.revokedEarnIds).toHaveLength(1);
+          expect(enrol.body.response[0].result.revokedIssualId).toStrictEqual(expect.any(Number));
           const rows = await issualRows(t, enrolPromo.id);
           expect(rows[0]?.revoked_at).toBe(T0 + 7_200_000);
         } finally {

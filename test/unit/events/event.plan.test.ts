@@ -45,12 +45,19 @@ describe('the events of a request', () => {
       { id: 31, issualId: 40, customerId: 1 },
     ];
     const customers = [customer(1, 'WEBSITE'), 8015 as const, customer(1, 'WEBSITE')];
-    const plan = planRevoke('REVOKE_ENROL', promotion(), customers, enrolled(), earns);
     const website = { source: 'WEBSITE' };
-    expect(revokeEvents(promotion(), stamp, customers, plan.items, earns)).toStrictEqual([
-      { type: 'promotion.enrolment_revoked', data: { ...data(1, '40'), ...website } },
+    // The revoke pages: earns are revoked before the enrolment (8905 while any is active), so the
+    // events of unenrolling a customer who earned come from two requests.
+    const refused = planRevoke('REVOKE_ENROL', promotion(), customers, enrolled(), earns);
+    expect(revokeEvents(promotion(), stamp, customers, refused.items, earns)).toStrictEqual([]);
+    const all = planRevoke('REVOKE_EARN', promotion(), customers, enrolled(), earns);
+    expect(revokeEvents(promotion(), stamp, customers, all.items, earns)).toStrictEqual([
       { type: 'promotion.earn_revoked', data: { ...data(1, '40', { earnedId: '30' }), ...website } },
       { type: 'promotion.earn_revoked', data: { ...data(1, '40', { earnedId: '31' }), ...website } },
+    ]);
+    const plan = planRevoke('REVOKE_ENROL', promotion(), customers, enrolled(), []);
+    expect(revokeEvents(promotion(), stamp, customers, plan.items, [])).toStrictEqual([
+      { type: 'promotion.enrolment_revoked', data: { ...data(1, '40'), ...website } },
     ]);
     const one = planRevoke(
       'REVOKE_EARN',

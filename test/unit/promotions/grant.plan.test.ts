@@ -146,3 +146,56 @@ describe('planGrant: EARN', () => {
     expect(done.items.map((i) => i.result?.earnedId)).toEqual(['801', undefined, undefined]);
   });
 });
+
+describe('planGrant with the pages of directEarn and issue (pageLimits, results named as requested)', () => {
+  const page = 'promotion not issued due to config issues or customer exhausted limits';
+
+  it('at the earn limit succeeds without any id, warning 8890 in the page’s words', () => {
+    const direct = promotion({ type: 'DIRECT', maxEarnsPerCustomer: 1 });
+    const stored = states({ 1: { activeIssualId: 40, totalIssuals: 1, activeEarns: 1 } });
+    const plan = planGrant('EARN', direct, [customer(1)], stored, { pageLimits: true });
+    const done = completeGrant(plan, direct, ids);
+    expect(done.earns).toEqual([]);
+    expect(done.items).toEqual([{ ...success(1), warnings: [{ status: false, code: 8890, message: page }] }]);
+  });
+
+  it('at the issual limit likewise, in the page’s words', () => {
+    const direct = promotion({ type: 'DIRECT', maxIssualsPerCustomer: 1 });
+    const plan = planGrant('EARN', direct, [customer(1)], states({ 1: { totalIssuals: 1 } }), {
+      pageLimits: true,
+    });
+    const done = completeGrant(plan, direct, ids);
+    expect(done.items[0]?.result).not.toHaveProperty('issualId');
+    expect(done.items[0]?.warnings).toEqual([{ status: false, code: 8890, message: page }]);
+  });
+
+  it('names the promotion by promoIdentifier alone when the request did', () => {
+    const direct = promotion({ type: 'DIRECT' });
+    const done = completeGrant(planGrant('EARN', direct, [customer(1)], states()), direct, ids, {
+      promotionId: false,
+      promoIdentifier: true,
+    });
+    expect(done.items[0]?.result).toEqual({
+      entityType: 'CUSTOMER',
+      entityId: 1,
+      promoIdentifier: 'SPRING',
+      programId: 5,
+      issualId: '901',
+      earnedId: '801',
+    });
+  });
+
+  it('names it by promotionId alone when the request did, though the promotion has an identifier', () => {
+    const done = completeGrant(planGrant('ENROL', promotion(), [customer(1)], states()), promotion(), ids, {
+      promotionId: true,
+      promoIdentifier: false,
+    });
+    expect(done.items[0]?.result).toEqual({
+      entityType: 'CUSTOMER',
+      entityId: 1,
+      promotionId: 70,
+      programId: 5,
+      issualId: '901',
+    });
+  });
+});
