@@ -21,6 +21,7 @@ import type { Config } from './config.js';
 import { ADMIN_COMPONENTS } from './contract/admin.contract.js';
 import { COMPONENTS, ref } from './contract/components.contract.js';
 import { EVENTS_COMPONENTS } from './contract/events.contract.js';
+import { JOB_COMPONENTS } from './contract/jobs.contract.js';
 import type { Store } from './db/database.js';
 import { isSchemaCurrent } from './db/migrator.js';
 import {
@@ -32,6 +33,7 @@ import {
 import { type EnvelopeKind, type ErrorReply, errorBody } from './envelopes.js';
 import { AppError, ERROR_TABLE, MESSAGES } from './errors.js';
 import { createEvents } from './events/events.js';
+import { registerJobs } from './jobs/jobs.js';
 import { createMetrics, type Metrics, metricsRoutes } from './metrics/metrics.js';
 import { docsRoutes } from './openapi/docs.routes.js';
 import { registerOpenApi } from './openapi/swagger.js';
@@ -265,7 +267,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   // Before any route it documents: the document is built from the routes registered after it.
   await registerOpenApi(app, {
     version: packageVersion(),
-    components: { ...COMPONENTS, ...ADMIN_COMPONENTS, ...EVENTS_COMPONENTS },
+    components: { ...COMPONENTS, ...ADMIN_COMPONENTS, ...EVENTS_COMPONENTS, ...JOB_COMPONENTS },
   });
   // Before any route, so that the request counters see every one of them.
   let metrics: Metrics | undefined;
@@ -343,6 +345,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     events: { feed: events.feed, webhooks: events.webhooks },
     throttle,
   });
+  await registerJobs(app, config, deps.store, clock, enrolment, management, throttle);
 
   return app;
 }

@@ -31,6 +31,12 @@ export interface Config {
   readonly maxTokenTtlSeconds: number;
   /** Connections one client address may hold open at once (LOYALTY_MAX_CONNECTIONS_PER_ADDRESS). */
   readonly maxConnectionsPerAddress: number;
+  /** The largest CSV upload a bulk job takes, in bytes (LOYALTY_JOB_UPLOAD_LIMIT_BYTES). */
+  readonly jobUploadLimitBytes: number;
+  /** How often an idle job runner looks for work, in ms (LOYALTY_JOB_POLL_MS). */
+  readonly jobPollMs: number;
+  /** How long a job runner that stopped making progress keeps its job, in ms (LOYALTY_JOB_LEASE_MS). */
+  readonly jobLeaseMs: number;
 }
 
 /** Events and webhooks (docs/events.md). */
@@ -81,6 +87,9 @@ export class ConfigError extends Error {
  * guessing it would open every org's records.
  */
 export const MIN_ADMIN_TOKEN_BYTES = 32;
+
+/** A bulk job's upload: 2 GiB by default. */
+export const JOB_UPLOAD_LIMIT = 2 * 1024 ** 3;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const DEFAULT_SQLITE_FILE = path.join('data', 'loyalty.db');
@@ -170,6 +179,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const adminToken = env.LOYALTY_ADMIN_TOKEN === '' ? undefined : env.LOYALTY_ADMIN_TOKEN;
   const events = eventsConfig(env, problems);
+  const jobUploadLimitBytes = intVar(
+    env,
+    'LOYALTY_JOB_UPLOAD_LIMIT_BYTES',
+    JOB_UPLOAD_LIMIT,
+    1024,
+    2 ** 40,
+    problems,
+  );
+  const jobPollMs = intVar(env, 'LOYALTY_JOB_POLL_MS', 1000, 10, 3_600_000, problems);
+  const jobLeaseMs = intVar(env, 'LOYALTY_JOB_LEASE_MS', 60_000, 1000, 3_600_000, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -187,6 +206,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     events,
     maxTokenTtlSeconds,
     maxConnectionsPerAddress,
+    jobUploadLimitBytes,
+    jobPollMs,
+    jobLeaseMs,
   });
 }
 
@@ -236,6 +258,9 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
     events: DEFAULT_EVENTS_CONFIG,
     maxTokenTtlSeconds: 3600,
     maxConnectionsPerAddress: 256,
+    jobUploadLimitBytes: JOB_UPLOAD_LIMIT,
+    jobPollMs: 1000,
+    jobLeaseMs: 60_000,
     ...overrides,
   } satisfies Config);
 }
@@ -267,6 +292,9 @@ export function describeConfig(config: Config): Record<string, unknown> {
     events: config.events,
     maxTokenTtlSeconds: config.maxTokenTtlSeconds,
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+    jobUploadLimitBytes: config.jobUploadLimitBytes,
+    jobPollMs: config.jobPollMs,
+    jobLeaseMs: config.jobLeaseMs,
   };
 }
 

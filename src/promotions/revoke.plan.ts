@@ -38,7 +38,8 @@ export function planRevoke(
     const result = baseResult(promotion, customer.id);
     const issualId = active.get(customer.id) ?? null;
     if (action === 'REVOKE_ENROL') {
-      if (!issualId) {
+      // An undo names the issual its job made: one made since by anyone else is not the undo's to revoke.
+      if (!issualId || (customer.issualId !== undefined && issualId !== customer.issualId)) {
         plan.items.push(failedItem(8904));
         continue;
       }
@@ -57,12 +58,17 @@ export function planRevoke(
       continue;
     }
     const chosen = wanted ?? current;
-    earnsOf.set(
-      customer.id,
-      current.filter((id) => !chosen.includes(id)),
-    );
+    const left = current.filter((id) => !chosen.includes(id));
+    earnsOf.set(customer.id, left);
     plan.earnIds.push(...chosen);
     if (issualId) result.issualId = String(issualId);
+    // The undo of a DIRECT earn also revokes the issual that earn made implicitly, unless an earn
+    // made by someone else since still stands on it (revoking it would revoke that earn too).
+    if (issualId && issualId === customer.issualId && left.length === 0) {
+      active.set(customer.id, null);
+      plan.issualIds.push(issualId);
+      result.revokedIssualId = String(issualId);
+    }
     result.revokedEarnIds = chosen.map(String);
     plan.items.push({ result, errors: [], warnings: [] });
   }

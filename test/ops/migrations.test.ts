@@ -59,6 +59,7 @@ describeEachStoreKind('migrations', (kind) => {
     expect(before.issuals).toHaveLength(1);
     expect(before.earns).toHaveLength(1);
 
+    expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0004-jobs']);
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0002-events']);
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0001-plans-without-statistics']);
     expect(await rows()).toStrictEqual(before);
@@ -71,6 +72,7 @@ describeEachStoreKind('migrations', (kind) => {
       '2026-11-26-0002-hot-path-without-foreign-keys',
       '2026-11-30-0001-plans-without-statistics',
       '2026-11-30-0002-events',
+      '2026-11-30-0004-jobs',
     ]);
     expect(await rows()).toStrictEqual(before);
     // The store still refuses a second active issual; the service is what keeps parents real.
@@ -81,6 +83,7 @@ describeEachStoreKind('migrations', (kind) => {
   });
 
   it('goes all the way down to an empty store and back up', async () => {
+    expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0004-jobs']);
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0002-events']);
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0001-plans-without-statistics']);
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-26-0002-hot-path-without-foreign-keys']);
@@ -90,6 +93,7 @@ describeEachStoreKind('migrations', (kind) => {
       '2026-11-26-0002-hot-path-without-foreign-keys',
       '2026-11-30-0001-plans-without-statistics',
       '2026-11-30-0002-events',
+      '2026-11-30-0004-jobs',
     ]);
     expect(await rows()).toStrictEqual({ issuals: [], earns: [] });
   });
