@@ -166,7 +166,7 @@ export function createJobsService({
     async cancel(orgId: number, jobId: number): Promise<Job> {
       await found(orgId, jobId);
       if (!(await repository.cancel(orgId, jobId, clock.now()))) {
-        throw new AppError('conflict', 'The job has already finished');
+        throw new AppError(409, 'The job has already finished');
       }
       return toJob(await found(orgId, jobId));
     },
@@ -178,10 +178,10 @@ export function createJobsService({
     async undo(orgId: number, jobId: number, createdBy: string): Promise<Job> {
       const job = await found(orgId, jobId);
       if (job.dry_run === 1 || (job.action !== 'ENROL' && job.action !== 'EARN')) {
-        throw new AppError('conflict', 'Only a real ENROL or EARN job can be undone');
+        throw new AppError(409, 'Only a real ENROL or EARN job can be undone');
       }
       if (job.status === 'queued' || job.status === 'running') {
-        throw new AppError('conflict', 'The job is still running: cancel it first, or wait for it to finish');
+        throw new AppError(409, 'The job is still running: cancel it first, or wait for it to finish');
       }
       const action: BulkAction = job.action === 'ENROL' ? 'REVOKE_ENROL' : 'REVOKE_EARN';
       const undoId = await repository.create({
