@@ -302,3 +302,9 @@ export function describeConfig(config: Config): Record<string, unknown> {
 export function adminTokenTooShort(config: Config): boolean {
   return config.adminToken !== undefined && Buffer.byteLength(config.adminToken) < MIN_ADMIN_TOKEN_BYTES;
 }
+
+/** Where the environment's own server listens, as `loyalty serve` would bind it: the CLI's default --url. */
+export function localServerUrl(config: Pick<Config, 'host' | 'port'>): string {
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
+}
