@@ -34,7 +34,7 @@ function doc(operationId: string, summary: string, parts: object, responses: obj
       tags: ['management'],
       security: ADMIN_SECURITY,
       ...parts,
-      response: { ...responses, 400: error, 401: error, 404: error },
+      response: { ...responses, 400: error, 401: error, 404: error, 429: error },
     },
   };
 }

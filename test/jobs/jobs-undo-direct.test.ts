@@ -120,4 +120,25 @@ describeEachStore('bulk jobs: undo of a DIRECT earn', { config: { jobPollMs: 20 
     const lines = await results(t, org.orgId, undo.id, '?failedOnly=true');
     expect(lines).toHaveLength(1);
   });
+
+  it('wrong admin tokens are throttled per address on the job routes as on the rest of /admin/v1', async () => {
+    const wrong = (url: string) =>
+      t.app.inject({
+        method: 'GET',
+        url,
+        remoteAddress: '127.0.0.7',
+        headers: { authorization: 'Bearer wrong-token' },
+      });
+    for (let i = 0; i < 10; i++) {
+      const res = await wrong('/admin/v1/orgs/1/jobs');
+      expect(res.statusCode).toBe(401);
+      expect(res.json().errors[0].code).toBe(401);
+    }
+    const throttled = await wrong('/admin/v1/orgs/1/jobs');
+    expect(throttled.statusCode).toBe(429);
+    expect(throttled.headers['retry-after']).toMatch(/^[0-9]+$/);
+    expect(throttled.json()).toEqual({ warnings: [], errors: [expect.objectContaining({ code: 429 })] });
+    // One budget for the address: the management API refuses it too.
+    expect((await wrong('/admin/v1/audit')).statusCode).toBe(429);
+  });
 });
