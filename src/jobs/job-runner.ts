@@ -161,14 +161,18 @@ export function createJobRunner(deps: JobRunnerDeps) {
       if (running) return;
       running = true;
       loop = (async () => {
+        // A poll's wait first: a process just started (and its tests) get going before the first
+        // look for work; a job submitted to this process wakes it at once all the same.
+        let worked = false;
         while (running) {
-          let worked = false;
+          if (!worked) await sleep(pollMs);
+          if (!running) break;
+          worked = false;
           try {
             worked = await tick();
           } catch (err) {
             deps.onError?.(err);
           }
-          if (!worked && running) await sleep(pollMs);
         }
       })();
     },
