@@ -7,16 +7,14 @@
  * The server is `loyalty serve` in a process of its own (an SQLite file by default); the load
  * generator and the receiver share this process.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { sleep, startLocalServer } from './local-server.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TOKEN = 'events-bench-admin-token-0123456789abcdef';
 const { values } = parseArgs({
   options: {
@@ -33,7 +31,6 @@ const CUSTOMERS = Number(values.customers);
 const PROMOTIONS = Number(values.promotions);
 const dir = mkdtempSync(path.join(tmpdir(), 'lp-events-bench-'));
 const database = values.database ?? `sqlite:${path.join(dir, 'bench.db')}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // The receiver: answers 204 about 1 ms after the whole body arrived, counting events.
 let received = 0;
@@ -49,41 +46,11 @@ const receiver = http.createServer((req, res) => {
 await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
 const receiverPort = (receiver.address() as { port: number }).port;
 
-const port = 30_000 + Math.floor(Math.random() * 20_000);
-const server = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), 'serve'], {
-  env: {
-    ...process.env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DATABASE_URL: database,
-    LOYALTY_ADMIN_TOKEN: TOKEN,
-    LOYALTY_DEMO: '0',
-    LOG_LEVEL: 'warn',
-    LOYALTY_WEBHOOK_ALLOW_PRIVATE: '1',
-    LOYALTY_WEBHOOK_POLL_MS: '50',
-  },
-  stdio: ['ignore', 'inherit', 'inherit'],
+const server = await startLocalServer(database, TOKEN, {
+  LOYALTY_WEBHOOK_ALLOW_PRIVATE: '1',
+  LOYALTY_WEBHOOK_POLL_MS: '50',
 });
-const base = `http://127.0.0.1:${port}`;
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${base}/health`)).ok) break;
-  } catch {
-    // not yet
-  }
-  if (i > 600) throw new Error('the server did not start');
-  await sleep(100);
-}
-
-async function admin(p: string, body: unknown): Promise<any> {
-  const res = await fetch(`${base}${p}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (res.status !== 201) throw new Error(`${p}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
+const { base, admin } = server;
 
 const orgId = (await admin('/admin/v1/orgs', { name: 'Events bench' })).id;
 const org = `/admin/v1/orgs/${orgId}`;
@@ -164,7 +131,6 @@ written   ${writtenDuringLoad} events, ${(writtenDuringLoad / loadSeconds).toFix
 delivered ${deliveredDuringLoad} events during the load, ${(deliveredDuringLoad / loadSeconds).toFixed(0)}/s
 behind at the end of the load: ${writtenDuringLoad - deliveredDuringLoad} events; all ${written} delivered ${caughtUp.toFixed(2)} s after it${received < written ? ' (NOT caught up)' : ''}`);
 
-server.kill('SIGTERM');
-await new Promise((resolve) => server.once('exit', resolve));
+await server.stop();
 receiver.close();
 rmSync(dir, { recursive: true, force: true });

@@ -45,6 +45,7 @@ import {
 import { type ProfileSummary, summarizeProfile } from './profile.js';
 
 const USAGE = `Usage: npm run bench -- --store sqlite|postgres [options]
+       npm run bench -- jobs [--rows N] [--big-rows N] [--database URL]   (bench/jobs-bench.ts)
 
   --customers N         customers seeded through the bulk import (default 1000000)
   --duration S          seconds measured per phase (default 20)
@@ -1110,6 +1111,11 @@ async function storeVersion(options: Options): Promise<Record<string, string>> {
 }
 
 async function main(): Promise<void> {
+  // `npm run bench -- jobs …`: the bulk jobs bench, a run of its own (bench/jobs-bench.ts).
+  if (process.argv[2] === 'jobs') {
+    await import('./jobs-bench.js');
+    return;
+  }
   let options: Options;
   try {
     options = parseOptions(process.argv.slice(2));

@@ -19,9 +19,7 @@ import { createRateLimiter } from './auth/rate-limiter.js';
 import { v2AuthHook } from './auth/v2-auth.hook.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
-import { ADMIN_COMPONENTS } from './contract/admin.contract.js';
-import { COMPONENTS, ref } from './contract/components.contract.js';
-import { EVENTS_COMPONENTS } from './contract/events.contract.js';
+import { ref } from './contract/components.contract.js';
 import type { Store } from './db/database.js';
 import { isSchemaCurrent } from './db/migrator.js';
 import {
@@ -33,8 +31,9 @@ import {
 import { type EnvelopeKind, type ErrorReply, errorBody } from './envelopes.js';
 import { AppError, ERROR_TABLE, MESSAGES } from './errors.js';
 import { createEvents } from './events/events.js';
+import { registerJobs } from './jobs/jobs.js';
 import { createMetrics, type Metrics, metricsRoutes } from './metrics/metrics.js';
-import { docsRoutes } from './openapi/docs.routes.js';
+import { docsRoutes, SCHEMAS } from './openapi/docs.routes.js';
 import { registerOpenApi } from './openapi/swagger.js';
 import { createCustomerPromotionsRepository } from './promotions/customer-promotions.repository.js';
 import { customerPromotionsRoutes } from './promotions/customer-promotions.routes.js';
@@ -266,7 +265,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   // Before any route it documents: the document is built from the routes registered after it.
   await registerOpenApi(app, {
     version: packageVersion(),
-    components: { ...COMPONENTS, ...ADMIN_COMPONENTS, ...EVENTS_COMPONENTS },
+    components: SCHEMAS,
   });
   // Before any route, so that the request counters see every one of them.
   let metrics: Metrics | undefined;
@@ -345,6 +344,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     throttle,
     importMaxBytes: config.importMaxBytes,
   });
+  await registerJobs(app, config, deps.store, clock, enrolment, management, throttle);
 
   return app;
 }

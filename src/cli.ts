@@ -11,6 +11,7 @@ import { describeSequencesPast, sequencesPast } from './db/id-sequences.js';
 import { migrateToLatest } from './db/migrator.js';
 import { AppError } from './errors.js';
 import { EventsUsageError, runEventsCommand } from './events/events.command.js';
+import { JobsUsageError, runJobsCommand } from './jobs/jobs.command.js';
 import { serveWorkers } from './server.js';
 import { packageVersion } from './version.js';
 
@@ -24,6 +25,8 @@ Commands:
   bulk ACTION  enrol, earn, revoke-enrol or revoke-earn the customers of a CSV file through the API
                of a running server (loyalty bulk --help for its options)
   events tail  print an org's events as JSON lines and follow the feed (loyalty events --help)
+  jobs CMD     submit, status, results, cancel or undo a bulk job run inside a server
+               (loyalty jobs --help)
   config       print the effective configuration, secrets masked, and exit (non-zero if it is invalid)
   version      print the package's version (also --version, -v)
   help         show this text
@@ -109,6 +112,20 @@ async function events(args: string[]): Promise<void> {
   }
 }
 
+/** `loyalty jobs …`: talks to a running server through the typed client. */
+async function jobs(args: string[]): Promise<void> {
+  try {
+    process.exitCode = await runJobsCommand(args, loadConfig(), {
+      stdout: process.stdout,
+      stderr: process.stderr,
+    });
+  } catch (err) {
+    if (!(err instanceof JobsUsageError)) throw err;
+    console.error(`loyalty: ${err.message}`);
+    process.exit(64);
+  }
+}
+
 function workersOption(args: string[]): number {
   if (args.length === 0) return 1;
   const [flag, value, ...extra] = args;
@@ -132,6 +149,8 @@ async function main(argv: string[]): Promise<void> {
       return bulk(rest);
     case 'events':
       return events(rest);
+    case 'jobs':
+      return jobs(rest);
     case 'config':
       console.log(JSON.stringify(describeConfig(loadConfig()), null, 2));
       return;

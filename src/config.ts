@@ -33,6 +33,12 @@ export interface Config {
   readonly maxConnectionsPerAddress: number;
   /** Largest customer import file (CSV) the management API reads, in bytes. */
   readonly importMaxBytes: number;
+  /** The largest CSV upload a bulk job takes, in bytes (LOYALTY_JOB_UPLOAD_LIMIT_BYTES). */
+  readonly jobUploadLimitBytes: number;
+  /** How often an idle job runner looks for work, in ms (LOYALTY_JOB_POLL_MS). */
+  readonly jobPollMs: number;
+  /** How long a job runner that stopped making progress keeps its job, in ms (LOYALTY_JOB_LEASE_MS). */
+  readonly jobLeaseMs: number;
 }
 
 /** Events and webhooks (docs/events.md). */
@@ -86,6 +92,9 @@ export class ConfigError extends Error {
  * guessing it would open every org's records.
  */
 export const MIN_ADMIN_TOKEN_BYTES = 32;
+
+/** A bulk job's upload: 2 GiB by default. */
+export const JOB_UPLOAD_LIMIT = 2 * 1024 ** 3;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const DEFAULT_SQLITE_FILE = path.join('data', 'loyalty.db');
@@ -175,6 +184,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const adminToken = env.LOYALTY_ADMIN_TOKEN === '' ? undefined : env.LOYALTY_ADMIN_TOKEN;
   const events = eventsConfig(env, problems);
+  const jobUploadLimitBytes = intVar(
+    env,
+    'LOYALTY_JOB_UPLOAD_LIMIT_BYTES',
+    JOB_UPLOAD_LIMIT,
+    1024,
+    2 ** 40,
+    problems,
+  );
+  const jobPollMs = intVar(env, 'LOYALTY_JOB_POLL_MS', 1000, 10, 3_600_000, problems);
+  const jobLeaseMs = intVar(env, 'LOYALTY_JOB_LEASE_MS', 60_000, 1000, 3_600_000, problems);
 
   const importRaw = env.LOYALTY_IMPORT_MAX_BYTES ?? '';
   const importMaxBytes = importRaw === '' ? DEFAULT_IMPORT_MAX_BYTES : Number(importRaw);
@@ -199,6 +218,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxTokenTtlSeconds,
     maxConnectionsPerAddress,
     importMaxBytes,
+    jobUploadLimitBytes,
+    jobPollMs,
+    jobLeaseMs,
   });
 }
 
@@ -249,6 +271,9 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
     maxTokenTtlSeconds: 3600,
     maxConnectionsPerAddress: 256,
     importMaxBytes: DEFAULT_IMPORT_MAX_BYTES,
+    jobUploadLimitBytes: JOB_UPLOAD_LIMIT,
+    jobPollMs: 1000,
+    jobLeaseMs: 60_000,
     ...overrides,
   } satisfies Config);
 }
@@ -281,10 +306,19 @@ export function describeConfig(config: Config): Record<string, unknown> {
     maxTokenTtlSeconds: config.maxTokenTtlSeconds,
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
     importMaxBytes: config.importMaxBytes,
+    jobUploadLimitBytes: config.jobUploadLimitBytes,
+    jobPollMs: config.jobPollMs,
+    jobLeaseMs: config.jobLeaseMs,
   };
 }
 
 /** True when an admin token is set but too short to switch the management API on. */
 export function adminTokenTooShort(config: Config): boolean {
   return config.adminToken !== undefined && Buffer.byteLength(config.adminToken) < MIN_ADMIN_TOKEN_BYTES;
+}
+
+/** Where the environment's own server listens, as `loyalty serve` would bind it: the CLI's default --url. */
+export function localServerUrl(config: Pick<Config, 'host' | 'port'>): string {
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
 }

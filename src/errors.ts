@@ -12,6 +12,8 @@ export const ERROR_TABLE = {
   4000: { status: 403, message: 'Not authorized. Access is denied!' },
   404: { status: 404, message: 'Not found' },
   405: { status: 405, message: 'Method not allowed' },
+  // A bulk job's cancel or undo that its state forbids (the job has finished, or is still running).
+  409: { status: 409, message: 'The job is not in a state that allows this' },
   413: { status: 413, message: 'Request body is too large' },
   415: { status: 415, message: 'Content-Type must be application/json' },
   422: { status: 422, message: 'Idempotency-Key was already used with a different request' },

@@ -10,6 +10,15 @@ export {
 } from './client/events.client.js';
 export type * from './client/events.types.js';
 export { EVENT_TYPES } from './client/events.types.js';
+export {
+  type JobFile,
+  type JobSpec,
+  LoyaltyJobsClient,
+  type LoyaltyJobsClientOptions,
+  type WaitOptions,
+} from './client/jobs.client.js';
+export type * from './client/jobs.types.js';
+export { JOB_STATUSES } from './client/jobs.types.js';
 export { LoyaltyClient, type LoyaltyClientOptions } from './client/loyalty.client.js';
 export { LoyaltyApiError, LoyaltyNetworkError } from './client/loyalty-api.error.js';
 export type * from './client/types.js';

@@ -4,12 +4,11 @@ import type { FastifyInstance } from 'fastify';
 import type { TSchema } from 'typebox';
 import type { AuthThrottle } from '../auth/auth-throttle.js';
 import type { CredentialKind } from '../auth/credential.repository.js';
-import { safeEqual } from '../auth/secret-hash.js';
-import { refuseIfThrottled, requireJson } from '../auth/v2-auth.hook.js';
-import { DEFAULT_IMPORT_MAX_BYTES, MIN_ADMIN_TOKEN_BYTES } from '../config.js';
+import { requireJson } from '../auth/v2-auth.hook.js';
+import { DEFAULT_IMPORT_MAX_BYTES } from '../config.js';
 import * as C from '../contract/admin.contract.js';
-import { AppError } from '../errors.js';
 import { type EventRoutesOptions, eventRoutes } from '../events/events.routes.js';
+import { adminTokenHook } from './admin-token.hook.js';
 import { adminSchemaErrorFormatter, adminValidatorCompiler } from './admin-validation.js';
 import { directoryRoutes } from './directory.routes.js';
 import type { Management } from './management.js';
@@ -39,20 +38,8 @@ export async function adminRoutes(
   app.setValidatorCompiler(adminValidatorCompiler);
   app.setSchemaErrorFormatter(adminSchemaErrorFormatter);
 
-  const enabled = adminToken !== undefined && Buffer.byteLength(adminToken) >= MIN_ADMIN_TOKEN_BYTES;
-  app.addHook('onRequest', async (request, reply) => {
-    const header = request.headers.authorization ?? '';
-    const token = /^Bearer\s/i.test(header) ? header.slice(7).trim() : '';
-    const address = `admin:${request.ip}`;
-    refuseIfThrottled(throttle, reply, address, address, 'too_many_requests');
-    // Without a configured token of 32 bytes or more the management API is off: nothing can open it.
-    if (!enabled || !token || !safeEqual(token, adminToken as string)) {
-      throttle?.fail(address, address);
-      throw new AppError('unauthorized');
-    }
-    // Later log lines of the request say who made it (the token itself never).
-    const log = request.log as typeof request.log & { setBindings?: (bindings: object) => void };
-    log.setBindings?.({ credential: 'admin' });
+  app.addHook('onRequest', adminTokenHook(adminToken, throttle));
+  app.addHook('onRequest', async (request) => {
     // A body must be JSON; a POST without one (a rotation that generates the secret) needs no type.
     const hasBody =
       Number(request.headers['content-length'] ?? 0) > 0 ||

@@ -1,3 +1,4 @@
+import { type AdminClientOptions, AdminHttp, type Method, type Query } from './admin-http.js';
 import type {
   EventPage,
   EventType,
@@ -6,18 +7,9 @@ import type {
   WebhookChanges,
   WebhookDelivery,
 } from './events.types.js';
-import { LoyaltyApiError, LoyaltyNetworkError } from './loyalty-api.error.js';
 
 /** Options of a {@link LoyaltyEventsClient}. */
-export interface LoyaltyEventsClientOptions {
-  /** Where the server lives, e.g. `http://127.0.0.1:3000`. */
-  baseUrl: string;
-  /** The management API's bearer token (LOYALTY_ADMIN_TOKEN). */
-  adminToken: string;
-  /** Per-call timeout in milliseconds; default 60,000. */
-  timeoutMs?: number;
-  fetch?: typeof fetch;
-}
+export type LoyaltyEventsClientOptions = AdminClientOptions;
 
 export interface TailOptions {
   /** Start after this cursor; by default at the oldest kept event. */
@@ -39,16 +31,10 @@ export interface TailOptions {
  * for await (const page of events.tail(1)) for (const e of page.events) console.log(e.type, e.id);
  */
 export class LoyaltyEventsClient {
-  readonly #baseUrl: string;
-  readonly #token: string;
-  readonly #timeoutMs: number;
-  readonly #fetch: typeof fetch;
+  readonly #http: AdminHttp;
 
   constructor(options: LoyaltyEventsClientOptions) {
-    this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.#token = options.adminToken;
-    this.#timeoutMs = options.timeoutMs ?? 60_000;
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#http = new AdminHttp(options);
   }
 
   /** One page of an org's events after `after`, in feed order. */
@@ -125,58 +111,8 @@ export class LoyaltyEventsClient {
     );
   }
 
-  async #call<T>(
-    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
-    path: string,
-    body?: unknown,
-    query: Record<string, string | number | undefined> = {},
-  ): Promise<T> {
-    const url = new URL(`${this.#baseUrl}/admin/v1${path}`);
-    for (const [name, value] of Object.entries(query)) {
-      if (value !== undefined) url.searchParams.set(name, String(value));
-    }
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${this.#token}`,
-      accept: 'application/json',
-    };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
-    let text: string;
-    try {
-      response = await this.#fetch(url, {
-        method,
-        headers,
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-      text = await response.text();
-    } catch (err) {
-      throw new LoyaltyNetworkError(`${method} ${url.pathname} failed: ${String(err)}`, url.toString(), {
-        cause: err,
-      });
-    }
-    if (response.status === 204) return undefined as T;
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // not JSON: kept as text in the error
-    }
-    if (!response.ok) {
-      const error = (parsed as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-      const item =
-        error && typeof error.message === 'string'
-          ? [
-              {
-                status: false as const,
-                code: response.status,
-                message: `${String(error.code)}: ${error.message}`,
-              },
-            ]
-          : [];
-      throw new LoyaltyApiError(response.status, item, parsed, { url: url.toString() });
-    }
-    return parsed as T;
+  #call<T>(method: Method, path: string, body?: unknown, query: Query = {}): Promise<T> {
+    return this.#http.json<T>(method, path, body === undefined ? undefined : { json: body }, query);
   }
 }
 

@@ -21,6 +21,7 @@ export async function allocateIds(
     issuals: [],
     earns: [],
     audit: [],
+    jobs: [],
   };
   const wanted = (Object.entries(counts) as [SequenceName, number][]).filter(([, n]) => n > 0);
   if (wanted.length === 0) return result;

@@ -4,6 +4,7 @@ import * as initial from './migrations/2026-11-26-0001-initial.js';
 import * as hotPathWithoutForeignKeys from './migrations/2026-11-26-0002-hot-path-without-foreign-keys.js';
 import * as plansWithoutStatistics from './migrations/2026-11-30-0001-plans-without-statistics.js';
 import * as events from './migrations/2026-11-30-0002-events.js';
+import * as jobs from './migrations/2026-11-30-0004-jobs.js';
 import * as management from './migrations/2026-11-30-0006-management.js';
 
 // Listed here rather than read from a folder, so that migrations work the same from src/ and dist/.
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-26-0002-hot-path-without-foreign-keys': hotPathWithoutForeignKeys,
   '2026-11-30-0001-plans-without-statistics': plansWithoutStatistics,
   '2026-11-30-0002-events': events,
+  '2026-11-30-0004-jobs': jobs,
   '2026-11-30-0006-management': management,
 };
 

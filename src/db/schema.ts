@@ -232,6 +232,45 @@ export interface IdSequencesTable {
   value: number;
 }
 
+/** A server-side bulk job (src/jobs). */
+export interface JobsTable {
+  org_id: number;
+  id: number;
+  status: string;
+  action: string;
+  program_id: number;
+  promotion_id: number;
+  identifier_name: string;
+  dry_run: number;
+  undo_of: Optional<number>;
+  total_rows: number;
+  total_chunks: number;
+  next_chunk: number;
+  processed: number;
+  succeeded: number;
+  failed: number;
+  warnings: number;
+  error_code: Optional<string>;
+  error_message: Optional<string>;
+  created_by: string;
+  created_at: Millis;
+  started_at: Optional<Millis>;
+  finished_at: Optional<Millis>;
+  lease_owner: Optional<string>;
+  lease_until: Optional<Millis>;
+  updated_at: Millis;
+}
+
+/** A hundred rows of a job's upload, and their outcomes once processed. */
+export interface JobChunksTable {
+  org_id: number;
+  job_id: number;
+  chunk_no: number;
+  row_count: number;
+  rows: string;
+  results: Optional<string>;
+}
+
 export interface Database {
   orgs: OrgsTable;
   programs: ProgramsTable;
@@ -253,4 +292,6 @@ export interface Database {
   promotion_counts: PromotionCountsTable;
   promotion_day_counts: PromotionDayCountsTable;
   deleted_customers: DeletedCustomersTable;
+  jobs: JobsTable;
+  job_chunks: JobChunksTable;
 }

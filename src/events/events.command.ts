@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { LoyaltyEventsClient } from '../client/events.client.js';
 import { EVENT_TYPES, type EventType } from '../client/events.types.js';
-import type { Config } from '../config.js';
+import { type Config, localServerUrl } from '../config.js';
 
 export const EVENTS_USAGE = `Usage: loyalty events tail --org ID [--after CURSOR] [--type TYPE] [--url URL] [--once]
 
@@ -53,8 +53,7 @@ export async function runEventsCommand(args: string[], config: Config, io: Event
   if (values.type !== undefined && !(EVENT_TYPES as readonly string[]).includes(values.type))
     throw new EventsUsageError(`--type must be one of ${EVENT_TYPES.join(', ')}`);
   if (!config.adminToken) throw new EventsUsageError('LOYALTY_ADMIN_TOKEN must be set to read the feed');
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  const baseUrl = values.url ?? `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
+  const baseUrl = values.url ?? localServerUrl(config);
   const client = new LoyaltyEventsClient({ baseUrl, adminToken: config.adminToken });
   let cursor = values.after;
   try {

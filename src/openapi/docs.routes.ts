@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { ADMIN_COMPONENTS } from '../contract/admin.contract.js';
 import { COMPONENTS } from '../contract/components.contract.js';
 import { EVENTS_COMPONENTS } from '../contract/events.contract.js';
+import { JOB_COMPONENTS } from '../contract/jobs.contract.js';
 
 /**
  * Swagger UI's own files, as @fastify/swagger-ui ships them (with no install-time telemetry): the
@@ -50,7 +51,7 @@ const INIT = `window.addEventListener('load', function () {
 `;
 
 /** The document's named schemas (`#/components/schemas/<name>`). */
-export const SCHEMAS = { ...COMPONENTS, ...ADMIN_COMPONENTS, ...EVENTS_COMPONENTS };
+export const SCHEMAS = { ...COMPONENTS, ...ADMIN_COMPONENTS, ...EVENTS_COMPONENTS, ...JOB_COMPONENTS };
 
 const operation = (operationId: string, summary: string, type: string, description: string) => ({
   operationId,

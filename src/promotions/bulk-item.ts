@@ -9,7 +9,9 @@ export type ItemError = 11013 | 8003 | 8015 | 8896 | 8903 | 2305 | 8905;
  * A request's customer as planning sees it, in request order: the error found while resolving it,
  * or the customer of the org it names, with the source it was named in and any earns it names.
  */
-export type PlanCustomer = ItemError | { id: number; source: string; earnIds?: number[] | 'invalid' };
+export type PlanCustomer =
+  | ItemError
+  | { id: number; source: string; earnIds?: number[] | 'invalid'; issualId?: number };
 
 /**
  * How a result names its promotion. The seed page (enrolAndEarn) always gives promotionId, and

@@ -76,6 +76,11 @@ export type CustomerRef =
       source: Source | typeof ANY_SOURCE;
       /** REVOKE_EARN only: the earns to revoke (absent: all active ones); 'invalid' when malformed. */
       earnIds?: number[] | 'invalid';
+      /**
+       * Set only by a bulk job's undo, never from the wire: the issual the undone job made, the only
+       * one the row may revoke (REVOKE_ENROL), or the implicit one to revoke with its earns (REVOKE_EARN).
+       */
+      issualId?: number;
     }
   | { kind: 'malformed'; source: Source | typeof ANY_SOURCE }
   | { kind: 'error'; code: 11013 | 8003 };

@@ -253,5 +253,10 @@ export function createEnrolmentRepository(store: Store) {
     findReplay(idempotency: IdempotencyKey, now: number): Promise<StoredReplay | undefined> {
       return findReplay(db, idempotency, now);
     },
+
+    /** The statements of a bulk request inside a transaction the caller holds (a job's chunk). */
+    within(trx: Trx): EnrolmentTx {
+      return tx(trx);
+    },
   };
 }

@@ -53,6 +53,7 @@ function resolve(ref: CustomerRef, found: Map<string | number, CustomerMatch>): 
     id: customer.id,
     source: ref.source,
     ...(ref.earnIds === undefined ? {} : { earnIds: ref.earnIds }),
+    ...(ref.issualId === undefined ? {} : { issualId: ref.issualId }),
   };
 }
 
@@ -134,23 +135,13 @@ export function createEnrolmentService({ repository, clock, onEvents }: Enrolmen
     promotion: Promotion,
   ): Promise<BulkResponse> {
     const { orgId } = ctx.actor;
-    const keys = [...new Set(request.customers.flatMap((c) => (c.kind === 'lookup' ? [c.key] : [])))];
     const now = clock.now();
     const stamp: WriteStamp = { orgId, at: now, by: ctx.actor.credential, requestId: ctx.requestId };
     const idempotency = ctx.idempotency && { ...idempotencyKey(ctx), now };
 
     let written: readonly NewEvent[] = [];
     const answer = await repository.transaction(async (tx) => {
-      const matches = await tx.findCustomers(orgId, request.programId, request.identifierName, keys);
-      const found = new Map(matches.map((m) => [m.key, m]));
-      const customers = request.customers.map((ref) => resolve(ref, found));
-      const customerIds = [...new Set(customers.flatMap((c) => (typeof c === 'number' ? [] : [c.id])))];
-      await tx.lockCustomers(promotion.id, customerIds);
-      const { action } = request;
-      const { items, events } =
-        action === 'ENROL' || action === 'EARN'
-          ? await grant(tx, stamp, action, promotion, customers, customerIds, request, endpoint)
-          : await revoke(tx, stamp, action, promotion, customers, customerIds, request, endpoint);
+      const { items, events } = await apply(tx, stamp, request, promotion, endpoint);
       written = events;
       const failureCount = items.filter((item) => item.errors.length > 0).length;
       return { response: items, totalCount: items.length, failureCount };
@@ -158,6 +149,30 @@ export function createEnrolmentService({ repository, clock, onEvents }: Enrolmen
     // Only now, after the commit: a request rolled back (or lost to an idempotent twin) wrote none.
     onEvents?.(written);
     return answer;
+  }
+
+  /**
+   * Each customer of the request in order, inside the caller's transaction: a request's whole work,
+   * its records and their events written together.
+   */
+  async function apply(
+    tx: EnrolmentTx,
+    stamp: WriteStamp,
+    request: ParsedBulkRequest,
+    promotion: Promotion,
+    // A job's rows are answered as enrolAndEarn (or revokeEnrolAndEarn) answers its customers.
+    endpoint: BulkEndpoint = { actions: [request.action] },
+  ): Promise<{ items: BulkItem[]; events: NewEvent[] }> {
+    const keys = [...new Set(request.customers.flatMap((c) => (c.kind === 'lookup' ? [c.key] : [])))];
+    const matches = await tx.findCustomers(stamp.orgId, request.programId, request.identifierName, keys);
+    const found = new Map(matches.map((m) => [m.key, m]));
+    const customers = request.customers.map((ref) => resolve(ref, found));
+    const customerIds = [...new Set(customers.flatMap((c) => (typeof c === 'number' ? [] : [c.id])))];
+    await tx.lockCustomers(promotion.id, customerIds);
+    const { action } = request;
+    return action === 'ENROL' || action === 'EARN'
+      ? grant(tx, stamp, action, promotion, customers, customerIds, request, endpoint)
+      : revoke(tx, stamp, action, promotion, customers, customerIds, request, endpoint);
   }
 
   function idempotencyKey(ctx: RequestContext): IdempotencyKey {
@@ -233,7 +248,24 @@ export function createEnrolmentService({ repository, clock, onEvents }: Enrolmen
     return issueAnswer(answer);
   }
 
-  return { bulk, issue };
+  return {
+    bulk,
+    issue,
+    /**
+     * Server-side jobs (src/jobs): checks 9 to 12 of a request whose customers come later, so that a
+     * job is refused at once with the codes a 100-customer request would get.
+     */
+    checkPromotion: (orgId: number, request: ParsedBulkRequest): Promise<Promotion> =>
+      findPromotion(orgId, request, { actions: [request.action] }),
+    /**
+     * Server-side jobs: one request's worth of customers (parsed by parseBulkRequest, so with the same
+     * checks) inside the caller's transaction, which the job's progress shares. The same path as a
+     * 100-customer request, so every row gets that request's rules, codes and writes.
+     */
+    applyInTransaction: apply,
+    /** Server-side jobs: the events of a chunk that has committed (see onEvents). */
+    committed: (events: readonly NewEvent[]): void => onEvents?.(events),
+  };
 }
 
 /** `issue` as a bulk endpoint: ENROL or EARN by the promotion's type, limits as its pages show them. */

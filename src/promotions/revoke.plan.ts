@@ -39,9 +39,10 @@ export function planRevoke(
     }
     const current = earnsOf.get(customer.id) ?? [];
     const result = baseResult(promotion, customer.id, naming);
+    const issualId = active.get(customer.id) ?? null;
     if (action === 'REVOKE_ENROL') {
-      const issualId = active.get(customer.id) ?? null;
-      if (!issualId) {
+      // An undo names the issual its job made: one made since by anyone else is not the undo's to revoke.
+      if (!issualId || (customer.issualId !== undefined && issualId !== customer.issualId)) {
         plan.items.push(failedItem(2305));
         continue;
       }
@@ -67,11 +68,16 @@ export function planRevoke(
       continue;
     }
     const chosen = wanted ?? current;
-    earnsOf.set(
-      customer.id,
-      current.filter((id) => !chosen.includes(id)),
-    );
+    const left = current.filter((id) => !chosen.includes(id));
+    earnsOf.set(customer.id, left);
     plan.earnIds.push(...chosen);
+    // The undo of a DIRECT earn also revokes the issual that earn made implicitly, unless an earn
+    // made by someone else since still stands on it (revoking it would revoke that earn too).
+    if (issualId && issualId === customer.issualId && left.length === 0) {
+      active.set(customer.id, null);
+      plan.issualIds.push(issualId);
+      result.revokedIssualId = issualId;
+    }
     result.revokedEarnIds = chosen;
     plan.items.push({ result, errors: [], warnings: [] });
   }

@@ -51,7 +51,7 @@ describeEachStore('OpenAPI document', (t, kind) => {
   async function call(
     method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     url: string,
-    options: { body?: unknown; headers?: Record<string, string> } = {},
+    options: { body?: unknown; csv?: string; headers?: Record<string, string> } = {},
   ): Promise<{ status: number; body: any }> {
     // A string body goes as it is (a CSV import names its own type); anything else as JSON.
     const text = typeof options.body === 'string';
@@ -60,11 +60,13 @@ describeEachStore('OpenAPI document', (t, kind) => {
       url,
       headers: {
         ...(options.body === undefined || text ? {} : { 'content-type': 'application/json' }),
+        ...(options.csv === undefined ? {} : { 'content-type': 'text/csv' }),
         ...options.headers,
       },
       ...(options.body === undefined
         ? {}
         : { payload: text ? (options.body as string) : JSON.stringify(options.body) }),
+      ...(options.csv === undefined ? {} : { payload: options.csv }),
     });
     const path = documentedPath(url);
     const operation = doc.paths[path]?.[method.toLowerCase()];
@@ -506,6 +508,51 @@ describeEachStore('OpenAPI document', (t, kind) => {
     expect(removed.status).toBe(200);
     expect(removed.body.deletedAt).not.toBeNull();
     expect((await admin('DELETE', `${base}/customers/${id}`)).status).toBe(404);
+  });
+
+  it('answers every bulk job endpoint as documented', async () => {
+    const base = `/admin/v1/orgs/${org.orgId}/jobs`;
+    const upload = (query: string, csv: string) =>
+      call('POST', `${base}?${query}`, { csv, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const promotion = `programId=${org.programId}&promotionId=${org.promotions.enrolAndIssue}`;
+    const rows = `identifierValue,source\n${org.customers.map((c) => `${c.id},INSTORE`).join('\n')}\n`;
+    const finished = async (id: string) => {
+      for (let i = 0; i < 600; i++) {
+        const job = await admin('GET', `${base}/${id}`);
+        expect(job.status).toBe(200);
+        if (!['queued', 'running'].includes(job.body.status)) return job.body;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error(`job ${id} did not finish`);
+    };
+
+    const submitted = await upload(`action=ENROL&${promotion}&identifierName=id`, rows);
+    expect(submitted.status).toBe(202);
+    expect((await finished(submitted.body.id)).status).toBe('succeeded');
+    expect((await admin('GET', `${base}?status=succeeded&limit=10`)).status).toBe(200);
+    const results = await admin('GET', `${base}/${submitted.body.id}/results`);
+    expect(results.status).toBe(200);
+    expect(results.body.split('\r\n')[0]).toBe(
+      'row,identifierValue,source,entityId,issualId,earnedId,code,message',
+    );
+    const undo = await admin('POST', `${base}/${submitted.body.id}/undo`);
+    expect(undo.status).toBe(202);
+    expect((await finished(undo.body.id)).status).toBe('succeeded');
+    // A finished job cannot be cancelled; a queued one can.
+    expect((await admin('POST', `${base}/${undo.body.id}/cancel`)).status).toBe(409);
+    // A dry run of 20,000 rows takes seconds: the cancel sent at once finds it still under way.
+    const many = `identifierValue\n${`${org.customers[0]?.id}\n`.repeat(20_000)}`;
+    const dry = await upload(`action=ENROL&${promotion}&identifierName=id&dryRun=true`, many);
+    expect(dry.status).toBe(202);
+    const cancel = await admin('POST', `${base}/${dry.body.id}/cancel`);
+    expect(cancel.status).toBe(200);
+    expect(cancel.body.status).toBe('cancelled');
+    // The refusals are documented too.
+    expect((await upload(`action=ENROL&programId=${org.programId}&identifierName=id`, rows)).status).toBe(
+      400,
+    );
+    expect((await admin('GET', `${base}/999999999`)).status).toBe(404);
+    expect((await call('GET', base)).status).toBe(401);
   });
 
   it('exercised every documented JSON success answer', () => {

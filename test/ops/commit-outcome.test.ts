@@ -74,7 +74,10 @@ describe('a COMMIT whose answer is lost on PostgreSQL', () => {
     viaCutter.host = `127.0.0.1:${cutter.port}`;
     const config = { kind: 'postgres' as const, connectionString: viaCutter.toString(), poolSize: 2 };
     proxied = createStore(config);
-    app = await buildApp(defineConfig({ adminToken: ADMIN_TOKEN, store: config }), { store: proxied });
+    // The idle job runner polls once an hour: its COMMIT must not be the one the cutter takes.
+    app = await buildApp(defineConfig({ adminToken: ADMIN_TOKEN, store: config, jobPollMs: 3_600_000 }), {
+      store: proxied,
+    });
     await app.ready();
   });
   afterAll(async () => {

@@ -58,6 +58,7 @@ describeEachStoreKind('migrations', (kind) => {
   const LATER = [
     '2026-11-30-0001-plans-without-statistics',
     '2026-11-30-0002-events',
+    '2026-11-30-0004-jobs',
     '2026-11-30-0006-management',
   ];
   async function downPastLater(): Promise<void> {

@@ -218,8 +218,13 @@ for (const kind of STORES) {
           if (capturing) caught.push({ text, parameters });
         },
         // Authentication is not the bulk path: a verified credential stays cached for the whole file.
-        // No webhook delivery: its worker's statements would fall among the request's own.
-        config: { credentialCacheMs: 3_600_000, events: { ...DEFAULT_EVENTS_CONFIG, deliver: false } },
+        // No webhook delivery, and the idle job runner looks for work once an hour: their
+        // statements would fall among the request's own.
+        config: {
+          credentialCacheMs: 3_600_000,
+          events: { ...DEFAULT_EVENTS_CONFIG, deliver: false },
+          jobPollMs: 3_600_000,
+        },
       });
       org = await seedStandardOrg(t, 0);
       const username = Buffer.from(org.auth.write.slice('Basic '.length), 'base64').toString().split(':')[0];

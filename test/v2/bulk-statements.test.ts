@@ -29,8 +29,13 @@ function statementRecorder() {
       if (recorder.counting) recorder.statements.push(text);
     },
     // A verified credential stays cached for the whole file, so no request re-reads the till; no
-    // webhook delivery runs, so that none of its statements falls among a request's.
-    config: { credentialCacheMs: 3_600_000, events: { ...DEFAULT_EVENTS_CONFIG, deliver: false } },
+    // webhook delivery runs, and the idle job runner looks for work once an hour, so that none of
+    // their statements falls among a request's.
+    config: {
+      credentialCacheMs: 3_600_000,
+      events: { ...DEFAULT_EVENTS_CONFIG, deliver: false },
+      jobPollMs: 3_600_000,
+    },
   };
 }
 

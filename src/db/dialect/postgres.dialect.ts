@@ -149,6 +149,11 @@ export const postgresDialect: StoreDialect = {
     return rows;
   },
 
+  forUpdate(query, skipLocked) {
+    const locked = query.forUpdate();
+    return (skipLocked ? locked.skipLocked() : locked) as typeof query;
+  },
+
   /**
    * Where autovacuum is off (as on some managed or test servers), tables that grew from empty keep
    * statistics that say "no rows". This analyses the way autovacuum would: once a tenth of a table

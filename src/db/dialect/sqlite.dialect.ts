@@ -143,6 +143,11 @@ export const sqliteDialect: StoreDialect = {
     return [...rows, ...earns.rows];
   },
 
+  // The write transaction took the database's write lock when it began: no other can touch the rows.
+  forUpdate(query) {
+    return query;
+  },
+
   // SQLite plans without statistics that go stale.
   async refreshStatistics() {
     return [];

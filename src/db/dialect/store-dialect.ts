@@ -1,4 +1,4 @@
-import type { Kysely, RawBuilder, SqlBool } from 'kysely';
+import type { Kysely, RawBuilder, SelectQueryBuilder, SqlBool } from 'kysely';
 import type { Database } from '../schema.js';
 
 export type Db = Kysely<Database>;
@@ -6,7 +6,15 @@ export type Db = Kysely<Database>;
 export type Trx = Kysely<Database>;
 
 export type DialectName = 'sqlite' | 'postgres';
-export type SequenceName = 'orgs' | 'programs' | 'promotions' | 'customers' | 'issuals' | 'earns' | 'audit';
+export type SequenceName =
+  | 'orgs'
+  | 'programs'
+  | 'promotions'
+  | 'customers'
+  | 'issuals'
+  | 'earns'
+  | 'audit'
+  | 'jobs';
 
 /** A connected store: the query builder, the dialect it speaks, and how to close it. */
 export interface Store {
@@ -130,6 +138,13 @@ export interface StoreDialect {
     customerIds: readonly number[],
     countEarns: boolean,
   ): Promise<CustomerStateRow[]>;
+
+  /**
+   * A select's row lock until the transaction ends: `FOR UPDATE`, with `skipLocked` also `SKIP LOCKED`
+   * (rows another transaction holds are passed over, not waited for) on PostgreSQL; nothing on SQLite,
+   * whose write transactions are serial already.
+   */
+  forUpdate<Q extends SelectQueryBuilder<Database, keyof Database, object>>(query: Q, skipLocked: boolean): Q;
 
   /** Refreshes the statistics of those of `tables` that changed much since; returns their names. */
   refreshStatistics(db: Db, tables: readonly string[]): Promise<string[]>;

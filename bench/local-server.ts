@@ -1,0 +1,66 @@
+/**
+ * The benches' own server: `loyalty serve` from the sources in a process of its own on 127.0.0.1,
+ * and the management calls that seed it.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface LocalServer {
+  base: string;
+  process: ChildProcess;
+  /** A management POST answered 201, its body. */
+  admin(p: string, body: unknown): Promise<any>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalServer(
+  database: string,
+  token: string,
+  env: Record<string, string> = {},
+): Promise<LocalServer> {
+  const port = 30_000 + Math.floor(Math.random() * 20_000);
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), 'serve'], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: database,
+      LOYALTY_ADMIN_TOKEN: token,
+      LOYALTY_DEMO: '0',
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${base}/health`)).ok) break;
+    } catch {
+      // not yet
+    }
+    if (i > 600) throw new Error('the server did not start');
+    await sleep(100);
+  }
+  return {
+    base,
+    process: child,
+    async admin(p, body) {
+      const res = await fetch(`${base}${p}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (res.status !== 201) throw new Error(`${p}: ${res.status} ${await res.text()}`);
+      return res.json();
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
