@@ -158,21 +158,16 @@ export function createEnrolmentRepository(store: Store) {
 
       async revoke(stamp, issualIds, earnIds) {
         const revoked = { revoked_at: stamp.at, revoked_by: stamp.by };
-        if (issualIds.length > 0) {
+        for (const [table, ids] of [
+          ['issuals', issualIds],
+          ['earns', earnIds],
+        ] as const) {
+          if (ids.length === 0) continue;
           await trx
-            .updateTable('issuals')
+            .updateTable(table)
             .set(revoked)
             .where('org_id', '=', stamp.orgId)
-            .where(dialect.oneOf('id', issualIds))
-            .where('revoked_at', 'is', null)
-            .execute();
-        }
-        if (earnIds.length > 0) {
-          await trx
-            .updateTable('earns')
-            .set(revoked)
-            .where('org_id', '=', stamp.orgId)
-            .where(dialect.oneOf('id', earnIds))
+            .where(dialect.oneOf('id', ids))
             .where('revoked_at', 'is', null)
             .execute();
         }
