@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { generateSecretKey } from '../src/auth/secret-box.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TOKEN = 'events-bench-admin-token-0123456789abcdef';
@@ -58,6 +59,8 @@ const server = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src'
     DATABASE_URL: database,
     LOYALTY_ADMIN_TOKEN: TOKEN,
     LOYALTY_DEMO: '0',
+    // A key of this run only: the bench's store lives as long as the run.
+    LOYALTY_SECRET_KEY: generateSecretKey(),
     LOG_LEVEL: 'warn',
     LOYALTY_WEBHOOK_ALLOW_PRIVATE: '1',
     LOYALTY_WEBHOOK_POLL_MS: '50',

@@ -2,6 +2,9 @@
 import { readFile } from 'node:fs/promises';
 import { loadFixture } from './admin/fixture.service.js';
 import { createManagement } from './admin/management.js';
+import { runSecretCommand, SECRET_USAGE, SecretUsageError } from './auth/secret.command.js';
+import { SecretKeyError } from './auth/secret-box.js';
+import { optionalSecretBox } from './auth/secret-keys.service.js';
 import { runBulkCommand } from './bulk/bulk.command.js';
 import { systemClock } from './clock.js';
 import { ConfigError, describeConfig, loadConfig } from './config.js';
@@ -17,13 +20,16 @@ import { packageVersion } from './version.js';
 const USAGE = `Usage: loyalty <command>
 
 Commands:
-  serve        start the HTTP server (PORT, HOST, DATABASE_URL, LOYALTY_ADMIN_TOKEN, LOYALTY_DEMO);
+  serve        start the HTTP server (PORT, HOST, DATABASE_URL, LOYALTY_SECRET_KEY, LOYALTY_ADMIN_TOKEN,
+               LOYALTY_DEMO);
                --workers N runs N processes on the same port (PostgreSQL only)
   migrate      bring the database named by DATABASE_URL to the current schema
   seed FILE    load a fixture file of orgs, programs, promotions, customers, tills and API clients
   bulk ACTION  enrol, earn, revoke-enrol or revoke-earn the customers of a CSV file through the API
                of a running server (loyalty bulk --help for its options)
   events tail  print an org's events as JSON lines and follow the feed (loyalty events --help)
+  secret ACTION  generate prints a new LOYALTY_SECRET_KEY; rotate seals the store's secrets again with
+               it (loyalty secret --help)
   config       print the effective configuration, secrets masked, and exit (non-zero if it is invalid)
   version      print the package's version (also --version, -v)
   help         show this text
@@ -33,7 +39,7 @@ async function migrate(): Promise<void> {
   const config = loadConfig();
   const store = createStore(config.store);
   try {
-    const applied = await migrateToLatest(store.db);
+    const applied = await migrateToLatest(store.db, { secrets: optionalSecretBox(config) });
     console.log(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'schema is current');
     const past = await sequencesPast(store.db, store.dialect, SEQUENCE_WARNING);
     if (past.length > 0) console.error(`warning: ${describeSequencesPast(past)}`);
@@ -53,7 +59,7 @@ async function seed(file: string | undefined): Promise<void> {
   }
   const store = createStore(config.store);
   try {
-    await migrateToLatest(store.db);
+    await migrateToLatest(store.db, { secrets: optionalSecretBox(config) });
     const summary = await loadFixture(createManagement(store, systemClock), fixture);
     console.log(
       `loaded ${summary.orgs} org(s), ${summary.programs} program(s), ${summary.promotions} promotion(s), ` +
@@ -132,6 +138,12 @@ async function main(argv: string[]): Promise<void> {
       return bulk(rest);
     case 'events':
       return events(rest);
+    case 'secret':
+      if (rest[0] === '--help' || rest[0] === 'help') {
+        console.log(SECRET_USAGE);
+        return;
+      }
+      return runSecretCommand(rest, loadConfig, { stdout: process.stdout, stderr: process.stderr });
     case 'config':
       console.log(JSON.stringify(describeConfig(loadConfig()), null, 2));
       return;
@@ -155,6 +167,16 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof UsageError) {
     console.error(`loyalty: ${err.message}\n\n${USAGE}`);
     process.exit(64);
+  }
+  if (err instanceof SecretUsageError) {
+    console.error(`loyalty: ${err.message}\n\n${SECRET_USAGE}`);
+    process.exit(64);
+  }
+  // A missing or wrong LOYALTY_SECRET_KEY, from start-up's check or from a migration: the message says it all.
+  const keyError = err instanceof SecretKeyError ? err : (err as { cause?: unknown } | null)?.cause;
+  if (keyError instanceof SecretKeyError) {
+    console.error(`loyalty: ${keyError.message}`);
+    process.exit(78);
   }
   if (err instanceof ConfigError || err instanceof AppError) {
     console.error(`loyalty: ${err.message}`);

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { decodeSecretKey, generateSecretKey, keyIdOf } from './auth/secret-box.js';
 
 /** Where the data lives: an embedded SQLite file (or memory), or a PostgreSQL server. */
 export type StoreConfig =
@@ -31,6 +32,12 @@ export interface Config {
   readonly maxTokenTtlSeconds: number;
   /** Connections one client address may hold open at once (LOYALTY_MAX_CONNECTIONS_PER_ADDRESS). */
   readonly maxConnectionsPerAddress: number;
+  /**
+   * The key that seals the secrets kept in the store (LOYALTY_SECRET_KEY); the server refuses to start
+   * without it. `previousSecretKey` (LOYALTY_SECRET_KEY_PREVIOUS) still opens, during a rotation.
+   */
+  readonly secretKey: string | undefined;
+  readonly previousSecretKey: string | undefined;
 }
 
 /** Events and webhooks (docs/events.md). */
@@ -169,6 +176,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const adminToken = env.LOYALTY_ADMIN_TOKEN === '' ? undefined : env.LOYALTY_ADMIN_TOKEN;
+  const secretKey = secretKeyVar(env, 'LOYALTY_SECRET_KEY', problems);
+  const previousSecretKey = secretKeyVar(env, 'LOYALTY_SECRET_KEY_PREVIOUS', problems);
   const events = eventsConfig(env, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -187,7 +196,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     events,
     maxTokenTtlSeconds,
     maxConnectionsPerAddress,
+    secretKey,
+    previousSecretKey,
   });
+}
+
+function secretKeyVar(env: NodeJS.ProcessEnv, name: string, problems: string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  // Never echo the value: a key pasted in the wrong variable is still a key.
+  if (!decodeSecretKey(raw)) {
+    problems.push(
+      `${name} must be 32 bytes in base64 (43 or 44 characters); make one with: loyalty secret generate`,
+    );
+  }
+  return raw;
 }
 
 function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean, problems: string[]): boolean {
@@ -219,8 +242,13 @@ function eventsConfig(env: NodeJS.ProcessEnv, problems: string[]): EventsConfig 
   });
 }
 
+// Tests only: one key for the whole process, so that every app a test builds on one store opens what
+// the others sealed; nothing sealed with it outlives the process's test databases.
+let processSecretKey: string | undefined;
+
 /** A configuration for tests and embedding: defaults, then the given overrides. */
 export function defineConfig(overrides: Partial<Config> = {}): Config {
+  processSecretKey ??= generateSecretKey();
   return Object.freeze({
     port: 0,
     host: '127.0.0.1',
@@ -236,6 +264,8 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
     events: DEFAULT_EVENTS_CONFIG,
     maxTokenTtlSeconds: 3600,
     maxConnectionsPerAddress: 256,
+    secretKey: processSecretKey,
+    previousSecretKey: undefined,
     ...overrides,
   } satisfies Config);
 }
@@ -267,7 +297,15 @@ export function describeConfig(config: Config): Record<string, unknown> {
     events: config.events,
     maxTokenTtlSeconds: config.maxTokenTtlSeconds,
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+    secretKey: sealingKey(config.secretKey),
+    previousSecretKey: sealingKey(config.previousSecretKey),
   };
+}
+
+/** A sealing key as an operator may see it: its fingerprint, which is what sealed values name. */
+function sealingKey(value: string | undefined): string {
+  if (value === undefined) return '(not set)';
+  return decodeSecretKey(value) ? `(set, key id ${keyIdOf(value)})` : '(set, not a valid key)';
 }
 
 /** True when an admin token is set but too short to switch the management API on. */

@@ -4,6 +4,7 @@ import { md5Hex } from './admin/credential-admin.service.js';
 import { loadFixture } from './admin/fixture.service.js';
 import { createManagement } from './admin/management.js';
 import { type AppDeps, buildApp } from './app.js';
+import { checkSealedSecrets, requireSecretBox } from './auth/secret-keys.service.js';
 import { systemClock } from './clock.js';
 import { adminTokenTooShort, type Config, ConfigError, MIN_ADMIN_TOKEN_BYTES } from './config.js';
 import { SEQUENCE_WARNING } from './contract/common.contract.js';
@@ -36,9 +37,12 @@ export async function startServer(
   extra: Pick<AppDeps, 'unauthenticatedActor'> = {},
 ): Promise<RunningServer> {
   let log: ((err: Error) => void) | undefined;
+  // Before the store is touched: without its key a server cannot read what it keeps sealed.
+  const secrets = requireSecretBox(config);
   const store = createStore(config.store, { onIdleError: (err) => log?.(err) });
   try {
-    await migrateToLatest(store.db);
+    await migrateToLatest(store.db, { secrets });
+    const sealed = await checkSealedSecrets(store, secrets);
     const demo = await loadDemo(config, store);
     const app = await buildApp(config, { ...extra, store });
     log = (err) => app.log.warn({ err }, 'an idle store connection failed; the pool replaces it');
@@ -50,6 +54,12 @@ export async function startServer(
     }
     const past = await sequencesPast(store.db, store.dialect, SEQUENCE_WARNING);
     if (past.length > 0) app.log.error(describeSequencesPast(past));
+    if (sealed.previous > 0) {
+      app.log.warn(
+        `${sealed.previous} secret(s) are still sealed with LOYALTY_SECRET_KEY_PREVIOUS ` +
+          `(${secrets.previousKeyId}): run loyalty secret rotate, then drop LOYALTY_SECRET_KEY_PREVIOUS`,
+      );
+    }
     await app.listen({ port: config.port, host: config.host });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -95,9 +105,11 @@ export async function serveWorkers(config: Config, workers: number): Promise<voi
     ]);
   }
   if (!cluster.isPrimary) return serve(config);
+  const secrets = requireSecretBox(config);
   const store = createStore(config.store);
   try {
-    await migrateToLatest(store.db);
+    await migrateToLatest(store.db, { secrets });
+    await checkSealedSecrets(store, secrets);
   } finally {
     await store.destroy();
   }

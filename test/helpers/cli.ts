@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { PG_URL } from './stores.js';
+import { PG_URL, TEST_SECRET_KEY } from './stores.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -25,13 +25,16 @@ export function freePort(): Promise<number> {
 
 const CONFIG_VARS = /^(PORT|HOST|DATABASE_URL|LOG_LEVEL|LOYALTY_.*)$/;
 
-/** This process's environment without any of the service's own variables, plus `extra`. */
+/**
+ * This process's environment without any of the service's own variables, plus the tests' sealing key
+ * (`LOYALTY_SECRET_KEY: ''` in `extra` takes it away), plus `extra`.
+ */
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (!CONFIG_VARS.test(key)) env[key] = value;
   }
-  return { ...env, ...extra };
+  return { ...env, LOYALTY_SECRET_KEY: TEST_SECRET_KEY, ...extra };
 }
 
 /** Children started by a test (killed after it) and by a suite's beforeAll (killed after the suite). */

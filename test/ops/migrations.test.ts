@@ -4,7 +4,8 @@ import { describeEachStoreKind } from '../helpers/each-store.js';
 import { openTestStore, type TestStore } from '../helpers/stores.js';
 
 // Migrations must carry a deployed store's rows across in both directions; the second one rebuilds
-// the issual and earn tables on SQLite, which is where rows or indexes could be lost.
+// the issual and earn tables on SQLite, which is where rows or indexes could be lost. (Sealing a
+// store's secrets, 0003, is tried with secrets in test/hostile/sealed-secrets.test.ts.)
 describeEachStoreKind('migrations', (kind) => {
   let t: TestStore;
   const stamp = { source: 'INSTORE', created_at: 1, created_by: 'test', request_id: 'r' };
@@ -59,6 +60,7 @@ describeEachStoreKind('migrations', (kind) => {
     expect(before.issuals).toHaveLength(1);
     expect(before.earns).toHaveLength(1);
 
+    expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0003-sealed-secrets']);
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0002-events']);
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0001-plans-without-statistics']);
     expect(await rows()).toStrictEqual(before);
@@ -71,6 +73,7 @@ describeEachStoreKind('migrations', (kind) => {
       '2026-11-26-0002-hot-path-without-foreign-keys',
       '2026-11-30-0001-plans-without-statistics',
       '2026-11-30-0002-events',
+      '2026-11-30-0003-sealed-secrets',
     ]);
     expect(await rows()).toStrictEqual(before);
     // The store still refuses a second active issual; the service is what keeps parents real.
@@ -81,6 +84,7 @@ describeEachStoreKind('migrations', (kind) => {
   });
 
   it('goes all the way down to an empty store and back up', async () => {
+    expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0003-sealed-secrets']);
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0002-events']);
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-30-0001-plans-without-statistics']);
     expect(await migrateDown(t.store.db)).toStrictEqual(['2026-11-26-0002-hot-path-without-foreign-keys']);
@@ -90,6 +94,7 @@ describeEachStoreKind('migrations', (kind) => {
       '2026-11-26-0002-hot-path-without-foreign-keys',
       '2026-11-30-0001-plans-without-statistics',
       '2026-11-30-0002-events',
+      '2026-11-30-0003-sealed-secrets',
     ]);
     expect(await rows()).toStrictEqual({ issuals: [], earns: [] });
   });
