@@ -1159,7 +1159,9 @@ for (const kind of STORES) {
       if (target.auth === 'admin') {
         // The management API answers only what its document says, for that operation (or the
         // envelope's 404 for a path it does not have), in the shape it documents.
-        const problem = undocumented(doc, target.method, url, res.statusCode, res.body);
+        // The path as the server saw it: `orgs/../webhooks` is `/admin/v1/webhooks` (found by fuzzing).
+        const seen = new URL(url, 'http://localhost').pathname;
+        const problem = undocumented(doc, target.method, seen, res.statusCode, res.body);
         const noRoute = problem?.includes('is in no documented path') && res.statusCode === 404;
         expect(noRoute ? undefined : problem, `${res.statusCode} ${res.body.slice(0, 300)}`).toBeUndefined();
         if (good)
