@@ -7,15 +7,13 @@ import { decodeSecretKey, generateSecretKey, keyIdOf } from '../../src/auth/secr
 import { DEFAULT_EVENTS_CONFIG, defineConfig, type StoreConfig } from '../../src/config.js';
 import { createStore, type Store } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrator.js';
-import { buildDist, cleanEnv, killAll, killTestChildren, runCli } from '../helpers/cli.js';
+import { cleanEnv, killAll, killTestChildren, runCli } from '../helpers/cli.js';
 import { openTestStore, STORES } from '../helpers/stores.js';
 import { ADMIN_TOKEN } from '../helpers/test-app.js';
 
-// `loyalty secret generate|rotate` and `loyalty serve` without its key, as an operator runs them.
+// `loyalty secret generate|rotate` and `loyalty serve` without its key, as an operator runs them
+// (dist/, which the global setup builds).
 
-beforeAll(() => {
-  buildDist();
-}, 120_000);
 afterEach(() => killTestChildren());
 afterAll(() => killAll());
 
