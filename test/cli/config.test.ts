@@ -39,7 +39,7 @@ describe('configuration', () => {
     for (const bad of ['short', `${'x'.repeat(42)}!`, Buffer.alloc(31).toString('base64')]) {
       let error: unknown;
       try {
-        loadConfig({ LOYALTY_SECRET_KEY: 'AAAA'.repeat(10) + 'AAA', LOYALTY_SECRET_KEY_PREVIOUS: bad });
+        loadConfig({ LOYALTY_SECRET_KEY: `${'AAAA'.repeat(10)}AAA`, LOYALTY_SECRET_KEY_PREVIOUS: bad });
       } catch (err) {
         error = err;
       }
