@@ -4,7 +4,7 @@ import { loadFixture } from './admin/fixture.service.js';
 import { createManagement } from './admin/management.js';
 import { runSecretCommand, SECRET_USAGE, SecretUsageError } from './auth/secret.command.js';
 import { SecretKeyError } from './auth/secret-box.js';
-import { optionalSecretBox } from './auth/secret-keys.service.js';
+import { requireSecretBox, resolveSecretKey } from './auth/secret-keys.service.js';
 import { runBulkCommand } from './bulk/bulk.command.js';
 import { systemClock } from './clock.js';
 import { ConfigError, describeConfig, loadConfig } from './config.js';
@@ -20,8 +20,8 @@ import { packageVersion } from './version.js';
 const USAGE = `Usage: loyalty <command>
 
 Commands:
-  serve        start the HTTP server (PORT, HOST, DATABASE_URL, LOYALTY_SECRET_KEY, LOYALTY_ADMIN_TOKEN,
-               LOYALTY_DEMO);
+  serve        start the HTTP server (PORT, HOST, DATABASE_URL, LOYALTY_ADMIN_TOKEN, LOYALTY_DEMO,
+               LOYALTY_SECRET_KEY: without it, the key in data/secret.key, made on first start);
                --workers N runs N processes on the same port (PostgreSQL only)
   migrate      bring the database named by DATABASE_URL to the current schema
   seed FILE    load a fixture file of orgs, programs, promotions, customers, tills and API clients
@@ -35,11 +35,13 @@ Commands:
   help         show this text
 `;
 
+const warn = (message: string) => console.error(`warning: ${message}`);
+
 async function migrate(): Promise<void> {
-  const config = loadConfig();
+  const config = await resolveSecretKey(loadConfig(), warn);
   const store = createStore(config.store);
   try {
-    const applied = await migrateToLatest(store.db, { secrets: optionalSecretBox(config) });
+    const applied = await migrateToLatest(store.db, { secrets: requireSecretBox(config) });
     console.log(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'schema is current');
     const past = await sequencesPast(store.db, store.dialect, SEQUENCE_WARNING);
     if (past.length > 0) console.error(`warning: ${describeSequencesPast(past)}`);
@@ -50,7 +52,7 @@ async function migrate(): Promise<void> {
 
 async function seed(file: string | undefined): Promise<void> {
   if (!file) throw new UsageError('seed needs a FILE');
-  const config = loadConfig();
+  const config = await resolveSecretKey(loadConfig(), warn);
   let fixture: unknown;
   try {
     fixture = JSON.parse(await readFile(file, 'utf8'));
@@ -59,7 +61,7 @@ async function seed(file: string | undefined): Promise<void> {
   }
   const store = createStore(config.store);
   try {
-    await migrateToLatest(store.db, { secrets: optionalSecretBox(config) });
+    await migrateToLatest(store.db, { secrets: requireSecretBox(config) });
     const summary = await loadFixture(createManagement(store, systemClock), fixture);
     console.log(
       `loaded ${summary.orgs} org(s), ${summary.programs} program(s), ${summary.promotions} promotion(s), ` +
@@ -143,7 +145,10 @@ async function main(argv: string[]): Promise<void> {
         console.log(SECRET_USAGE);
         return;
       }
-      return runSecretCommand(rest, loadConfig, { stdout: process.stdout, stderr: process.stderr });
+      return runSecretCommand(rest, () => resolveSecretKey(loadConfig(), warn), {
+        stdout: process.stdout,
+        stderr: process.stderr,
+      });
     case 'config':
       console.log(JSON.stringify(describeConfig(loadConfig()), null, 2));
       return;

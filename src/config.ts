@@ -33,11 +33,18 @@ export interface Config {
   /** Connections one client address may hold open at once (LOYALTY_MAX_CONNECTIONS_PER_ADDRESS). */
   readonly maxConnectionsPerAddress: number;
   /**
-   * The key that seals the secrets kept in the store (LOYALTY_SECRET_KEY); the server refuses to start
-   * without it. `previousSecretKey` (LOYALTY_SECRET_KEY_PREVIOUS) still opens, during a rotation.
+   * The key that seals the secrets kept in the store (LOYALTY_SECRET_KEY); without it, the key in
+   * `secretKeyFile` (see resolveSecretKey). `previousSecretKey` (LOYALTY_SECRET_KEY_PREVIOUS) still
+   * opens, during a rotation.
    */
   readonly secretKey: string | undefined;
   readonly previousSecretKey: string | undefined;
+  /**
+   * The file that holds the key when LOYALTY_SECRET_KEY is not set (LOYALTY_SECRET_KEY_FILE, by default
+   * data/secret.key), made on first start; an absolute path. Undefined when LOYALTY_SECRET_KEY is set:
+   * then no file is read or made.
+   */
+  readonly secretKeyFile: string | undefined;
 }
 
 /** Events and webhooks (docs/events.md). */
@@ -91,6 +98,8 @@ export const MIN_ADMIN_TOKEN_BYTES = 32;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const DEFAULT_SQLITE_FILE = path.join('data', 'loyalty.db');
+/** Beside the default SQLite file: one folder to back up, the key apart from the store's copies. */
+export const DEFAULT_SECRET_KEY_FILE = path.join('data', 'secret.key');
 
 /** Parses `DATABASE_URL` into a store; `undefined` means the default embedded file. */
 export function parseDatabaseUrl(url: string | undefined, poolSize = 10): StoreConfig {
@@ -178,6 +187,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const adminToken = env.LOYALTY_ADMIN_TOKEN === '' ? undefined : env.LOYALTY_ADMIN_TOKEN;
   const secretKey = secretKeyVar(env, 'LOYALTY_SECRET_KEY', problems);
   const previousSecretKey = secretKeyVar(env, 'LOYALTY_SECRET_KEY_PREVIOUS', problems);
+  // Resolved now, so that a worker forked later, or a process started elsewhere, names the same file.
+  const secretKeyFile =
+    secretKey === undefined
+      ? path.resolve(env.LOYALTY_SECRET_KEY_FILE || DEFAULT_SECRET_KEY_FILE)
+      : undefined;
   const events = eventsConfig(env, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -198,6 +212,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxConnectionsPerAddress,
     secretKey,
     previousSecretKey,
+    secretKeyFile,
   });
 }
 
@@ -266,6 +281,7 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
     maxConnectionsPerAddress: 256,
     secretKey: processSecretKey,
     previousSecretKey: undefined,
+    secretKeyFile: undefined,
     ...overrides,
   } satisfies Config);
 }
@@ -299,6 +315,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
     secretKey: sealingKey(config.secretKey),
     previousSecretKey: sealingKey(config.previousSecretKey),
+    secretKeyFile: config.secretKeyFile ?? '(not used: LOYALTY_SECRET_KEY is set)',
   };
 }
 

@@ -69,9 +69,9 @@ export type SecretBox = ReturnType<typeof createSecretBox>;
 
 /**
  * Seals with `current`; opens what `current` or `previous` sealed (`previous` is the key being
- * rotated away: see `loyalty secret rotate`).
+ * rotated away: see `loyalty secret rotate`). `name` says where `current` came from, in messages.
  */
-export function createSecretBox(current: string, previous?: string) {
+export function createSecretBox(current: string, previous?: string, name = 'LOYALTY_SECRET_KEY') {
   const sealer = keyOf(current);
   const keys = new Map<string, Key>([[sealer.id, sealer]]);
   if (previous !== undefined) {
@@ -80,6 +80,8 @@ export function createSecretBox(current: string, previous?: string) {
   }
 
   return {
+    /** Where the sealing key came from, for messages: LOYALTY_SECRET_KEY, or the key file. */
+    name,
     /** The fingerprint of the key that seals. */
     keyId: sealer.id,
     /** The fingerprint of the previous key, if one is given and differs. */
@@ -100,7 +102,7 @@ export function createSecretBox(current: string, previous?: string) {
       const key = keys.get(id);
       if (!key) {
         throw new SecretKeyError(
-          `a ${purpose} of org ${orgId} is sealed with key ${id}, which is neither LOYALTY_SECRET_KEY ` +
+          `a ${purpose} of org ${orgId} is sealed with key ${id}, which is neither ${name} ` +
             `(${sealer.id}) nor LOYALTY_SECRET_KEY_PREVIOUS`,
         );
       }

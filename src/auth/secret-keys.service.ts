@@ -1,23 +1,60 @@
 import { type Config, ConfigError } from '../config.js';
 import type { Store } from '../db/database.js';
 import { createSealedSecretsRepository, type SealedRow } from './sealed-secrets.repository.js';
-import { createSecretBox, type SecretBox, SecretKeyError, sealedKeyId } from './secret-box.js';
+import {
+  createSecretBox,
+  generateSecretKey,
+  type SecretBox,
+  SecretKeyError,
+  sealedKeyId,
+} from './secret-box.js';
+import { readOrCreateKeyFile } from './secret-key-file.js';
 
-/** The box of a process that serves or rotates: without LOYALTY_SECRET_KEY it must not start. */
-export function requireSecretBox(config: Config): SecretBox {
-  if (config.secretKey === undefined) {
-    throw new ConfigError([
-      'LOYALTY_SECRET_KEY is not set: the keys that sign OAuth tokens and the webhook secrets are kept ' +
-        'in the store sealed with it. Make one with `loyalty secret generate`, keep it apart from the ' +
-        'store and its backups, and give the same one to every process of the deployment',
-    ]);
+const missingKey = () =>
+  new ConfigError([
+    'LOYALTY_SECRET_KEY is not set: the keys that sign OAuth tokens and the webhook secrets are kept ' +
+      'in the store sealed with it. Make one with `loyalty secret generate`, keep it apart from the ' +
+      'store and its backups, and give the same one to every process of the deployment',
+  ]);
+
+/** A configuration whose sealing key is known: what resolveSecretKey answers. */
+export type KeyedConfig = Config & { readonly secretKey: string };
+
+/**
+ * The one way every command (serve and its workers, migrate, seed, secret rotate) finds the sealing
+ * key: LOYALTY_SECRET_KEY when set; else, for a store in memory, a key for this process (nothing it
+ * seals outlives it); else the key file, made with a new key on first start (`warn` says where, once).
+ */
+export async function resolveSecretKey(
+  config: Config,
+  warn: (message: string) => void,
+): Promise<KeyedConfig> {
+  if (config.secretKey !== undefined) return config as KeyedConfig;
+  if (config.store.kind === 'sqlite' && config.store.filename === ':memory:') {
+    return { ...config, secretKey: generateSecretKey(), secretKeyFile: undefined };
   }
-  return createSecretBox(config.secretKey, config.previousSecretKey);
+  // A configuration built in code (defineConfig) with neither a key nor a file.
+  if (config.secretKeyFile === undefined) throw missingKey();
+  const { key, created } = await readOrCreateKeyFile(config.secretKeyFile);
+  if (created) {
+    warn(
+      `LOYALTY_SECRET_KEY is not set: made a new sealing key in ${config.secretKeyFile} (mode 0600). ` +
+        'It seals the OAuth signing keys and webhook secrets kept in the store: back it up apart from ' +
+        "the store's backups, since without it the store cannot be served. In production set " +
+        'LOYALTY_SECRET_KEY instead (the same for every process of the deployment)',
+    );
+  }
+  return { ...config, secretKey: key };
 }
 
-/** The box when a key is configured (a migration needs one only for a store that holds secrets). */
-export function optionalSecretBox(config: Config): SecretBox | undefined {
-  return config.secretKey === undefined ? undefined : requireSecretBox(config);
+/** The box of a configuration: its key is given (LOYALTY_SECRET_KEY) or was resolved (resolveSecretKey). */
+export function requireSecretBox(config: Config): SecretBox {
+  if (config.secretKey === undefined) throw missingKey();
+  return createSecretBox(
+    config.secretKey,
+    config.previousSecretKey,
+    config.secretKeyFile === undefined ? 'LOYALTY_SECRET_KEY' : `the key in ${config.secretKeyFile}`,
+  );
 }
 
 export interface SealedCount {
@@ -31,10 +68,13 @@ function refusal(box: SecretBox, failed: { row: SealedRow; err: unknown }[], tot
   const ids = [...new Set(failed.map((f) => sealedKeyId(f.row.sealed) ?? 'none'))].join(', ');
   const first = failed[0]?.err instanceof Error ? failed[0].err.message : String(failed[0]?.err);
   return new SecretKeyError(
-    `LOYALTY_SECRET_KEY (key id ${box.keyId}${box.previousKeyId ? `, previous ${box.previousKeyId}` : ''}) ` +
+    `${box.name} (key id ${box.keyId}${box.previousKeyId ? `, previous ${box.previousKeyId}` : ''}) ` +
       `does not open ${failed.length} of the store's ${total} sealed secrets (sealed with key id ${ids}; ` +
       `first: ${first}). Start with the key that sealed them, and during a rotation give the old one as ` +
-      'LOYALTY_SECRET_KEY_PREVIOUS; a new key on an existing store cannot read what the old one sealed',
+      'LOYALTY_SECRET_KEY_PREVIOUS; a new key on an existing store cannot read what the old one sealed' +
+      (box.name === 'LOYALTY_SECRET_KEY'
+        ? ''
+        : ". That file is this host's own: set LOYALTY_SECRET_KEY to the deployment's key"),
   );
 }
 

@@ -9,12 +9,14 @@ export class SecretUsageError extends Error {}
 export const SECRET_USAGE = `Usage: loyalty secret <action>
 
   generate  print a new LOYALTY_SECRET_KEY (32 random bytes, base64url); it is stored nowhere
-  rotate    seal again with LOYALTY_SECRET_KEY every secret of the store that
-            LOYALTY_SECRET_KEY_PREVIOUS sealed, in one transaction
+  rotate    seal again with LOYALTY_SECRET_KEY (or, unset, the key in LOYALTY_SECRET_KEY_FILE,
+            data/secret.key by default) every secret of the store that LOYALTY_SECRET_KEY_PREVIOUS
+            sealed, in one transaction
 
 Rotating the key: make one with generate; restart every process with LOYALTY_SECRET_KEY set to it and
 LOYALTY_SECRET_KEY_PREVIOUS to the old one; run rotate (same environment); then drop
-LOYALTY_SECRET_KEY_PREVIOUS and restart. See docs/reliability-and-security.md.
+LOYALTY_SECRET_KEY_PREVIOUS and restart. With the key file instead: put the new key in the file and
+the old one in LOYALTY_SECRET_KEY_PREVIOUS. See docs/reliability-and-security.md.
 `;
 
 export interface SecretOutput {
@@ -25,7 +27,8 @@ export interface SecretOutput {
 /** `loyalty secret generate|rotate`; the configuration is read only by rotate. */
 export async function runSecretCommand(
   args: readonly string[],
-  config: () => Config,
+  /** The configuration with its sealing key resolved (resolveSecretKey). */
+  config: () => Promise<Config>,
   out: SecretOutput,
 ): Promise<void> {
   const [action, ...extra] = args;
@@ -43,7 +46,7 @@ export async function runSecretCommand(
       action === undefined ? 'secret needs an action' : `unknown action "${action}"`,
     );
   }
-  const cfg = config();
+  const cfg = await config();
   const secrets = requireSecretBox(cfg);
   const store = createStore(cfg.store);
   try {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -98,13 +98,30 @@ for (const kind of STORES) {
     }, 60_000);
     afterAll(() => dispose?.());
 
-    it('serve exits 78 without LOYALTY_SECRET_KEY, and with a key that did not seal the store, saying why', async () => {
-      const missing = await runCli(
-        ['serve'],
-        cleanEnv({ DATABASE_URL: url, LOYALTY_SECRET_KEY: '', PORT: '0' }),
-      );
-      expect(missing.code, missing.stderr).toBe(78);
-      expect(missing.stderr).toMatch(/LOYALTY_SECRET_KEY is not set.*loyalty secret generate/s);
+    // Changed with the key file: without LOYALTY_SECRET_KEY, serve no longer exits at once for want of
+    // a key (contract section 6 starts it without one); it makes data/secret.key, whose new key cannot
+    // open what K1 sealed, and refuses for that reason, naming the file and the way out.
+    it('serve exits 78 with a key file of its own, and with a key that did not seal the store, saying why', async () => {
+      const cwd = mkdtempSync(path.join(tmpdir(), 'secret-cwd-'));
+      try {
+        const own = await runCli(
+          ['serve'],
+          cleanEnv({ DATABASE_URL: url, LOYALTY_SECRET_KEY: '', PORT: '0' }),
+          60_000,
+          cwd,
+        );
+        const file = path.join(cwd, 'data', 'secret.key');
+        expect(own.code, own.stderr).toBe(78);
+        const fileKey = readFileSync(file, 'utf8').trim();
+        expect(own.stderr).toContain(
+          `the key in ${file} (key id ${keyIdOf(fileKey)}) does not open 2 of the store's 2 sealed ` +
+            `secrets (sealed with key id ${keyIdOf(K1)}`,
+        );
+        expect(own.stderr).toContain("set LOYALTY_SECRET_KEY to the deployment's key");
+        expect(own.stderr).not.toContain(fileKey);
+      } finally {
+        rmSync(cwd, { recursive: true, force: true });
+      }
       const wrong = await runCli(
         ['serve'],
         cleanEnv({ DATABASE_URL: url, LOYALTY_SECRET_KEY: K2, PORT: '0' }),

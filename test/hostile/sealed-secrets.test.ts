@@ -18,8 +18,8 @@ import { openTestStore, type StoreKind } from '../helpers/stores.js';
 import { ADMIN_TOKEN } from '../helpers/test-app.js';
 
 // Issue 15: a copy of the store (a backup) must not be a key to mint tokens or sign webhooks. The
-// keys that sign OAuth tokens and the webhook secrets are sealed with LOYALTY_SECRET_KEY; a server
-// without it, or with another key, does not start; a rotation moves them to a new key.
+// keys that sign OAuth tokens and the webhook secrets are sealed with LOYALTY_SECRET_KEY (or, unset, the
+// key file); a server with another key does not start; a rotation moves them to a new key.
 
 interface FileStore {
   config: StoreConfig;
@@ -167,9 +167,25 @@ describeEachStoreKind(
       }
     });
 
-    it('does not start without LOYALTY_SECRET_KEY, nor with another key, and says why; with its key it does', async () => {
+    // Changed with the key file: without LOYALTY_SECRET_KEY a server takes its key from a file (made
+    // on first start), so a store sealed with another key is refused for that key, naming the file.
+    it('does not start with a key file of its own, nor with another key, and says why; with its key it does', async () => {
       const listen = (secretKey: string | undefined, previous?: string) =>
         startServer({ ...configFor(s.config, secretKey, previous), port: 0 });
+      const dir = mkdtempSync(path.join(tmpdir(), 'sealed-key-'));
+      const secretKeyFile = path.join(dir, 'data', 'secret.key');
+      try {
+        const own = startServer({ ...configFor(s.config, undefined), secretKeyFile, port: 0 });
+        await expect(own).rejects.toThrow(SecretKeyError);
+        const fileKey = readFileSync(secretKeyFile, 'utf8').trim();
+        await expect(own).rejects.toThrow(
+          `the key in ${secretKeyFile} (key id ${keyIdOf(fileKey)}) does not open 2 of the store's 2 sealed secrets`,
+        );
+        await expect(own).rejects.toThrow("set LOYALTY_SECRET_KEY to the deployment's key");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      // Built in code with neither a key nor a file: nothing to seal with.
       const missing = listen(undefined);
       await expect(missing).rejects.toThrow(ConfigError);
       await expect(missing).rejects.toThrow(/LOYALTY_SECRET_KEY is not set.*loyalty secret generate/s);
