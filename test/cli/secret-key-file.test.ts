@@ -136,6 +136,28 @@ for (const kind of STORES) {
       expect((await served.stop()).code).toBe(0);
     });
 
+    it('migrate makes the key file where serve would; secret rotate then seals with its key', async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'key-migrate-'));
+      // A store of its own: the suite's is sealed with the other test's key file.
+      const fresh = kind === 'postgres' ? await createTempPg() : undefined;
+      try {
+        const dbEnv: Record<string, string> = fresh ? { DATABASE_URL: fresh.url } : {};
+        const file = path.join(dir, 'data', 'secret.key');
+        const migrated = await runCli(['migrate'], cleanEnv({ ...NO_KEY, ...dbEnv }), 60_000, dir);
+        expect(migrated.code, migrated.stderr).toBe(0);
+        expect(migrated.stderr).toContain(`made a new sealing key in ${file}`);
+        const key = readFileSync(file, 'utf8').trim();
+        const rotated = await runCli(['secret', 'rotate'], cleanEnv({ ...NO_KEY, ...dbEnv }), 60_000, dir);
+        expect(rotated.code, rotated.stderr).toBe(0);
+        expect(rotated.stdout).toContain(`again with key ${keyIdOf(key)}`);
+        // The file was there: no second warning.
+        expect(rotated.stderr).not.toContain('made a new sealing key');
+      } finally {
+        await fresh?.drop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('a malformed key file stops start-up, naming the file and never its content', async () => {
       const file = path.join(cwd, 'elsewhere', 'broken.key');
       mkdirSync(path.dirname(file), { recursive: true });
