@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateSecretKey } from '../src/auth/secret-box.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -31,6 +32,8 @@ export async function startLocalServer(
       DATABASE_URL: database,
       LOYALTY_ADMIN_TOKEN: token,
       LOYALTY_DEMO: '0',
+      // A key of this run only (the bench's store lives as long as the run): no key file in the checkout.
+      LOYALTY_SECRET_KEY: generateSecretKey(),
       LOG_LEVEL: 'warn',
       ...env,
     },

@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { request } from 'undici';
+import { generateSecretKey } from '../src/auth/secret-box.js';
 import {
   BATCH,
   type BaselineJob,
@@ -355,6 +356,8 @@ async function launch(plan: ServerPlan, mode: AuthMode | 'import'): Promise<Serv
     DATABASE_URL: plan.store.databaseUrl,
     LOYALTY_ADMIN_TOKEN: plan.adminToken,
     LOYALTY_DEMO: '0',
+    // A key of this run only: the bench's store lives as long as the run.
+    LOYALTY_SECRET_KEY: generateSecretKey(),
     LOG_LEVEL: 'warn',
     BENCH_ORG_ID: String(plan.orgId),
   };

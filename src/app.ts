@@ -16,6 +16,8 @@ import { createCredentialRepository } from './auth/credential.repository.js';
 import { loggableUrl } from './auth/log-redaction.js';
 import { oauthRoutes } from './auth/oauth.routes.js';
 import { createRateLimiter } from './auth/rate-limiter.js';
+import { SecretKeyError } from './auth/secret-box.js';
+import { requireSecretBox } from './auth/secret-keys.service.js';
 import { v2AuthHook } from './auth/v2-auth.hook.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
@@ -145,6 +147,8 @@ function classify(err: FastifyError | AppError | Error): ErrorReply {
   if (isSequenceExhausted(err)) return { status: 503, code: 503, message: err.message };
   if (isCommitOutcomeUnknown(err)) return { status: 503, code: 503, message: MESSAGES.commitOutcomeUnknown };
   if (isStoreUnavailable(err)) return { status: 503, code: 503, message: ERROR_TABLE[503].message };
+  // A secret sealed with a key this process lacks (rotated under it): the operator's to fix.
+  if (err instanceof SecretKeyError) return { status: 503, code: 503, message: ERROR_TABLE[503].message };
   return { status: 500, code: 500, message: ERROR_TABLE[500].message };
 }
 
@@ -289,11 +293,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     }
   });
 
+  const box = requireSecretBox(config);
   const auth = createAuthenticator({
     credentials: createCredentialRepository(deps.store),
     clock,
     cacheMs: config.credentialCacheMs,
     jwtSecret: config.jwtSecret,
+    box,
     maxTokenTtlSeconds: config.maxTokenTtlSeconds,
   });
   const limiter = createRateLimiter(clock);
@@ -302,7 +308,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     repository: createCustomerPromotionsRepository(deps.store.db),
     clock,
   });
-  const events = createEvents({ store: deps.store, config: config.events, clock, log: app.log });
+  const events = createEvents({ store: deps.store, config: config.events, clock, log: app.log, box });
   const enrolment = createEnrolmentService({
     repository: createEnrolmentRepository(deps.store),
     clock,

@@ -2,6 +2,9 @@
 import { readFile } from 'node:fs/promises';
 import { loadFixture } from './admin/fixture.service.js';
 import { createManagement } from './admin/management.js';
+import { runSecretCommand, SECRET_USAGE, SecretUsageError } from './auth/secret.command.js';
+import { SecretKeyError } from './auth/secret-box.js';
+import { requireSecretBox, resolveSecretKey } from './auth/secret-keys.service.js';
 import { runBulkCommand } from './bulk/bulk.command.js';
 import { systemClock } from './clock.js';
 import { ConfigError, describeConfig, loadConfig } from './config.js';
@@ -18,7 +21,8 @@ import { packageVersion } from './version.js';
 const USAGE = `Usage: loyalty <command>
 
 Commands:
-  serve        start the HTTP server (PORT, HOST, DATABASE_URL, LOYALTY_ADMIN_TOKEN, LOYALTY_DEMO);
+  serve        start the HTTP server (PORT, HOST, DATABASE_URL, LOYALTY_ADMIN_TOKEN, LOYALTY_DEMO,
+               LOYALTY_SECRET_KEY: without it, the key in data/secret.key, made on first start);
                --workers N runs N processes on the same port (PostgreSQL only)
   migrate      bring the database named by DATABASE_URL to the current schema
   seed FILE    load a fixture file of orgs, programs, promotions, customers, tills and API clients
@@ -27,16 +31,20 @@ Commands:
   events tail  print an org's events as JSON lines and follow the feed (loyalty events --help)
   jobs CMD     submit, status, results, cancel or undo a bulk job run inside a server
                (loyalty jobs --help)
+  secret ACTION  generate prints a new LOYALTY_SECRET_KEY; rotate seals the store's secrets again with
+               it (loyalty secret --help)
   config       print the effective configuration, secrets masked, and exit (non-zero if it is invalid)
   version      print the package's version (also --version, -v)
   help         show this text
 `;
 
+const warn = (message: string) => console.error(`warning: ${message}`);
+
 async function migrate(): Promise<void> {
-  const config = loadConfig();
+  const config = await resolveSecretKey(loadConfig(), warn);
   const store = createStore(config.store);
   try {
-    const applied = await migrateToLatest(store.db);
+    const applied = await migrateToLatest(store.db, { secrets: requireSecretBox(config) });
     console.log(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'schema is current');
     const past = await sequencesPast(store.db, store.dialect, SEQUENCE_WARNING);
     if (past.length > 0) console.error(`warning: ${describeSequencesPast(past)}`);
@@ -47,7 +55,7 @@ async function migrate(): Promise<void> {
 
 async function seed(file: string | undefined): Promise<void> {
   if (!file) throw new UsageError('seed needs a FILE');
-  const config = loadConfig();
+  const config = await resolveSecretKey(loadConfig(), warn);
   let fixture: unknown;
   try {
     fixture = JSON.parse(await readFile(file, 'utf8'));
@@ -56,7 +64,7 @@ async function seed(file: string | undefined): Promise<void> {
   }
   const store = createStore(config.store);
   try {
-    await migrateToLatest(store.db);
+    await migrateToLatest(store.db, { secrets: requireSecretBox(config) });
     const summary = await loadFixture(createManagement(store, systemClock), fixture);
     console.log(
       `loaded ${summary.orgs} org(s), ${summary.programs} program(s), ${summary.promotions} promotion(s), ` +
@@ -151,6 +159,15 @@ async function main(argv: string[]): Promise<void> {
       return events(rest);
     case 'jobs':
       return jobs(rest);
+    case 'secret':
+      if (rest[0] === '--help' || rest[0] === 'help') {
+        console.log(SECRET_USAGE);
+        return;
+      }
+      return runSecretCommand(rest, () => resolveSecretKey(loadConfig(), warn), {
+        stdout: process.stdout,
+        stderr: process.stderr,
+      });
     case 'config':
       console.log(JSON.stringify(describeConfig(loadConfig()), null, 2));
       return;
@@ -174,6 +191,16 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof UsageError) {
     console.error(`loyalty: ${err.message}\n\n${USAGE}`);
     process.exit(64);
+  }
+  if (err instanceof SecretUsageError) {
+    console.error(`loyalty: ${err.message}\n\n${SECRET_USAGE}`);
+    process.exit(64);
+  }
+  // A missing or wrong LOYALTY_SECRET_KEY, from start-up's check or from a migration: the message says it all.
+  const keyError = err instanceof SecretKeyError ? err : (err as { cause?: unknown } | null)?.cause;
+  if (keyError instanceof SecretKeyError) {
+    console.error(`loyalty: ${keyError.message}`);
+    process.exit(78);
   }
   if (err instanceof ConfigError || err instanceof AppError) {
     console.error(`loyalty: ${err.message}`);

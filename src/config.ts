@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { decodeSecretKey, generateSecretKey, keyIdOf } from './auth/secret-box.js';
 
 /** Where the data lives: an embedded SQLite file (or memory), or a PostgreSQL server. */
 export type StoreConfig =
@@ -39,6 +40,19 @@ export interface Config {
   readonly jobPollMs: number;
   /** How long a job runner that stopped making progress keeps its job, in ms (LOYALTY_JOB_LEASE_MS). */
   readonly jobLeaseMs: number;
+  /**
+   * The key that seals the secrets kept in the store (LOYALTY_SECRET_KEY); without it, the key in
+   * `secretKeyFile` (see resolveSecretKey). `previousSecretKey` (LOYALTY_SECRET_KEY_PREVIOUS) still
+   * opens, during a rotation.
+   */
+  readonly secretKey: string | undefined;
+  readonly previousSecretKey: string | undefined;
+  /**
+   * The file that holds the key when LOYALTY_SECRET_KEY is not set (LOYALTY_SECRET_KEY_FILE, by default
+   * data/secret.key), made on first start; an absolute path. Undefined when LOYALTY_SECRET_KEY is set:
+   * then no file is read or made.
+   */
+  readonly secretKeyFile: string | undefined;
 }
 
 /** Events and webhooks (docs/events.md). */
@@ -98,6 +112,8 @@ export const JOB_UPLOAD_LIMIT = 2 * 1024 ** 3;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const DEFAULT_SQLITE_FILE = path.join('data', 'loyalty.db');
+/** Beside the default SQLite file: one folder to back up, the key apart from the store's copies. */
+export const DEFAULT_SECRET_KEY_FILE = path.join('data', 'secret.key');
 
 /** Parses `DATABASE_URL` into a store; `undefined` means the default embedded file. */
 export function parseDatabaseUrl(url: string | undefined, poolSize = 10): StoreConfig {
@@ -183,6 +199,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const adminToken = env.LOYALTY_ADMIN_TOKEN === '' ? undefined : env.LOYALTY_ADMIN_TOKEN;
+  const secretKey = secretKeyVar(env, 'LOYALTY_SECRET_KEY', problems);
+  const previousSecretKey = secretKeyVar(env, 'LOYALTY_SECRET_KEY_PREVIOUS', problems);
+  // Resolved now, so that a worker forked later, or a process started elsewhere, names the same file.
+  const secretKeyFile =
+    secretKey === undefined
+      ? path.resolve(env.LOYALTY_SECRET_KEY_FILE || DEFAULT_SECRET_KEY_FILE)
+      : undefined;
   const events = eventsConfig(env, problems);
   const jobUploadLimitBytes = intVar(
     env,
@@ -221,7 +244,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobUploadLimitBytes,
     jobPollMs,
     jobLeaseMs,
+    secretKey,
+    previousSecretKey,
+    secretKeyFile,
   });
+}
+
+function secretKeyVar(env: NodeJS.ProcessEnv, name: string, problems: string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  // Never echo the value: a key pasted in the wrong variable is still a key.
+  if (!decodeSecretKey(raw)) {
+    problems.push(
+      `${name} must be 32 bytes in base64 (43 or 44 characters); make one with: loyalty secret generate`,
+    );
+  }
+  return raw;
 }
 
 function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean, problems: string[]): boolean {
@@ -253,8 +291,13 @@ function eventsConfig(env: NodeJS.ProcessEnv, problems: string[]): EventsConfig 
   });
 }
 
+// Tests only: one key for the whole process, so that every app a test builds on one store opens what
+// the others sealed; nothing sealed with it outlives the process's test databases.
+let processSecretKey: string | undefined;
+
 /** A configuration for tests and embedding: defaults, then the given overrides. */
 export function defineConfig(overrides: Partial<Config> = {}): Config {
+  processSecretKey ??= generateSecretKey();
   return Object.freeze({
     port: 0,
     host: '127.0.0.1',
@@ -274,6 +317,9 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
     jobUploadLimitBytes: JOB_UPLOAD_LIMIT,
     jobPollMs: 1000,
     jobLeaseMs: 60_000,
+    secretKey: processSecretKey,
+    previousSecretKey: undefined,
+    secretKeyFile: undefined,
     ...overrides,
   } satisfies Config);
 }
@@ -309,7 +355,16 @@ export function describeConfig(config: Config): Record<string, unknown> {
     jobUploadLimitBytes: config.jobUploadLimitBytes,
     jobPollMs: config.jobPollMs,
     jobLeaseMs: config.jobLeaseMs,
+    secretKey: sealingKey(config.secretKey),
+    previousSecretKey: sealingKey(config.previousSecretKey),
+    secretKeyFile: config.secretKeyFile ?? '(not used: LOYALTY_SECRET_KEY is set)',
   };
+}
+
+/** A sealing key as an operator may see it: its fingerprint, which is what sealed values name. */
+function sealingKey(value: string | undefined): string {
+  if (value === undefined) return '(not set)';
+  return decodeSecretKey(value) ? `(set, key id ${keyIdOf(value)})` : '(set, not a valid key)';
 }
 
 /** True when an admin token is set but too short to switch the management API on. */

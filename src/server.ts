@@ -4,6 +4,7 @@ import { md5Hex } from './admin/credential-admin.service.js';
 import { loadFixture } from './admin/fixture.service.js';
 import { createManagement } from './admin/management.js';
 import { type AppDeps, buildApp } from './app.js';
+import { checkSealedSecrets, requireSecretBox, resolveSecretKey } from './auth/secret-keys.service.js';
 import { systemClock } from './clock.js';
 import { adminTokenTooShort, type Config, ConfigError, MIN_ADMIN_TOKEN_BYTES } from './config.js';
 import { SEQUENCE_WARNING } from './contract/common.contract.js';
@@ -31,17 +32,24 @@ async function loadDemo(config: Config, store: Store): Promise<boolean> {
 
 /** Migrates the store, loads the demo data where it belongs, and listens. */
 export async function startServer(
-  config: Config,
+  given: Config,
   /** The bench's run without authentication only (see AppDeps.unauthenticatedActor). */
   extra: Pick<AppDeps, 'unauthenticatedActor'> = {},
 ): Promise<RunningServer> {
   let log: ((err: Error) => void) | undefined;
+  // Before the store is touched: without its key a server cannot read what it keeps sealed. The
+  // warning about a new key file waits for the logger.
+  const warnings: string[] = [];
+  const config = await resolveSecretKey(given, (message) => warnings.push(message));
+  const secrets = requireSecretBox(config);
   const store = createStore(config.store, { onIdleError: (err) => log?.(err) });
   try {
-    await migrateToLatest(store.db);
+    await migrateToLatest(store.db, { secrets });
+    const sealed = await checkSealedSecrets(store, secrets);
     const demo = await loadDemo(config, store);
     const app = await buildApp(config, { ...extra, store });
     log = (err) => app.log.warn({ err }, 'an idle store connection failed; the pool replaces it');
+    for (const warning of warnings) app.log.warn(warning);
     if (adminTokenTooShort(config)) {
       app.log.warn(
         `LOYALTY_ADMIN_TOKEN is shorter than ${MIN_ADMIN_TOKEN_BYTES} bytes, so the management API stays off ` +
@@ -50,6 +58,12 @@ export async function startServer(
     }
     const past = await sequencesPast(store.db, store.dialect, SEQUENCE_WARNING);
     if (past.length > 0) app.log.error(describeSequencesPast(past));
+    if (sealed.previous > 0) {
+      app.log.warn(
+        `${sealed.previous} secret(s) are still sealed with LOYALTY_SECRET_KEY_PREVIOUS ` +
+          `(${secrets.previousKeyId}): run loyalty secret rotate, then drop LOYALTY_SECRET_KEY_PREVIOUS`,
+      );
+    }
     await app.listen({ port: config.port, host: config.host });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -76,6 +90,8 @@ export async function startServer(
       },
     };
   } catch (err) {
+    // A key file made by a start that failed (a store sealed with another key, say) is still news.
+    if (!log) for (const warning of warnings) console.error(`warning: ${warning}`);
     await store.destroy();
     throw err;
   }
@@ -95,9 +111,13 @@ export async function serveWorkers(config: Config, workers: number): Promise<voi
     ]);
   }
   if (!cluster.isPrimary) return serve(config);
+  // The key file is made here, before the fork: every worker then reads the same one.
+  const keyed = await resolveSecretKey(config, (message) => console.error(`warning: ${message}`));
+  const secrets = requireSecretBox(keyed);
   const store = createStore(config.store);
   try {
-    await migrateToLatest(store.db);
+    await migrateToLatest(store.db, { secrets });
+    await checkSealedSecrets(store, secrets);
   } finally {
     await store.destroy();
   }

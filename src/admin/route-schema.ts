@@ -9,8 +9,9 @@ export const ADMIN_BODY_LIMIT = 32 * 1024 * 1024;
 
 /** The refusals a route can answer besides its success, all in the admin envelope. */
 export function refusals(...statuses: number[]): Record<number, TSchema> {
-  // Every route can be refused for its token (401); every write also for its body's size and type.
-  return Object.fromEntries([401, ...statuses].map((status) => [status, ref('AdminError') as TSchema]));
+  // Every route can be refused for its token (401), and for too many wrong tokens from the caller's
+  // address (429, with Retry-After); every write also for its body's size and type.
+  return Object.fromEntries([401, 429, ...statuses].map((status) => [status, ref('AdminError') as TSchema]));
 }
 export const WRITE_REFUSALS = [400, 413, 415] as const;
 

@@ -3,6 +3,7 @@ import { decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import type { Clock } from '../clock.js';
 import type { Actor } from './actor.js';
 import type { CredentialKind, CredentialRepository, StoredCredential } from './credential.repository.js';
+import type { SecretBox } from './secret-box.js';
 import { verifySecret } from './secret-hash.js';
 
 export interface AuthenticatorDeps {
@@ -12,6 +13,8 @@ export interface AuthenticatorDeps {
   cacheMs: number;
   /** The operator's token signing secret; without one, each org gets a random key kept in the store. */
   jwtSecret?: string | undefined;
+  /** Seals the keys kept in the store (LOYALTY_SECRET_KEY). */
+  box: SecretBox;
   maxCacheEntries?: number;
   /** The longest token life accepted, in seconds, whatever a token claims (LOYALTY_MAX_TOKEN_TTL_SECONDS). */
   maxTokenTtlSeconds?: number;
@@ -87,6 +90,7 @@ export function createAuthenticator({
   clock,
   cacheMs,
   jwtSecret,
+  box,
   maxCacheEntries = 10_000,
   maxTokenTtlSeconds = 3600,
 }: AuthenticatorDeps) {
@@ -135,11 +139,14 @@ export function createAuthenticator({
           ? await credentials.ensureSigningKey(
               orgId,
               STORED_KID,
-              randomBytes(32).toString('base64url'),
+              box.seal('oauth-signing-key', orgId, randomBytes(32).toString('base64url')),
               clock.now(),
             )
           : undefined);
-      return stored === undefined ? undefined : new Uint8Array(Buffer.from(stored, 'base64url'));
+      if (stored === undefined) return undefined;
+      // A key that does not open throws: the start-up check makes that a key rotated away under
+      // this process, an error to see (503), never a quiet refusal of every token.
+      return new Uint8Array(Buffer.from(box.open('oauth-signing-key', orgId, stored), 'base64url'));
     })();
     // Only a found key is remembered, so that a key made later (by another process) is seen.
     key.then(

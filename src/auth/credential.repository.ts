@@ -160,24 +160,25 @@ function queries(store: Store, db: Trx) {
       return Number(result.numUpdatedRows) > 0;
     },
 
+    /** The org's signing key as the store keeps it (sealed). */
     async findSigningKey(orgId: number, kid: string): Promise<string | undefined> {
       const row = await db
         .selectFrom('oauth_keys')
-        .select('secret')
+        .select('sealed_secret')
         .where('org_id', '=', orgId)
         .where('kid', '=', kid)
         .executeTakeFirst();
-      return row?.secret;
+      return row?.sealed_secret;
     },
 
     /** Stores the key unless another process stored one first; answers the key that is kept. */
-    async ensureSigningKey(orgId: number, kid: string, secret: string, at: number): Promise<string> {
+    async ensureSigningKey(orgId: number, kid: string, sealed: string, at: number): Promise<string> {
       await db
         .insertInto('oauth_keys')
-        .values({ org_id: orgId, kid, secret, created_at: at })
+        .values({ org_id: orgId, kid, sealed_secret: sealed, created_at: at })
         .onConflict((oc) => oc.columns(['org_id', 'kid']).doNothing())
         .execute();
-      return (await this.findSigningKey(orgId, kid)) ?? secret;
+      return (await this.findSigningKey(orgId, kid)) ?? sealed;
     },
   };
 }

@@ -130,15 +130,26 @@ export const CreateCustomersBody = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * A till's username or an API client's key: a login, so no ':' (Basic could never carry it), no
+ * blanks, control or non-ASCII characters (no look-alikes in logs and lists).
+ */
+export const LOGIN_NAME_PATTERN = '^[A-Za-z0-9._@-]{1,100}$';
+const LoginName = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  pattern: LOGIN_NAME_PATTERN,
+  description: '1 to 100 of A-Z, a-z, 0-9, ".", "_", "-" and "@"',
+});
 const RateLimit = Type.Optional(nullable(Bounded(RATE_LIMIT_RANGE.min, RATE_LIMIT_RANGE.max)));
 const TokenTtl = Type.Optional(Bounded(TOKEN_TTL_RANGE.min, TOKEN_TTL_RANGE.max));
 export const CreateTillBody = Type.Object(
-  { username: Text(100), password: Text(200), customerAccess: Access, rateLimitPerMinute: RateLimit },
+  { username: LoginName, password: Text(200), customerAccess: Access, rateLimitPerMinute: RateLimit },
   { additionalProperties: false },
 );
 export const CreateApiClientBody = Type.Object(
   {
-    key: Text(100),
+    key: LoginName,
     secret: Text(200),
     customerAccess: Access,
     rateLimitPerMinute: RateLimit,

@@ -87,8 +87,8 @@ export interface ApiClientsTable {
 export interface OauthKeysTable {
   org_id: number;
   kid: string;
-  /** base64url of 32 random bytes (HS256). */
-  secret: string;
+  /** base64url of 32 random bytes (HS256), sealed with LOYALTY_SECRET_KEY (src/auth/secret-box.ts). */
+  sealed_secret: string;
   created_at: Millis;
 }
 
@@ -160,7 +160,8 @@ export interface WebhooksTable {
   enabled: number;
   disabled_reason: string | null;
   max_batch_size: number;
-  secret: string;
+  /** The `whsec_` secret, sealed with LOYALTY_SECRET_KEY (src/events/webhook-secret.ts). */
+  sealed_secret: string;
   cursor_xid: number;
   cursor_id: number;
   pending_message_id: string | null;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { SecretBox } from '../auth/secret-box.js';
 import type { Clock } from '../clock.js';
 import type { EventsConfig } from '../config.js';
 import { postMessage } from './delivery.http.js';
@@ -26,6 +27,8 @@ export interface DeliveryWorkerDeps {
   config: EventsConfig;
   clock: Clock;
   log: { warn(obj: object, msg: string): void };
+  /** Opens the endpoints' sealed secrets. */
+  box: SecretBox;
   /** Told of every attempt's outcome (metrics). */
   onAttempt?: (webhookId: string, outcome: Outcome) => void;
 }
@@ -60,7 +63,7 @@ export function messageBody(maxBatchSize: number, events: readonly EventRow[]): 
  * killed process's endpoints are taken over when its lease runs out), then sends each claimed
  * endpoint's batches in feed order, several endpoints at once up to a bound.
  */
-export function createDeliveryWorker({ repository, config, clock, log, onAttempt }: DeliveryWorkerDeps) {
+export function createDeliveryWorker({ repository, config, clock, log, box, onAttempt }: DeliveryWorkerDeps) {
   const owner = `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`;
   const policy: RetryPolicy = {
     baseMs: config.retryBaseMs,
@@ -150,7 +153,12 @@ export function createDeliveryWorker({ repository, config, clock, log, onAttempt
       {
         'webhook-id': batch.messageId,
         'webhook-timestamp': String(timestamp),
-        'webhook-signature': signature(openSecret(w.secret), batch.messageId, timestamp, body),
+        'webhook-signature': signature(
+          openSecret(box, Number(w.org_id), w.sealed_secret),
+          batch.messageId,
+          timestamp,
+          body,
+        ),
       },
       body,
       { timeoutMs: config.timeoutMs, allowPrivate: config.allowPrivate },

@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import type { SecretBox } from '../auth/secret-box.js';
 import type { Clock } from '../clock.js';
 import type { EventsConfig } from '../config.js';
 import type { Store } from '../db/database.js';
@@ -28,9 +29,11 @@ export interface EventsDeps {
   config: EventsConfig;
   clock: Clock;
   log: { warn(obj: object, msg: string): void };
+  /** Seals the endpoints' secrets in the store (LOYALTY_SECRET_KEY). */
+  box: SecretBox;
 }
 
-export function createEvents({ store, config, clock, log }: EventsDeps): Events {
+export function createEvents({ store, config, clock, log, box }: EventsDeps): Events {
   const feedRepository = createFeedRepository(store.db, store.dialect);
   const repository = createWebhookRepository(store);
   let metrics: EventMetrics | undefined;
@@ -39,6 +42,7 @@ export function createEvents({ store, config, clock, log }: EventsDeps): Events 
     config,
     clock,
     log,
+    box,
     onAttempt: (id, outcome) => metrics?.attempted(id, outcome),
   });
   const webhooks = createWebhookService({
@@ -47,6 +51,7 @@ export function createEvents({ store, config, clock, log }: EventsDeps): Events 
     orgExists: repository.orgExists,
     clock,
     allowPrivate: config.allowPrivate,
+    box,
     onChange: () => worker.nudge(),
   });
   return {

@@ -1,8 +1,9 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import type { SecretBox } from '../auth/secret-box.js';
 
 /**
- * The one place that turns a webhook secret into what the store holds and back. Secrets must stay
- * readable by the server (it signs with them); encrypting them at rest will change only seal/open.
+ * The one place that turns a webhook secret into what the store holds and back: sealed with
+ * LOYALTY_SECRET_KEY (the server must read it back to sign, so it cannot be a hash).
  */
 
 const PREFIX = 'whsec_';
@@ -12,14 +13,14 @@ export function newSecret(): string {
   return `${PREFIX}${randomBytes(32).toString('base64')}`;
 }
 
-/** What the store keeps for a secret. */
-export function sealSecret(secret: string): string {
-  return secret;
+/** What the store keeps for a secret of an org's endpoint. */
+export function sealSecret(box: SecretBox, orgId: number, secret: string): string {
+  return box.seal('webhook-secret', orgId, secret);
 }
 
 /** The secret back from what the store keeps. */
-export function openSecret(stored: string): string {
-  return stored;
+export function openSecret(box: SecretBox, orgId: number, stored: string): string {
+  return box.open('webhook-secret', orgId, stored);
 }
 
 /**

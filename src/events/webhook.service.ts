@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { SecretBox } from '../auth/secret-box.js';
 import type { Clock } from '../clock.js';
 import type { DeliveryOutcome } from '../contract/enums.contract.js';
 import type {
@@ -23,6 +24,8 @@ export interface WebhookServiceDeps {
   orgExists(orgId: number): Promise<boolean>;
   clock: Clock;
   allowPrivate: boolean;
+  /** Seals the endpoints' secrets (LOYALTY_SECRET_KEY). */
+  box: SecretBox;
   /** Told when an endpoint may have something to send at once (enabled again, replayed). */
   onChange?: () => void;
 }
@@ -112,7 +115,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
         enabled: 1,
         disabled_reason: null,
         max_batch_size: maxBatchSize,
-        secret: sealSecret(secret),
+        sealed_secret: sealSecret(deps.box, orgId, secret),
         ...cursorAt(start),
         lease_owner: null,
         lease_until: 0,
@@ -161,7 +164,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
 
     async rotateSecret(orgId: number, id: string): Promise<Webhook> {
       const secret = newSecret();
-      return changeAndShow(orgId, id, { secret: sealSecret(secret) }, secret);
+      return changeAndShow(orgId, id, { sealed_secret: sealSecret(deps.box, orgId, secret) }, secret);
     },
 
     /**

@@ -35,6 +35,28 @@ describe('configuration', () => {
     }
   });
 
+  it('takes a LOYALTY_SECRET_KEY of 32 bytes in base64 only, never echoes one, and shows its key id', () => {
+    for (const bad of ['short', `${'x'.repeat(42)}!`, Buffer.alloc(31).toString('base64')]) {
+      let error: unknown;
+      try {
+        loadConfig({ LOYALTY_SECRET_KEY: `${'AAAA'.repeat(10)}AAA`, LOYALTY_SECRET_KEY_PREVIOUS: bad });
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).problems).toStrictEqual([
+        'LOYALTY_SECRET_KEY_PREVIOUS must be 32 bytes in base64 (43 or 44 characters); make one with: loyalty secret generate',
+      ]);
+    }
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const config = loadConfig({ LOYALTY_SECRET_KEY: key });
+    expect(config.secretKey).toBe(key);
+    expect(loadConfig({}).secretKey).toBeUndefined();
+    const shown = JSON.stringify(describeConfig(config));
+    expect(shown).not.toContain(key);
+    expect(shown).toMatch(/"secretKey":"\(set, key id [0-9a-f]{8}\)"/);
+  });
+
   it('reads every store form', () => {
     expect(loadConfig({ DATABASE_URL: 'sqlite::memory:' }).store).toEqual({
       kind: 'sqlite',

@@ -1,49 +1,18 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import { beforeAll, expect, it } from 'vitest';
-import { SCHEMAS } from '../../src/openapi/docs.routes.js';
+import { ajv, type Doc, documentedPath as pathOf, validatorOf } from '../helpers/documented-answers.js';
 import { describeEachStore } from '../helpers/each-store.js';
 import { BULK_URL, bulkBody, type StandardOrg, seedStandardOrg } from '../helpers/fixtures.js';
 import { ADMIN_TOKEN } from '../helpers/test-app.js';
-
-// ajv-formats is CommonJS: its default export is the module object or the plugin, by loader.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
-  addFormatsModule) as unknown as (ajv: Ajv2020) => void;
-
-type Doc = {
-  paths: Record<string, Record<string, { responses: Record<string, any> }>>;
-  components: { schemas: Record<string, unknown> };
-};
-
-const ajv = new Ajv2020({ allErrors: true, strict: false });
-addFormats(ajv);
-const validators = new Map<string, ValidateFunction>();
-function validatorOf(name: string): ValidateFunction {
-  let v = validators.get(name);
-  if (!v) {
-    v = ajv.compile(SCHEMAS[name as keyof typeof SCHEMAS] as object);
-    validators.set(name, v);
-  }
-  return v;
-}
 
 describeEachStore('OpenAPI document', (t, kind) => {
   let org: StandardOrg;
   let doc: Doc;
   const exercised = new Set<string>();
 
-  /** The documented path of a concrete URL: `/admin/v1/orgs/7/tills` -> `/admin/v1/orgs/{orgId}/tills`. */
   function documentedPath(url: string): string {
-    const path = url.split('?', 1)[0] as string;
-    const candidates = Object.keys(doc.paths).filter((p) => {
-      const re = new RegExp(`^${p.replace(/\./g, '\\.').replace(/\{[^}]+\}/g, '[^/]+')}$`);
-      return re.test(path);
-    });
-    // The most literal match wins (`/issuals.csv` over `{promotionId}`).
-    candidates.sort((a, b) => (a.match(/\{/g)?.length ?? 0) - (b.match(/\{/g)?.length ?? 0));
-    const found = candidates[0];
-    if (!found) throw new Error(`${path} is not in the document`);
+    const found = pathOf(doc, url);
+    if (!found) throw new Error(`${url.split('?', 1)[0]} is not in the document`);
     return found;
   }
 

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { buildApp } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
 import { type Config, defineConfig } from '../../src/config.js';
-import { openTestStore, type StoreKind, type TestStore } from './stores.js';
+import { openTestStore, type StoreKind, TEST_SECRET_KEY, type TestStore } from './stores.js';
 import { ADMIN_TOKEN, type JsonResponse, type TestApp } from './test-app.js';
 
 /**
@@ -72,7 +72,12 @@ function wrap(
 }
 
 async function build(testStore: TestStore, options: AppOptions): Promise<FastifyInstance> {
-  const config = defineConfig({ adminToken: ADMIN_TOKEN, store: testStore.config, ...options.config });
+  const config = defineConfig({
+    adminToken: ADMIN_TOKEN,
+    store: testStore.config,
+    secretKey: TEST_SECRET_KEY,
+    ...options.config,
+  });
   const app = await buildApp(config, {
     store: testStore.store,
     ...(options.clock ? { clock: options.clock } : {}),

@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { PG_URL } from './stores.js';
+import { PG_URL, TEST_SECRET_KEY } from './stores.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -25,13 +25,16 @@ export function freePort(): Promise<number> {
 
 const CONFIG_VARS = /^(PORT|HOST|DATABASE_URL|LOG_LEVEL|LOYALTY_.*)$/;
 
-/** This process's environment without any of the service's own variables, plus `extra`. */
+/**
+ * This process's environment without any of the service's own variables, plus the tests' sealing key
+ * (`LOYALTY_SECRET_KEY: ''` in `extra` takes it away), plus `extra`.
+ */
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (!CONFIG_VARS.test(key)) env[key] = value;
   }
-  return { ...env, ...extra };
+  return { ...env, LOYALTY_SECRET_KEY: TEST_SECRET_KEY, ...extra };
 }
 
 /** Children started by a test (killed after it) and by a suite's beforeAll (killed after the suite). */
@@ -75,9 +78,11 @@ function track(
   args: string[],
   env: NodeJS.ProcessEnv,
   suite = false,
+  cwd = ROOT,
 ): { child: ChildProcess; output: Output } {
+  // A run without LOYALTY_SECRET_KEY makes data/secret.key in `cwd`: such runs pass a temporary one.
   const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: ROOT,
+    cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -101,9 +106,14 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
   return new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
 }
 
-/** Runs `loyalty ARGS` to its end (killed after `timeoutMs`). */
-export async function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<RunResult> {
-  const { child, output } = track(args, env);
+/** Runs `loyalty ARGS` in `cwd` (the checkout by default) to its end (killed after `timeoutMs`). */
+export async function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 60_000,
+  cwd = ROOT,
+): Promise<RunResult> {
+  const { child, output } = track(args, env, false, cwd);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const { code, signal } = await exited(child);
   clearTimeout(timer);
@@ -141,13 +151,18 @@ export interface Served {
  */
 export async function startServe(
   env: Record<string, string>,
-  { suite = false, timeoutMs = 30_000 }: { suite?: boolean; timeoutMs?: number } = {},
+  {
+    suite = false,
+    timeoutMs = 30_000,
+    cwd = ROOT,
+  }: { suite?: boolean; timeoutMs?: number; cwd?: string } = {},
 ): Promise<Served> {
   const port = await freePort();
   const { child, output } = track(
     ['serve'],
     cleanEnv({ HOST: '127.0.0.1', PORT: String(port), ...env }),
     suite,
+    cwd,
   );
   const url = `http://127.0.0.1:${port}`;
   const done = exited(child);

@@ -33,6 +33,12 @@ export function parseTestStores(text: string): StoreKind[] {
  */
 export const STORES: readonly StoreKind[] = parseTestStores(process.env.TEST_STORES ?? 'sqlite,postgres');
 
+/**
+ * The LOYALTY_SECRET_KEY of the test apps and of every `loyalty` process a test starts (cleanEnv), so
+ * that an app and a process on one store open each other's sealed secrets. Public: tests only.
+ */
+export const TEST_SECRET_KEY = 'dGVzdC1vbmx5LWxveWFsdHktc2VjcmV0LWtleS0zMmI';
+
 export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export interface TestStore {

@@ -3,7 +3,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { buildApp } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
 import { type Config, defineConfig } from '../../src/config.js';
-import { openTestStore, type StoreKind, type TestStore } from './stores.js';
+import { openTestStore, type StoreKind, TEST_SECRET_KEY, type TestStore } from './stores.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123456789';
 
@@ -43,7 +43,12 @@ function toJson(res: LightMyRequestResponse): JsonResponse {
 /** The real application over a fresh database of the given store. */
 export async function startTestApp(kind: StoreKind, options: TestAppOptions = {}): Promise<TestApp> {
   const testStore = await openTestStore(kind, options.onQuery);
-  const config = defineConfig({ adminToken: ADMIN_TOKEN, store: testStore.config, ...options.config });
+  const config = defineConfig({
+    adminToken: ADMIN_TOKEN,
+    store: testStore.config,
+    secretKey: TEST_SECRET_KEY,
+    ...options.config,
+  });
   const app = await buildApp(config, {
     store: testStore.store,
     ...(options.clock ? { clock: options.clock } : {}),

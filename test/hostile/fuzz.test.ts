@@ -3,6 +3,8 @@ import vm from 'node:vm';
 import fc from 'fast-check';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_EVENTS_CONFIG } from '../../src/config.js';
+import { type Doc, undocumented } from '../helpers/documented-answers.js';
 import { type StandardOrg, seedStandardOrg } from '../helpers/fixtures.js';
 import { STORES } from '../helpers/stores.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -18,6 +20,8 @@ import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/test-app.js'
  */
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100);
+/** Where wrong credentials come from (see send): a few, so that some of them are throttled. */
+const BAD_ADDRESSES = ['10.0.0.1', '10.0.0.2', '10.0.0.3'];
 const SEED = Number(process.env.FUZZ_SEED ?? 20261126);
 const LONG = RUNS > 1000;
 const PROPERTY_TIMEOUT = LONG ? 24 * 3600_000 : 120_000;
@@ -27,7 +31,7 @@ type Envelope = 'bulk' | 'issue' | 'lookup' | 'oauth' | 'admin' | 'csv';
 
 interface Target {
   name: string;
-  method: 'GET' | 'POST' | 'PATCH';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** The path, with its known-good parameters; `params` say which segments may be fuzzed. */
   path: string[];
   params: number[];
@@ -530,6 +534,11 @@ function expectAnswer(envelope: Envelope, res: { statusCode: number; headers: an
   expect(res.body, context).not.toMatch(
     /\bat .+\(.*:\d+:\d+\)|node_modules|SQLITE_|syntax error at|\bselect .* from\b/i,
   );
+  // A deletion's 204 is documented without a body.
+  if (envelope === 'admin' && status === 204) {
+    expect(res.body, context).toBe('');
+    return;
+  }
   if (envelope === 'csv' && status === 200) {
     expect(String(headers['content-type'])).toMatch(/^text\/csv/);
     return;
@@ -615,6 +624,7 @@ for (const kind of STORES) {
     let ids: number[] = [];
     let targets: Target[] = [];
     let oauthToken = '';
+    let doc: Doc;
     const clientKey = `fuzz-client-${kind}-${process.pid}`;
     const clientSecret = 'fuzz-client-secret-0123456789';
 
@@ -639,8 +649,15 @@ for (const kind of STORES) {
     }
 
     beforeAll(async () => {
-      t = await startTestApp(kind);
+      // Webhook targets are not resolved (private ones allowed) and nothing is delivered: the fuzzer
+      // tries the management API's answers, not the network.
+      t = await startTestApp(kind, {
+        config: { events: { ...DEFAULT_EVENTS_CONFIG, deliver: false, allowPrivate: true } },
+      });
       org = await seedStandardOrg(t, 5);
+      const openapi = await t.app.inject({ method: 'GET', url: '/openapi.json' });
+      expect(openapi.statusCode).toBe(200);
+      doc = openapi.json();
       ids = org.customers.map((c) => c.id);
       const a = await t.admin('POST', `/admin/v1/orgs/${org.orgId}/api-clients`, {
         key: clientKey,
@@ -688,6 +705,23 @@ for (const kind of STORES) {
           })
         ).status,
       ).toBe(201);
+
+      const webhook = async () => {
+        const res = await t.admin('POST', `/admin/v1/orgs/${fuzzOrg}/webhooks`, {
+          url: 'http://127.0.0.1:9/fuzz',
+          types: ['promotion.enrolled'],
+          description: 'fuzz',
+          maxBatchSize: 10,
+        });
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        return res.body.id as string;
+      };
+      const hook = await webhook();
+      // Its own endpoint, so that deleting it leaves the others' targets standing.
+      const doomed = await webhook();
+      const feed = await t.admin('GET', `/admin/v1/orgs/${org.orgId}/events?limit=1`);
+      expect(feed.status).toBe(200);
+      const cursor = (feed.body.nextCursor as string | null) ?? undefined;
 
       const bulk = (action: string, promotionId: number, extra: Record<string, unknown> = {}) => ({
         type: 'CUSTOMER',
@@ -934,6 +968,103 @@ for (const kind of STORES) {
           envelope: 'csv',
         },
         {
+          name: 'admin list api-clients',
+          method: 'GET',
+          path: ['admin', 'v1', 'orgs', o, 'api-clients'],
+          params: [3],
+          auth: 'admin',
+          envelope: 'admin',
+        },
+        {
+          name: 'admin events',
+          method: 'GET',
+          path: ['admin', 'v1', 'orgs', o, 'events'],
+          params: [3],
+          query: { limit: '10', ...(cursor === undefined ? {} : { after: cursor }) },
+          auth: 'admin',
+          envelope: 'admin',
+        },
+        {
+          name: 'admin create webhook',
+          method: 'POST',
+          path: ['admin', 'v1', 'orgs', o, 'webhooks'],
+          params: [3],
+          body: {
+            url: 'https://hooks.example.com/loyalty',
+            types: ['promotion.enrolled', 'promotion.earned'],
+            description: 'A hook',
+            maxBatchSize: 50,
+          },
+          auth: 'admin',
+          envelope: 'admin',
+        },
+        {
+          name: 'admin list webhooks',
+          method: 'GET',
+          path: ['admin', 'v1', 'orgs', o, 'webhooks'],
+          params: [3],
+          query: { limit: '5' },
+          auth: 'admin',
+          envelope: 'admin',
+        },
+        {
+          name: 'admin get webhook',
+          method: 'GET',
+          path: ['admin', 'v1', 'orgs', o, 'webhooks', hook],
+          params: [3, 5],
+          auth: 'admin',
+          envelope: 'admin',
+        },
+        {
+          name: 'admin patch webhook',
+          method: 'PATCH',
+          path: ['admin', 'v1', 'orgs', o, 'webhooks', hook],
+          params: [3, 5],
+          body: {
+            url: 'http://127.0.0.1:9/other',
+            types: null,
+            description: null,
+            maxBatchSize: 1,
+            enabled: true,
+          },
+          auth: 'admin',
+          envelope: 'admin',
+        },
+        {
+          name: 'admin rotate webhook secret',
+          method: 'POST',
+          path: ['admin', 'v1', 'orgs', o, 'webhooks', hook, 'rotate-secret'],
+          params: [3, 5],
+          auth: 'admin',
+          envelope: 'admin',
+        },
+        {
+          name: 'admin webhook deliveries',
+          method: 'GET',
+          path: ['admin', 'v1', 'orgs', o, 'webhooks', hook, 'deliveries'],
+          params: [3, 5],
+          query: { limit: '5' },
+          auth: 'admin',
+          envelope: 'admin',
+        },
+        {
+          name: 'admin replay webhook',
+          method: 'POST',
+          path: ['admin', 'v1', 'orgs', o, 'webhooks', hook, 'replay'],
+          params: [3, 5],
+          body: cursor === undefined ? {} : { after: cursor },
+          auth: 'admin',
+          envelope: 'admin',
+        },
+        {
+          name: 'admin delete webhook',
+          method: 'DELETE',
+          path: ['admin', 'v1', 'orgs', o, 'webhooks', doomed],
+          params: [3, 5],
+          auth: 'admin',
+          envelope: 'admin',
+        },
+        {
           name: 'admin audit',
           method: 'GET',
           path: ['admin', 'v1', 'audit'],
@@ -1013,18 +1144,37 @@ for (const kind of STORES) {
       else if (body === 'none') payload = undefined;
       else if ('raw' in body) payload = body.raw;
       else payload = JSON.stringify(materialize(applyMutations(target.body ?? {}, body.mutations))) ?? 'null';
-      const headers: Record<string, string> = { ...c.headers, ...authHeaders(target, c.auth ?? 'good') };
+      const auth = c.auth ?? 'good';
+      const headers: Record<string, string> = { ...c.headers, ...authHeaders(target, auth) };
       const type = 'contentType' in c ? c.contentType : 'application/json';
       if (payload !== undefined && type !== undefined) headers['content-type'] = type;
       if (c.idempotencyKey !== undefined) headers['idempotency-key'] = c.idempotencyKey;
+      // Failed sign-ins are throttled per address (the admin token's per address only): wrong
+      // credentials come from addresses of their own, so that they meet 401 and 429 there while
+      // every case with good credentials still reaches its handler.
+      const good =
+        target.auth === 'admin' ? auth === 'good' : target.auth === 'none' || typeof auth === 'string';
+      const url = `/${path.join('/')}${query ? `?${query}` : ''}`;
       const opts: InjectOptions = {
         method: target.method,
-        url: `/${path.join('/')}${query ? `?${query}` : ''}`,
+        url,
         headers,
+        remoteAddress: good ? '127.0.0.1' : BAD_ADDRESSES[tally.cases % BAD_ADDRESSES.length],
         ...(payload === undefined ? {} : { payload }),
       };
       const res = await t.app.inject(opts);
       expectAnswer(target.envelope, res);
+      if (target.auth === 'admin') {
+        // The management API answers only what its document says, for that operation (or the
+        // envelope's 404 for a path it does not have), in the shape it documents.
+        // The path as the server saw it: `orgs/../webhooks` is `/admin/v1/webhooks` (found by fuzzing).
+        const seen = new URL(url, 'http://localhost').pathname;
+        const problem = undocumented(doc, target.method, seen, res.statusCode, res.body);
+        const noRoute = problem?.includes('is in no documented path') && res.statusCode === 404;
+        expect(noRoute ? undefined : problem, `${res.statusCode} ${res.body.slice(0, 300)}`).toBeUndefined();
+        if (good)
+          expect([401, 429], `${target.name}: ${res.body.slice(0, 300)}`).not.toContain(res.statusCode);
+      }
     }
 
     const target = fc.nat({ max: 1000 });
@@ -1057,6 +1207,37 @@ for (const kind of STORES) {
         expect(res.headers['content-security-policy']).toMatch(/default-src 'none'/);
         expect(res.body).not.toContain('9'.repeat(201));
       }
+    });
+
+    it('wrong admin tokens get 401, then 429 with Retry-After, on every management operation, as documented (found by fuzzing)', async () => {
+      const operations = Object.entries(doc.paths)
+        .filter(([path]) => path.startsWith('/admin/'))
+        .flatMap(([path, ops]) => Object.keys(ops).map((method) => ({ path, method })));
+      expect(operations.length).toBeGreaterThan(20);
+      const address = '10.9.9.9';
+      const statuses = new Set<number>();
+      for (let i = 0; i < 110; i++) {
+        const { path, method } = operations[i % operations.length] as { path: string; method: string };
+        const url = path.replace(/\{[^}]+\}/g, '1');
+        const res = await t.app.inject({
+          method: method.toUpperCase() as 'GET',
+          url,
+          headers: { authorization: `Bearer wrong-${i}` },
+          remoteAddress: address,
+        });
+        statuses.add(res.statusCode);
+        expect(undocumented(doc, method, url, res.statusCode, res.body), res.body).toBeUndefined();
+        if (res.statusCode === 429) expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+        else expect(res.statusCode).toBe(401);
+      }
+      expect([...statuses].sort()).toStrictEqual([401, 429]);
+      // The right token from another address is still answered.
+      const ok = await t.app.inject({
+        method: 'GET',
+        url: `/admin/v1/orgs/${org.orgId}/tills`,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      expect(ok.statusCode).toBe(200);
     });
 
     it('a lookup parameter given twice answers 400, not 500 (found by fuzzing)', async () => {

@@ -4,7 +4,8 @@ import { describeEachStoreKind } from '../helpers/each-store.js';
 import { openTestStore, type TestStore } from '../helpers/stores.js';
 
 // Migrations must carry a deployed store's rows across in both directions; the second one rebuilds
-// the issual and earn tables on SQLite, which is where rows or indexes could be lost.
+// the issual and earn tables on SQLite, which is where rows or indexes could be lost. (Sealing a
+// store's secrets, 0003, is tried with secrets in test/hostile/sealed-secrets.test.ts.)
 describeEachStoreKind('migrations', (kind) => {
   let t: TestStore;
   const stamp = { source: 'INSTORE', created_at: 1, created_by: 'test', request_id: 'r' };
@@ -58,6 +59,7 @@ describeEachStoreKind('migrations', (kind) => {
   const LATER = [
     '2026-11-30-0001-plans-without-statistics',
     '2026-11-30-0002-events',
+    '2026-11-30-0003-sealed-secrets',
     '2026-11-30-0004-jobs',
     '2026-11-30-0006-management',
   ];
