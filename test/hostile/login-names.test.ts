@@ -50,9 +50,13 @@ describeEachStore('login names', (t) => {
         'key',
       );
     }
-    expect((await t.admin('GET', `/admin/v1/orgs/${orgId}/tills`)).body).toStrictEqual({ tills: [] });
+    expect((await t.admin('GET', `/admin/v1/orgs/${orgId}/tills`)).body).toStrictEqual({
+      tills: [],
+      nextCursor: null,
+    });
     expect((await t.admin('GET', `/admin/v1/orgs/${orgId}/api-clients`)).body).toStrictEqual({
       apiClients: [],
+      nextCursor: null,
     });
   });
 

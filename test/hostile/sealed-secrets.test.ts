@@ -251,6 +251,13 @@ describeEachStoreKind(
       ).toThrow(/does not open/);
     });
 
+    // The sealing migration and those after it.
+    const AFTER_SEALING = [
+      '2026-11-30-0003-sealed-secrets',
+      '2026-11-30-0004-jobs',
+      '2026-11-30-0006-management',
+    ];
+
     it('upgrades a store that holds its secrets in the clear; without the key the migration changes nothing and says why', async () => {
       const old = await openStore(kind);
       try {
@@ -258,9 +265,9 @@ describeEachStoreKind(
         const before = await seed(app);
         await app.close();
         // Down to the schema before sealing: the secrets are back in the clear, as an older version kept them.
-        expect(await migrateDown(old.store.db, { secrets: createSecretBox(K1) })).toStrictEqual([
-          '2026-11-30-0003-sealed-secrets',
-        ]);
+        for (const name of AFTER_SEALING.toReversed()) {
+          expect(await migrateDown(old.store.db, { secrets: createSecretBox(K1) })).toStrictEqual([name]);
+        }
         const db = old.store.db as unknown as Kysely<any>;
         const clear = async () => ({
           keys: await db.selectFrom('oauth_keys').select(['org_id', 'secret']).execute(),
@@ -276,9 +283,9 @@ describeEachStoreKind(
         );
         expect(await clear()).toStrictEqual(plain);
 
-        expect(await migrateToLatest(old.store.db, { secrets: createSecretBox(K1) })).toStrictEqual([
-          '2026-11-30-0003-sealed-secrets',
-        ]);
+        expect(await migrateToLatest(old.store.db, { secrets: createSecretBox(K1) })).toStrictEqual(
+          AFTER_SEALING,
+        );
         const { keys, hooks } = await sealedRows(old.store);
         expect(keys[0]?.sealed_secret).toMatch(/^sealed:v1:/);
         expect(
