@@ -100,6 +100,46 @@ describeEachStore('management directory', (t) => {
       });
     });
 
+    it('tills and API clients, by login name, with names added before and after the cursor', async () => {
+      for (const [path, plural, key, body] of [
+        [
+          'tills',
+          'tills',
+          'username',
+          (name: string) => ({ username: name, password: 'pass-word-1234', customerAccess: 'READ' }),
+        ],
+        [
+          'api-clients',
+          'apiClients',
+          'key',
+          (name: string) => ({ key: name, secret: 'secret-1234567890', customerAccess: 'READ' }),
+        ],
+      ] as const) {
+        const url = `${base}/${path}`;
+        for (const name of ['m1', 'm2', 'm3', 'm4']) await create(t, url, body(`${path}-${name}`));
+        const before = (await t.admin('GET', `${url}?limit=1000`)).body[plural].map(
+          (r: Record<string, string>) => r[key],
+        );
+        const seen: string[] = [];
+        let cursor: string | null = null;
+        let pages = 0;
+        do {
+          const res = await t.admin('GET', `${url}?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+          expect(res.status, JSON.stringify(res.body)).toBe(200);
+          seen.push(...res.body[plural].map((r: Record<string, string>) => r[key]));
+          cursor = res.body.nextCursor;
+          // One name sorts before every page read so far, one after: neither may repeat or hide a row.
+          pages += 1;
+          await create(t, url, body(`${path}-a${pages}`));
+          await create(t, url, body(`${path}-z${pages}`));
+        } while (cursor !== null);
+        expect(new Set(seen).size, path).toBe(seen.length);
+        expect(seen, path).toStrictEqual([...seen].sort());
+        for (const name of before) expect(seen, path).toContain(name);
+        expect(pages, path).toBeGreaterThan(2);
+      }
+    });
+
     it('refuses a limit above 1000 and a cursor it never gave', async () => {
       expectAdminError(await t.admin('GET', `${base}/customers?limit=1001`), 400, 'invalid_request', 'limit');
       expectAdminError(
