@@ -1,19 +1,9 @@
-/**
- * Events bench: events delivered per second against events written per second while ENROL runs at
- * full speed, to a local receiver answering in about 1 ms, one endpoint with maxBatchSize 100.
- *
- *   node --import tsx bench/events-bench.ts [--seconds 15] [--clients 8] [--database postgres://…]
- *
- * The server is `loyalty serve` in a process of its own (an SQLite file by default); the load
- * generator and the receiver share this process.
- */
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { sleep, startLocalServer } from './local-server.js';
+import { seedBenchOrg, sleep, startLocalServer } from './local-server.js';
 
 const TOKEN = 'events-bench-admin-token-0123456789abcdef';
 const { values } = parseArgs({
@@ -52,28 +42,12 @@ const server = await startLocalServer(database, TOKEN, {
 });
 const { base, admin } = server;
 
-const orgId = (await admin('/admin/v1/orgs', { name: 'Events bench' })).id;
-const org = `/admin/v1/orgs/${orgId}`;
-const programId = (await admin(`${org}/programs`, { name: 'Main' })).id;
+const { org, programId, customerIds, tillAuth: auth } = await seedBenchOrg(server, 'Events bench', CUSTOMERS);
 const promotions: number[] = [];
 for (let i = 0; i < PROMOTIONS; i++)
   promotions.push(
     (await admin(`${org}/promotions`, { programId, name: `P${i}`, type: 'ENROL_AND_ISSUE' })).id,
   );
-const customerIds: number[] = [];
-for (let made = 0; made < CUSTOMERS; made += 5000) {
-  const n = Math.min(5000, CUSTOMERS - made);
-  const answer = await admin(`${org}/customers`, {
-    customers: Array.from({ length: n }, () => ({ sources: ['INSTORE'], programIds: [programId] })),
-  });
-  customerIds.push(...answer.customers.map((c: { id: number }) => c.id));
-}
-await admin(`${org}/tills`, {
-  username: 'bench-till',
-  password: 'bench-till-password',
-  customerAccess: 'WRITE',
-});
-const auth = `Basic ${Buffer.from(`bench-till:${createHash('md5').update('bench-till-password').digest('hex')}`).toString('base64')}`;
 await admin(`${org}/webhooks`, { url: `http://127.0.0.1:${receiverPort}/hook`, maxBatchSize: 100 });
 
 // Every batch enrols 100 customers not yet enrolled in its promotion, so each ENROL writes 100 events.

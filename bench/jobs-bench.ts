@@ -23,7 +23,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LoyaltyJobsClient } from '../src/client/jobs.client.js';
 import type { Job } from '../src/client/jobs.types.js';
-import { ROOT, sleep, startLocalServer } from './local-server.js';
+import { ROOT, seedBenchOrg, sleep, startLocalServer } from './local-server.js';
 
 const TOKEN = 'jobs-bench-admin-token-0123456789abcdef';
 const argv = process.argv.slice(2);
@@ -49,25 +49,10 @@ function rssMiB(): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-const orgId = (await admin('/admin/v1/orgs', { name: 'Jobs bench' })).id as number;
-const org = `/admin/v1/orgs/${orgId}`;
-const programId = (await admin(`${org}/programs`, { name: 'Main' })).id as number;
+const { orgId, org, programId, customerIds } = await seedBenchOrg(server, 'Jobs bench', ROWS);
 const promotion = async (name: string) =>
   (await admin(`${org}/promotions`, { programId, name, type: 'ENROL_AND_ISSUE' })).id as number;
 const [viaJob, viaBulk, big] = [await promotion('Job'), await promotion('Bulk'), await promotion('Big')];
-const customerIds: number[] = [];
-for (let made = 0; made < ROWS; made += 10_000) {
-  const n = Math.min(10_000, ROWS - made);
-  const answer = await admin(`${org}/customers`, {
-    customers: Array.from({ length: n }, () => ({ sources: ['INSTORE'], programIds: [programId] })),
-  });
-  customerIds.push(...answer.customers.map((c: { id: number }) => c.id));
-}
-await admin(`${org}/tills`, {
-  username: 'bench-till',
-  password: 'bench-till-password',
-  customerAccess: 'WRITE',
-});
 
 const file = path.join(dir, 'customers.csv');
 writeFileSync(file, `identifierValue,source\n${customerIds.map((id) => `${id},INSTORE\n`).join('')}`);

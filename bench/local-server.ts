@@ -3,6 +3,7 @@
  * and the management calls that seed it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateSecretKey } from '../src/auth/secret-box.js';
@@ -65,5 +66,41 @@ export async function startLocalServer(
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
     },
+  };
+}
+
+/**
+ * An org with one program, `customers` customers (registered INSTORE, members of the program, made
+ * 10,000 a call) and a WRITE till `bench-till`; answers what the benches drive.
+ */
+export async function seedBenchOrg(
+  server: LocalServer,
+  name: string,
+  customers: number,
+): Promise<{ orgId: number; org: string; programId: number; customerIds: number[]; tillAuth: string }> {
+  const { admin } = server;
+  const orgId = (await admin('/admin/v1/orgs', { name })).id as number;
+  const org = `/admin/v1/orgs/${orgId}`;
+  const programId = (await admin(`${org}/programs`, { name: 'Main' })).id as number;
+  const customerIds: number[] = [];
+  for (let made = 0; made < customers; made += 10_000) {
+    const n = Math.min(10_000, customers - made);
+    const answer = await admin(`${org}/customers`, {
+      customers: Array.from({ length: n }, () => ({ sources: ['INSTORE'], programIds: [programId] })),
+    });
+    customerIds.push(...answer.customers.map((c: { id: number }) => c.id));
+  }
+  await admin(`${org}/tills`, {
+    username: 'bench-till',
+    password: 'bench-till-password',
+    customerAccess: 'WRITE',
+  });
+  const md5 = createHash('md5').update('bench-till-password').digest('hex');
+  return {
+    orgId,
+    org,
+    programId,
+    customerIds,
+    tillAuth: `Basic ${Buffer.from(`bench-till:${md5}`).toString('base64')}`,
   };
 }
