@@ -21,6 +21,25 @@ export const URLS = {
 export { MSG as MESSAGE } from './bulk.js';
 
 export const ID = /^[1-9][0-9]*$/;
+
+/** promotionData's limits of a promotion without points (the get-promotion-data page's shape). */
+export const NO_POINTS = {
+  limits: {
+    maxPointsPerEvent: '0',
+    pointsPerCustomer: '0',
+    numberOFTimesPerCustomer: 0,
+    totalPointsInPromotion: '0',
+  },
+};
+
+/** promotionData's usage of a customer who earned `earns` times, without points. */
+export const usage = (earns: number) => ({
+  customerUsage: {
+    currentPointsPerCustomer: '0',
+    currentNumberOfTimesPerCustomer: earns,
+    currentTotalPointsInPromotion: '0',
+  },
+});
 export const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 export interface CallOptions {

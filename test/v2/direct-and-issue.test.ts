@@ -14,6 +14,7 @@ import {
   ID,
   issualRows,
   MESSAGE,
+  NO_POINTS,
   newApiClient,
   newCustomers,
   newPromotion,
@@ -21,6 +22,7 @@ import {
   post,
   type RawResponse,
   URLS,
+  usage,
   usernameOf,
   warning,
   writeCounts,
@@ -757,21 +759,6 @@ describeEachStore(
         maxLimit: String(maxLimit),
         currentCustomerUsage: String(used),
         limitOn: 'CUSTOMER',
-      });
-      const NO_POINTS = {
-        limits: {
-          maxPointsPerEvent: '0',
-          pointsPerCustomer: '0',
-          numberOFTimesPerCustomer: 0,
-          totalPointsInPromotion: '0',
-        },
-      };
-      const usage = (earns: number) => ({
-        customerUsage: {
-          currentPointsPerCustomer: '0',
-          currentNumberOfTimesPerCustomer: earns,
-          currentTotalPointsInPromotion: '0',
-        },
       });
 
       // The get-promotion-data page's shape replaced ours (issue 13): customerId, pageDetails and

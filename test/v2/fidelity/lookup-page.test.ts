@@ -1,7 +1,7 @@
 import { beforeAll, expect, it } from 'vitest';
 import { fixedClock } from '../../../src/clock.js';
 import { describeEachStore } from '../../helpers/each-store.js';
-import { get, URLS } from '../../helpers/v2-family.js';
+import { get, NO_POINTS, URLS, usage } from '../../helpers/v2-family.js';
 import { earnedIds, grant, PAGE, type PageOrg, seedPageOrg } from './page-org.js';
 
 /**
@@ -14,21 +14,6 @@ import { earnedIds, grant, PAGE, type PageOrg, seedPageOrg } from './page-org.js
 
 const T0 = Date.parse('2026-06-01T10:00:00.000Z');
 const AT = new Date(T0).toISOString();
-const NO_POINTS = {
-  limits: {
-    maxPointsPerEvent: '0',
-    pointsPerCustomer: '0',
-    numberOFTimesPerCustomer: 0,
-    totalPointsInPromotion: '0',
-  },
-};
-const usage = (earns: number) => ({
-  customerUsage: {
-    currentPointsPerCustomer: '0',
-    currentNumberOfTimesPerCustomer: earns,
-    currentTotalPointsInPromotion: '0',
-  },
-});
 const restriction = (kpi: string, maxLimit: string, currentCustomerUsage: string) => ({
   kpi,
   maxLimit,
