@@ -39,7 +39,18 @@ function staleness() {
   return null;
 }
 
-const reason = staleness();
+/** Why dist/console (the console's page, built by vite) must be built again, or null. */
+function consoleStaleness() {
+  const page = mtime(path.join(root, 'dist', 'console', 'index.html'));
+  if (page === undefined) return 'dist has no console/index.html';
+  const sources = readdirSync(path.join(root, 'console'), { recursive: true }).map(String);
+  for (const source of sources) {
+    if ((mtime(path.join(root, 'console', source)) ?? 0) > page) return `console/${source} changed`;
+  }
+  return null;
+}
+
+const reason = staleness() ?? consoleStaleness();
 if (reason !== null) {
   console.error(`building dist: ${reason}`);
   const result = spawnSync('npm', ['run', 'build'], {

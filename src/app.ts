@@ -21,6 +21,7 @@ import { requireSecretBox } from './auth/secret-keys.service.js';
 import { v2AuthHook } from './auth/v2-auth.hook.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
+import { registerConsole } from './console-auth/console.js';
 import { ref } from './contract/components.contract.js';
 import type { Store } from './db/database.js';
 import { isSchemaCurrent } from './db/migrator.js';
@@ -193,6 +194,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     logController: new LogController({ disableRequestLogging: true }),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    ...(config.trustProxy ? { trustProxy: true } : {}),
     routerOptions: { maxParamLength: 200 },
     // A path parameter too long or not decodable never reaches a route: answer it in the route
     // family's envelope, with the usual headers, rather than Fastify's own body echoing the URL.
@@ -226,6 +228,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     );
   });
   app.decorateRequest('actor', null);
+  app.decorateRequest('consoleUser', null);
 
   // Once closing starts, answers in flight also close their connection, so that a keep-alive client
   // cannot hold the process open until its idle timeout.
@@ -343,12 +346,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   }
 
   const management = createManagement(deps.store, clock, () => auth.clear());
+  const users = await registerConsole(app, config, deps.store, clock);
   await app.register(adminRoutes, {
     management,
     adminToken: config.adminToken,
     events: { feed: events.feed, webhooks: events.webhooks },
     throttle,
     importMaxBytes: config.importMaxBytes,
+    users,
   });
   await registerJobs(app, config, deps.store, clock, enrolment, management, throttle);
 

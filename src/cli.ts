@@ -8,6 +8,7 @@ import { requireSecretBox, resolveSecretKey } from './auth/secret-keys.service.j
 import { runBulkCommand } from './bulk/bulk.command.js';
 import { systemClock } from './clock.js';
 import { ConfigError, describeConfig, loadConfig } from './config.js';
+import { runUsersCommand, USERS_USAGE, UsersUsageError } from './console-auth/users.command.js';
 import { SEQUENCE_WARNING } from './contract/common.contract.js';
 import { createStore } from './db/database.js';
 import { describeSequencesPast, sequencesPast } from './db/id-sequences.js';
@@ -33,6 +34,7 @@ Commands:
                (loyalty jobs --help)
   secret ACTION  generate prints a new LOYALTY_SECRET_KEY; rotate seals the store's secrets again with
                it (loyalty secret --help)
+  users        console users: add, list, disable, enable, password (loyalty users help)
   config       print the effective configuration, secrets masked, and exit (non-zero if it is invalid)
   version      print the package's version (also --version, -v)
   help         show this text
@@ -168,6 +170,12 @@ async function main(argv: string[]): Promise<void> {
         stdout: process.stdout,
         stderr: process.stderr,
       });
+    case 'users':
+      if (rest[0] === undefined || rest[0] === 'help') {
+        console.log(USERS_USAGE);
+        return;
+      }
+      return runUsersCommand(rest, loadConfig(), { stdin: process.stdin, stdout: process.stdout });
     case 'config':
       console.log(JSON.stringify(describeConfig(loadConfig()), null, 2));
       return;
@@ -188,6 +196,10 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsersUsageError) {
+    console.error(`loyalty: ${err.message}\n\n${USERS_USAGE}`);
+    process.exit(64);
+  }
   if (err instanceof UsageError) {
     console.error(`loyalty: ${err.message}\n\n${USAGE}`);
     process.exit(64);

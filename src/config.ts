@@ -53,6 +53,15 @@ export interface Config {
    * then no file is read or made.
    */
   readonly secretKeyFile: string | undefined;
+  /**
+   * Console sessions end after `consoleIdleMinutes` unused or `consoleSessionHours` after sign-in, however
+   * busy; `consoleMaxFailedSignIns` failed sign-ins per username in 15 minutes refuse more (429).
+   */
+  readonly consoleIdleMinutes: number;
+  readonly consoleSessionHours: number;
+  readonly consoleMaxFailedSignIns: number;
+  /** Behind a reverse proxy: trust its X-Forwarded-* headers (the client's address, https for Secure cookies). */
+  readonly trustProxy: boolean;
 }
 
 /** Events and webhooks (docs/events.md). */
@@ -223,6 +232,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!Number.isSafeInteger(importMaxBytes) || importMaxBytes < 1) {
     problems.push(`LOYALTY_IMPORT_MAX_BYTES must be a positive integer (got "${importRaw}")`);
   }
+  const consoleIdleMinutes = intVar(env, 'LOYALTY_CONSOLE_IDLE_MINUTES', 30, 1, 24 * 60, problems);
+  const consoleSessionHours = intVar(env, 'LOYALTY_CONSOLE_SESSION_HOURS', 12, 1, 24 * 30, problems);
+  const consoleMaxFailedSignIns = intVar(env, 'LOYALTY_CONSOLE_MAX_FAILED_SIGN_INS', 5, 1, 1000, problems);
+  const trustProxy = flag(env, 'LOYALTY_TRUST_PROXY', false, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -247,6 +260,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secretKey,
     previousSecretKey,
     secretKeyFile,
+    consoleIdleMinutes,
+    consoleSessionHours,
+    consoleMaxFailedSignIns,
+    trustProxy,
   });
 }
 
@@ -320,6 +337,10 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
     secretKey: processSecretKey,
     previousSecretKey: undefined,
     secretKeyFile: undefined,
+    consoleIdleMinutes: 30,
+    consoleSessionHours: 12,
+    consoleMaxFailedSignIns: 5,
+    trustProxy: false,
     ...overrides,
   } satisfies Config);
 }
@@ -336,25 +357,12 @@ export function describeConfig(config: Config): Record<string, unknown> {
           url: config.store.connectionString.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'),
           poolSize: config.store.poolSize,
         };
+  // Every setting as it is, but the secrets and the store's password.
   return {
-    port: config.port,
-    host: config.host,
+    ...config,
     store,
     adminToken: secret(config.adminToken),
-    demo: config.demo,
-    logLevel: config.logLevel,
-    bodyLimit: config.bodyLimit,
-    credentialCacheMs: config.credentialCacheMs,
     jwtSecret: secret(config.jwtSecret),
-    rateLimitPerMinute: config.rateLimitPerMinute,
-    metrics: config.metrics,
-    events: config.events,
-    maxTokenTtlSeconds: config.maxTokenTtlSeconds,
-    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
-    importMaxBytes: config.importMaxBytes,
-    jobUploadLimitBytes: config.jobUploadLimitBytes,
-    jobPollMs: config.jobPollMs,
-    jobLeaseMs: config.jobLeaseMs,
     secretKey: sealingKey(config.secretKey),
     previousSecretKey: sealingKey(config.previousSecretKey),
     secretKeyFile: config.secretKeyFile ?? '(not used: LOYALTY_SECRET_KEY is set)',

@@ -52,6 +52,7 @@ export const ERROR_TABLE = {
   // Management API.
   invalid_request: { status: 400, message: 'The request is malformed' },
   unauthorized: { status: 401, message: 'A valid admin bearer token is required' },
+  forbidden: { status: 403, message: 'Your role or org scope does not allow this' },
   not_found: { status: 404, message: 'No such record' },
   conflict: { status: 409, message: 'The record conflicts with an existing one' },
   payload_too_large: { status: 413, message: 'Request body is too large' },

@@ -4,6 +4,8 @@ import type { EnvelopeKind } from './envelopes.js';
 declare module 'fastify' {
   interface FastifyRequest {
     actor: Actor | null;
+    /** The signed-in console user a request acts as, when it came with a console session. */
+    consoleUser: import('./console-auth/console-user.service.js').ConsoleCaller | null;
   }
   interface FastifyContextConfig {
     /** Access to the CUSTOMER resource that the route needs. */

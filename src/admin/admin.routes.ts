@@ -6,6 +6,9 @@ import type { AuthThrottle } from '../auth/auth-throttle.js';
 import type { CredentialKind } from '../auth/credential.repository.js';
 import { requireJson } from '../auth/v2-auth.hook.js';
 import { DEFAULT_IMPORT_MAX_BYTES } from '../config.js';
+import { auditWho } from '../console-auth/console-session.hook.js';
+import { consoleUserRoutes } from '../console-auth/console-user.routes.js';
+import type { ConsoleUserService } from '../console-auth/console-user.service.js';
 import * as C from '../contract/admin.contract.js';
 import { type EventRoutesOptions, eventRoutes } from '../events/events.routes.js';
 import { adminTokenHook } from './admin-token.hook.js';
@@ -25,12 +28,14 @@ export interface AdminRoutesOptions {
   throttle?: AuthThrottle;
   /** Largest customer import file, in bytes. */
   importMaxBytes?: number;
+  /** Console users, managed at /admin/v1/users. */
+  users?: ConsoleUserService;
 }
 
 /** The management API under /admin/v1, behind the operator's bearer token. */
 export async function adminRoutes(
   fastify: FastifyInstance,
-  { management, adminToken, events, throttle, importMaxBytes }: AdminRoutesOptions,
+  { management, adminToken, events, throttle, importMaxBytes, users }: AdminRoutesOptions,
 ) {
   const { records, customers, reports, credentials, audit } = management;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -61,7 +66,7 @@ export async function adminRoutes(
     try {
       await audit.record({
         orgId,
-        who: `admin@${request.ip}`,
+        who: auditWho(request),
         method: request.method,
         route: request.routeOptions.url,
         params,
@@ -75,6 +80,7 @@ export async function adminRoutes(
   });
 
   const opts = { bodyLimit: ADMIN_BODY_LIMIT, config: { envelope: 'admin' as const } };
+  if (users) await consoleUserRoutes(app, { users, opts });
 
   app.get(
     '/admin/v1/audit',

@@ -97,3 +97,7 @@ export const IMPORT_MODES = ['create', 'upsert'] as const;
 export type ImportMode = (typeof IMPORT_MODES)[number];
 export const IMPORT_OUTCOMES = ['created', 'updated', 'unchanged', 'refused'] as const;
 export type ImportOutcome = (typeof IMPORT_OUTCOMES)[number];
+
+/** What a console user may do: viewer reads; operator also runs jobs, enrols, revokes and edits promotions; admin also manages credentials, webhooks and users. */
+export const CONSOLE_ROLES = ['viewer', 'operator', 'admin'] as const;
+export type ConsoleRole = (typeof CONSOLE_ROLES)[number];

@@ -178,6 +178,19 @@ export interface WebhooksTable {
   updated_at: Millis;
 }
 
+/** A person who signs in to the console; org_id is always 0 (the deployment). */
+export interface ConsoleUsersTable {
+  org_id: number;
+  username: string;
+  password_hash: string;
+  role: string;
+  /** JSON array of the org ids the user may act on; null for every org. */
+  org_ids: string | null;
+  disabled: number;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
 /** One delivery attempt to an endpoint. */
 export interface WebhookDeliveriesTable {
   org_id: number;
@@ -225,6 +238,16 @@ export interface DeletedCustomersTable {
   program_ids: string;
   created_at: Millis;
   deleted_at: Millis;
+}
+
+/** A signed-in console session; org_id is always 0 (the deployment). */
+export interface ConsoleSessionsTable {
+  org_id: number;
+  id_hash: string;
+  username: string;
+  csrf_token: string;
+  created_at: Millis;
+  last_seen_at: Millis;
 }
 
 /** SQLite's stand-in for PostgreSQL sequences (PostgreSQL uses real ones). */
@@ -295,4 +318,6 @@ export interface Database {
   deleted_customers: DeletedCustomersTable;
   jobs: JobsTable;
   job_chunks: JobChunksTable;
+  console_users: ConsoleUsersTable;
+  console_sessions: ConsoleSessionsTable;
 }

@@ -3,6 +3,7 @@ import type { Management } from '../admin/management.js';
 import type { AuthThrottle } from '../auth/auth-throttle.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
+import { auditWho } from '../console-auth/console-session.hook.js';
 import type { Store } from '../db/database.js';
 import { createEnrolmentRepository } from '../promotions/enrolment.repository.js';
 import type { EnrolmentService } from '../promotions/enrolment.service.js';
@@ -48,7 +49,7 @@ export async function registerJobs(
       await management.audit
         .record({
           orgId: Number(params.orgId),
-          who: `admin@${request.ip}`,
+          who: auditWho(request),
           method: request.method,
           route: request.routeOptions.url ?? request.url,
           params,

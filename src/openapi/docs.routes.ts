@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ADMIN_COMPONENTS } from '../contract/admin.contract.js';
 import { COMPONENTS } from '../contract/components.contract.js';
+import { CONSOLE_COMPONENTS } from '../contract/console.contract.js';
 import { EVENTS_COMPONENTS } from '../contract/events.contract.js';
 import { JOB_COMPONENTS } from '../contract/jobs.contract.js';
 
@@ -51,7 +52,13 @@ const INIT = `window.addEventListener('load', function () {
 `;
 
 /** The document's named schemas (`#/components/schemas/<name>`). */
-export const SCHEMAS = { ...COMPONENTS, ...ADMIN_COMPONENTS, ...EVENTS_COMPONENTS, ...JOB_COMPONENTS };
+export const SCHEMAS = {
+  ...COMPONENTS,
+  ...ADMIN_COMPONENTS,
+  ...EVENTS_COMPONENTS,
+  ...JOB_COMPONENTS,
+  ...CONSOLE_COMPONENTS,
+};
 
 const operation = (operationId: string, summary: string, type: string, description: string) => ({
   operationId,

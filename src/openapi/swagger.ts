@@ -72,9 +72,17 @@ export const SECURITY_SCHEMES = {
     scheme: 'bearer',
     description: 'The management API: `Authorization: Bearer $LOYALTY_ADMIN_TOKEN`.',
   },
+  consoleSession: {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'loyalty_session',
+    description:
+      'A console session (POST /console/api/session); every change also sends its CSRF token as x-csrf-token.',
+  },
 } as const;
 
 /** Security requirements of the two API families (an operation lists one of them). */
 type Security = { [scheme in keyof typeof SECURITY_SCHEMES]?: string[] }[];
 export const V2_SECURITY: Security = [{ basicAuth: [] }, { capOAuthToken: [] }, { bearerToken: [] }];
 export const ADMIN_SECURITY: Security = [{ adminToken: [] }];
+export const CONSOLE_SECURITY: Security = [{ consoleSession: [] }];

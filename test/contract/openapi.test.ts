@@ -110,8 +110,9 @@ describeEachStore('OpenAPI document', (t, kind) => {
     const printed = t.app.printRoutes({ commonPrefix: false, includeHooks: false });
     const methods = printed.match(/\((?:[A-Z]+, )*[A-Z]+\)/g) ?? [];
     const count = methods.flatMap((m) => m.slice(1, -1).split(', ')).filter((m) => m !== 'HEAD').length;
-    // /docs/init.js and /docs/:file serve the reference's own static files and are left out of it.
-    expect(routes.size).toBe(count - 2);
+    // /docs/init.js and /docs/:file serve the reference's own static files and are left out of it, as
+    // are the console's page and files (/, /console, /console/, /console/assets/:file).
+    expect(routes.size).toBe(count - 6);
   });
 
   it('holds the reference page examples, every error code and the security schemes', () => {
@@ -126,7 +127,13 @@ describeEachStore('OpenAPI document', (t, kind) => {
     expect(Object.keys(examples)).toHaveLength(4);
     expect(examples.enrolById.value.customers[0].identifierValue).toBe('555567088');
     const sec = (doc.components as any).securitySchemes;
-    expect(Object.keys(sec).sort()).toEqual(['adminToken', 'basicAuth', 'bearerToken', 'capOAuthToken']);
+    expect(Object.keys(sec).sort()).toEqual([
+      'adminToken',
+      'basicAuth',
+      'bearerToken',
+      'capOAuthToken',
+      'consoleSession',
+    ]);
     expect(sec.capOAuthToken.name).toBe('X-CAP-API-OAUTH-TOKEN');
     // Documentation examples match their own schemas.
     for (const [status, name] of [
@@ -522,6 +529,33 @@ describeEachStore('OpenAPI document', (t, kind) => {
     );
     expect((await admin('GET', `${base}/999999999`)).status).toBe(404);
     expect((await call('GET', base)).status).toBe(401);
+  });
+
+  it('answers every console user and session endpoint as documented', async () => {
+    const user = { username: `docs-${kind}`, password: 'docs password of the test', role: 'admin' };
+    expect((await admin('POST', '/admin/v1/users', user)).status).toBe(201);
+    expect((await admin('GET', '/admin/v1/users?limit=1')).status).toBe(200);
+    expect((await admin('GET', `/admin/v1/users/${user.username}`)).status).toBe(200);
+    expect((await admin('PATCH', `/admin/v1/users/${user.username}`, { role: 'operator' })).status).toBe(200);
+    expect((await admin('PATCH', `/admin/v1/users/${user.username}`, { role: 'admin' })).status).toBe(200);
+    const reset = await admin('POST', `/admin/v1/users/${user.username}/password`, {
+      password: user.password,
+    });
+    expect(reset.status).toBe(200);
+    const signIn = await call('POST', '/console/api/session', {
+      body: { username: user.username, password: user.password },
+    });
+    expect(signIn.status).toBe(200);
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/console/api/session',
+      payload: { username: user.username, password: user.password },
+    });
+    const headers = { cookie: String(res.headers['set-cookie']).split(';')[0] as string };
+    expect((await call('GET', '/console/api/session', { headers })).status).toBe(200);
+    expect((await call('GET', '/console/api/orgs', { headers })).status).toBe(200);
+    const csrf = { ...headers, 'x-csrf-token': res.json().csrfToken };
+    expect((await call('DELETE', '/console/api/session', { headers: csrf })).status).toBe(204);
   });
 
   it('exercised every documented JSON success answer', () => {

@@ -62,6 +62,7 @@ describeEachStoreKind('migrations', (kind) => {
     '2026-11-30-0003-sealed-secrets',
     '2026-11-30-0004-jobs',
     '2026-11-30-0006-management',
+    '2026-11-30-0007-console-users',
   ];
   async function downPastLater(): Promise<void> {
     for (const name of [...LATER].reverse()) expect(await migrateDown(t.store.db)).toStrictEqual([name]);

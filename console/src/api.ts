@@ -1,0 +1,69 @@
+/** Calls of the console to its server: the session cookie goes by itself, the CSRF token by header. */
+
+export interface Session {
+  username: string;
+  role: 'viewer' | 'operator' | 'admin';
+  orgIds: number[] | null;
+  csrfToken: string;
+  expiresAt: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let csrfToken = '';
+let onSignedOut: (() => void) | undefined;
+
+export function useSession(session: Session | null, signedOut: () => void): void {
+  csrfToken = session?.csrfToken ?? '';
+  onSignedOut = signedOut;
+}
+
+export async function api<T>(method: string, url: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
+  const res = await fetch(url, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  let data: unknown = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = text;
+  }
+  if (!res.ok) {
+    // The session ended (idle, too old, signed out elsewhere): back to the sign-in form.
+    if (res.status === 401 && url !== '/console/api/session') onSignedOut?.();
+    const error = ((data as { error?: { code?: string; message?: string } } | null)?.error ?? {}) as {
+      code?: string;
+      message?: string;
+    };
+    throw new ApiError(res.status, error.code ?? String(res.status), error.message ?? res.statusText);
+  }
+  return data as T;
+}
+
+/** What a role may change: the server decides; the page only hides what it would refuse. */
+export const can = {
+  operate: (s: Session) => s.role === 'operator' || s.role === 'admin',
+  administer: (s: Session) => s.role === 'admin',
+};
+
+export const messageOf = (err: unknown) =>
+  err instanceof ApiError && err.status === 404 && err.code === 'not_found'
+    ? 'Not available on this server yet.'
+    : err instanceof Error
+      ? err.message
+      : String(err);

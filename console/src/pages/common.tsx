@@ -1,0 +1,57 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api, messageOf } from '../api.js';
+
+/** Loads a URL and shows its answer, a wait, or why it failed. */
+export function useLoad<T>(url: string | null, deps: unknown[] = []) {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [error, setError] = useState('');
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    if (!url) return;
+    setError('');
+    api<T>('GET', url)
+      .then(setData)
+      .catch((err) => setError(messageOf(err)));
+  }, [url, tick, ...deps]);
+  return { data, error, reload: () => setTick((n) => n + 1), setData };
+}
+
+export function Problem({ text }: { text: string }) {
+  return text ? (
+    <p role="alert" class="error">
+      {text}
+    </p>
+  ) : null;
+}
+
+export function Section({ title, children }: { title: string; children: ComponentChildren }) {
+  return (
+    <section aria-label={title}>
+      <h2>{title}</h2>
+      {children}
+    </section>
+  );
+}
+
+export const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—');
+
+/** Runs a change and shows its error or a confirmation. */
+export function useAction() {
+  const [status, setStatus] = useState<{ ok: boolean; text: string }>({ ok: true, text: '' });
+  const run = async (what: () => Promise<string | undefined>) => {
+    try {
+      setStatus({ ok: true, text: (await what()) ?? '' });
+    } catch (err) {
+      setStatus({ ok: false, text: messageOf(err) });
+    }
+  };
+  const view = status.text ? (
+    <p role={status.ok ? 'status' : 'alert'} class={status.ok ? 'ok' : 'error'}>
+      {status.text}
+    </p>
+  ) : null;
+  return { run, view };
+}
+
+export const fields = (e: Event) => new FormData(e.target as HTMLFormElement);

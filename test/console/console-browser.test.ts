@@ -1,0 +1,188 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import AxeBuilder from '@axe-core/playwright';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { fixedClock } from '../../src/clock.js';
+import { describeEachStore } from '../helpers/each-store.js';
+import { seedStandardOrg } from '../helpers/fixtures.js';
+
+// The server serves the console's built files: build them when missing or older than their sources.
+execFileSync(process.execPath, ['scripts/build-if-stale.mjs'], { stdio: 'inherit' });
+
+const CHROMIUM = '/usr/bin/chromium';
+const PASSWORD = 'console password of the test';
+const PAGES = ['Overview', 'Promotions', 'Customers', 'Jobs', 'Credentials', 'Webhooks', 'Audit log'];
+const SCREENSHOTS = 'docs/screenshots';
+
+let browser: Browser;
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+});
+afterAll(() => browser?.close());
+
+const clock = fixedClock(Date.now());
+
+describeEachStore(
+  'console in a browser',
+  { clock, config: { consoleIdleMinutes: 30 }, timeout: 240_000 },
+  (t, kind) => {
+    let base = '';
+    let orgId = 0;
+    let programId = 0;
+    const admin = `admin-${kind}`;
+    const viewer = `viewer-${kind}`;
+
+    beforeAll(async () => {
+      await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const address = t.app.server.address();
+      base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+      const org = await seedStandardOrg(t, 3);
+      orgId = org.orgId;
+      programId = org.programId;
+      for (const [username, role] of [
+        [admin, 'admin'],
+        [viewer, 'viewer'],
+      ]) {
+        expect(
+          (await t.admin('POST', '/admin/v1/users', { username, password: PASSWORD, role })).status,
+        ).toBe(201);
+      }
+    });
+
+    async function signedIn(username: string): Promise<Page> {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const page = await context.newPage();
+      await page.goto(`${base}/`);
+      await page.getByLabel('Username').fill(username);
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => page.getByRole('link', { name: 'Overview' }).count()).toBe(1);
+      return page;
+    }
+
+    async function open(page: Page, name: string): Promise<void> {
+      await page.getByRole('link', { name, exact: true }).click();
+      await expect.poll(() => page.getByRole('heading', { level: 1, name, exact: true }).count()).toBe(1);
+    }
+
+    it('signs in, shows every page without a serious accessibility fault, and screenshots each', async () => {
+      const page = await signedIn(admin);
+      const names = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
+      expect(names).toEqual(PAGES);
+      for (const name of PAGES) {
+        await open(page, name);
+        await page.waitForLoadState('networkidle');
+        const result = await new AxeBuilder({ page }).analyze();
+        const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+        expect(bad.map((v) => `${name}: ${v.id} ${v.help}`)).toEqual([]);
+        if (kind === 'sqlite') {
+          await page.screenshot({ path: `${SCREENSHOTS}/${name.toLowerCase().replace(/ /g, '-')}.png` });
+        }
+      }
+      await page.context().close();
+
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const signIn = await context.newPage();
+      await signIn.goto(`${base}/console/`);
+      await signIn.getByRole('button', { name: 'Sign in' }).waitFor();
+      expect(
+        (await new AxeBuilder({ page: signIn }).analyze()).violations.filter(
+          (v) => v.impact === 'critical' || v.impact === 'serious',
+        ),
+      ).toEqual([]);
+      if (kind === 'sqlite') await signIn.screenshot({ path: `${SCREENSHOTS}/sign-in.png` });
+      await context.close();
+    });
+
+    it('creates a promotion by keyboard and finds it in the audit log under the user', async () => {
+      const page = await signedIn(admin);
+      await open(page, 'Promotions');
+      await page.getByLabel('Program id').fill(String(programId));
+      await page.getByLabel('Name', { exact: true }).fill(`Winter ${kind}`);
+      await page.getByLabel('Max earns per customer').fill('2');
+      await page.getByRole('button', { name: 'Create promotion' }).focus();
+      await page.keyboard.press('Enter');
+      await expect
+        .poll(() => page.getByRole('status').textContent())
+        .toContain(`Promotion Winter ${kind} created`);
+      await expect
+        .poll(() => page.getByRole('cell', { name: `Winter ${kind}`, exact: true }).count())
+        .toBe(1);
+
+      await open(page, 'Audit log');
+      await page.getByLabel('User').fill(admin);
+      const row = page.getByRole('row').filter({ hasText: 'POST /admin/v1/orgs/:orgId/promotions' });
+      await expect.poll(() => row.count()).toBe(1);
+      expect(await row.textContent()).toContain(`user:${admin}`);
+      const stored = await t.admin('GET', `/admin/v1/audit?orgId=${orgId}`);
+      expect(stored.body.entries.at(-1)).toMatchObject({
+        who: `user:${admin}`,
+        action: 'POST /admin/v1/orgs/:orgId/promotions',
+      });
+      await page.context().close();
+    });
+
+    it('lets a viewer change nothing: the page offers no change and the API refuses one, as it does a change without the CSRF token', async () => {
+      const page = await signedIn(viewer);
+      await open(page, 'Promotions');
+      expect(await page.getByRole('button', { name: 'Create promotion' }).count()).toBe(0);
+      await open(page, 'Credentials');
+      expect(await page.getByRole('button', { name: /^Create/ }).count()).toBe(0);
+      const url = `/admin/v1/orgs/${orgId}/promotions`;
+      const refused = await page.evaluate(
+        async ([url, programId]) => {
+          const session = (await (await fetch('/console/api/session')).json()) as { csrfToken: string };
+          const res = await fetch(url as string, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
+            body: JSON.stringify({ programId, name: 'Sneaky', type: 'DIRECT' }),
+          });
+          return [res.status, ((await res.json()) as { error: { code: string } }).error.code];
+        },
+        [url, programId],
+      );
+      expect(refused).toEqual([403, 'forbidden']);
+      await page.context().close();
+
+      const adminPage = await signedIn(admin);
+      const noToken = await adminPage.evaluate(
+        async ([url, programId]) => {
+          const res = await fetch(url as string, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ programId, name: 'No token', type: 'DIRECT' }),
+          });
+          return [res.status, ((await res.json()) as { error: { field: string } }).error.field];
+        },
+        [url, programId],
+      );
+      expect(noToken).toEqual([403, 'x-csrf-token']);
+      await adminPage.context().close();
+    });
+
+    it('sends an expired session back to sign in', async () => {
+      const page = await signedIn(admin);
+      await open(page, 'Promotions');
+      clock.set(clock.now() + 31 * 60_000);
+      await page.getByRole('link', { name: 'Credentials', exact: true }).click();
+      await expect.poll(() => page.getByRole('button', { name: 'Sign in' }).count()).toBe(1);
+      expect(await page.getByRole('status').textContent()).toContain('Your session has ended');
+      await page.context().close();
+    });
+  },
+);
