@@ -354,6 +354,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     throttle,
     importMaxBytes: config.importMaxBytes,
     users,
+    enrolment,
   });
   await registerJobs(app, config, deps.store, clock, enrolment, management, throttle);
 

@@ -11,8 +11,10 @@ import { consoleUserRoutes } from '../console-auth/console-user.routes.js';
 import type { ConsoleUserService } from '../console-auth/console-user.service.js';
 import * as C from '../contract/admin.contract.js';
 import { type EventRoutesOptions, eventRoutes } from '../events/events.routes.js';
+import type { EnrolmentService } from '../promotions/enrolment.service.js';
 import { adminTokenHook } from './admin-token.hook.js';
 import { adminSchemaErrorFormatter, adminValidatorCompiler } from './admin-validation.js';
+import { customerRewardRoutes } from './customer-rewards.routes.js';
 import { directoryRoutes } from './directory.routes.js';
 import type { Management } from './management.js';
 import { ADMIN_BODY_LIMIT, answer, refusals, schema, WRITE_REFUSALS } from './route-schema.js';
@@ -30,12 +32,14 @@ export interface AdminRoutesOptions {
   importMaxBytes?: number;
   /** Console users, managed at /admin/v1/users. */
   users?: ConsoleUserService;
+  /** One customer's rewards changed by hand (the console's Customers page). */
+  enrolment?: EnrolmentService;
 }
 
 /** The management API under /admin/v1, behind the operator's bearer token. */
 export async function adminRoutes(
   fastify: FastifyInstance,
-  { management, adminToken, events, throttle, importMaxBytes, users }: AdminRoutesOptions,
+  { management, adminToken, events, throttle, importMaxBytes, users, enrolment }: AdminRoutesOptions,
 ) {
   const { records, customers, reports, credentials, audit } = management;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -325,5 +329,6 @@ export async function adminRoutes(
     async (request) => reports.report(request.params.orgId, request.params.promotionId, request.query),
   );
 
+  if (enrolment) await customerRewardRoutes(app, { enrolment, opts });
   if (events) await app.register(eventRoutes, events);
 }

@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { DateTime, Page, PageQuery } from './common.contract.js';
-import { CONSOLE_ROLES } from './enums.contract.js';
+import { BULK_ACTIONS, CONSOLE_ROLES } from './enums.contract.js';
 
 /*
  * Console users (managed at /admin/v1/users) and console sessions (/console/api/session): every body
@@ -92,6 +92,30 @@ export const ConsoleOrgsAnswer = Type.Object(
   },
   { additionalProperties: false, description: 'The orgs the signed-in user may act on' },
 );
+
+/**
+ * One customer's reward changed by a person (the console's Customers page): the 100-customer API's
+ * request for this one customer, named by id, so it gets that request's rules, codes and events.
+ */
+export const RewardActionBody = Type.Object(
+  {
+    action: Type.Enum(BULK_ACTIONS),
+    programId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+    promotionId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+    source: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: 'A source, or ALL (the default)' }),
+    ),
+    earnIds: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 1 }), {
+        minItems: 1,
+        maxItems: 1000,
+        description: 'REVOKE_EARN: the earns to revoke; absent, all the customer’s active earns',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type RewardActionInput = Static<typeof RewardActionBody>;
 
 export const CONSOLE_COMPONENTS = {
   ConsoleUser: UserAnswer,

@@ -486,6 +486,22 @@ describeEachStore('OpenAPI document', (t, kind) => {
     expect((await admin('DELETE', `${base}/customers/${id}`)).status).toBe(404);
   });
 
+  it("answers a change of one customer's reward as documented", async () => {
+    const customer = org.customers[0]?.id as number;
+    const url = `/admin/v1/orgs/${org.orgId}/customers/${customer}/rewards`;
+    const body = { programId: org.programId, promotionId: org.promotions.direct };
+    const earned = await admin('POST', url, { ...body, action: 'EARN' });
+    expect(earned.status).toBe(200);
+    expect(earned.body.response[0].result.entityId).toBe(customer);
+    const revoked = await admin('POST', url, { ...body, action: 'REVOKE_EARN' });
+    expect(revoked.status).toBe(200);
+    expect(revoked.body.response[0].result.revokedEarnIds).toEqual([
+      Number(earned.body.response[0].result.earnedId),
+    ]);
+    expect((await admin('POST', url, { ...body, action: 'MAKE' })).status).toBe(400);
+    expect((await admin('POST', url, { ...body, promotionId: 999999999, action: 'EARN' })).status).toBe(400);
+  });
+
   it('answers every bulk job endpoint as documented', async () => {
     const base = `/admin/v1/orgs/${org.orgId}/jobs`;
     const upload = (query: string, csv: string) =>
