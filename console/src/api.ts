@@ -29,12 +29,26 @@ export function useSession(session: Session | null, signedOut: () => void): void
 export async function api<T>(method: string, url: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
+  return send<T>(method, url, headers, body === undefined ? undefined : JSON.stringify(body));
+}
+
+/** Uploads a CSV file as the request's body (a bulk job): streamed by the browser, never parsed here. */
+export function upload<T>(url: string, file: Blob): Promise<T> {
+  return send<T>('POST', url, { 'content-type': 'text/csv' }, file);
+}
+
+async function send<T>(
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  body: string | Blob | undefined,
+): Promise<T> {
   if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
   const res = await fetch(url, {
     method,
     headers,
     credentials: 'same-origin',
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    ...(body !== undefined ? { body } : {}),
   });
   const text = await res.text();
   let data: unknown = null;
@@ -46,11 +60,15 @@ export async function api<T>(method: string, url: string, body?: unknown): Promi
   if (!res.ok) {
     // The session ended (idle, too old, signed out elsewhere): back to the sign-in form.
     if (res.status === 401 && url !== '/console/api/session') onSignedOut?.();
-    const error = ((data as { error?: { code?: string; message?: string } } | null)?.error ?? {}) as {
-      code?: string;
-      message?: string;
+    // The management API answers {error: {code, message}}; jobs answer the v2 {errors: [{code, message}]}.
+    const answer = (data ?? {}) as {
+      error?: { code?: string; message?: string };
+      errors?: { code?: number; message?: string }[];
     };
-    throw new ApiError(res.status, error.code ?? String(res.status), error.message ?? res.statusText);
+    const error = answer.error ?? answer.errors?.[0] ?? {};
+    const code = String(error.code ?? res.status);
+    const message = error.message ?? res.statusText;
+    throw new ApiError(res.status, code, /^\d+$/.test(code) ? `${message} (${code})` : message);
   }
   return data as T;
 }

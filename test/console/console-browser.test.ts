@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import AxeBuilder from '@axe-core/playwright';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fixedClock } from '../../src/clock.js';
+import { DEFAULT_EVENTS_CONFIG } from '../../src/config.js';
 import { describeEachStore } from '../helpers/each-store.js';
 import { seedStandardOrg } from '../helpers/fixtures.js';
 
@@ -39,23 +40,34 @@ const clock = fixedClock(Date.now());
 
 describeEachStore(
   'console in a browser',
-  { clock, config: { consoleIdleMinutes: 30 }, timeout: 240_000 },
+  {
+    clock,
+    // No delivery: the webhook the screenshots show names an address this machine cannot reach.
+    config: { consoleIdleMinutes: 30, events: { ...DEFAULT_EVENTS_CONFIG, deliver: false } },
+    timeout: 240_000,
+  },
   (t, kind) => {
     let base = '';
     let orgId = 0;
     let programId = 0;
+    let promotionId = 0;
+    let customerIds: number[] = [];
     const admin = `admin-${kind}`;
+    const operator = `operator-${kind}`;
     const viewer = `viewer-${kind}`;
 
     beforeAll(async () => {
       await t.app.listen({ port: 0, host: '127.0.0.1' });
       const address = t.app.server.address();
       base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-      const org = await seedStandardOrg(t, 3);
+      const org = await seedStandardOrg(t, 1000);
       orgId = org.orgId;
       programId = org.programId;
+      promotionId = org.promotions.enrolAndIssue;
+      customerIds = org.customers.map((c) => c.id);
       for (const [username, role] of [
         [admin, 'admin'],
+        [operator, 'operator'],
         [viewer, 'viewer'],
       ]) {
         expect(
@@ -80,12 +92,79 @@ describeEachStore(
       await expect.poll(() => page.getByRole('heading', { level: 1, name, exact: true }).count()).toBe(1);
     }
 
+    it('dry-runs then runs a 1,000-row CSV job to done, downloads its results, revokes a reward, and finds both in the audit log', async () => {
+      const page = await signedIn(operator);
+      await open(page, 'Jobs');
+      const csv = `identifierValue,source\n${customerIds.map((id) => `${id},INSTORE`).join('\n')}\n`;
+      await page.getByLabel('CSV file').setInputFiles({
+        name: 'customers.csv',
+        mimeType: 'text/csv',
+        buffer: Buffer.from(csv),
+      });
+      await page.getByLabel('Action').selectOption('ENROL');
+      await page.getByLabel('Promotion').selectOption(String(promotionId));
+      // Start stays off until a dry run of these settings has succeeded.
+      expect(await page.getByRole('button', { name: 'Start' }).isDisabled()).toBe(true);
+      await page.getByRole('button', { name: 'Dry run' }).click();
+      const dry = page.getByRole('progressbar', { name: /\(dry run\)$/ });
+      await expect
+        .poll(() => dry.getAttribute('aria-valuetext'), { timeout: 60_000 })
+        .toBe('1000 of 1000 rows, succeeded');
+      await page.getByRole('button', { name: 'Start' }).click();
+      const run = page.getByRole('progressbar', { name: /^Job \d+$/ });
+      await expect
+        .poll(() => run.getAttribute('aria-valuetext'), { timeout: 60_000 })
+        .toBe('1000 of 1000 rows, succeeded');
+      expect(await run.getAttribute('aria-valuenow')).toBe('1000');
+
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('link', { name: 'Download results of the job' }).click(),
+      ]);
+      const results = readFileSync(String(await download.path()), 'utf8')
+        .trim()
+        .split(/\r?\n/);
+      expect(results[0]).toBe('row,identifierValue,source,entityId,issualId,earnedId,code,message');
+      expect(results).toHaveLength(1001);
+      const [, , , entityId, issualId] = (results[1] as string).split(',');
+      expect(entityId).toBe(String(customerIds[0]));
+
+      await open(page, 'Customers');
+      await page.getByLabel('Find by').selectOption('id');
+      await page.getByLabel('Value').fill(String(customerIds[0]));
+      await page.getByRole('button', { name: 'Find customer' }).click();
+      await page.getByRole('button', { name: `Revoke issual ${issualId}` }).click();
+      await expect.poll(() => page.getByRole('status').textContent()).toContain('REVOKE_ENROL done');
+      await expect.poll(() => page.getByRole('cell', { name: `${issualId} (revoked)` }).count()).toBe(1);
+      const customer = await t.admin('GET', `/admin/v1/orgs/${orgId}/customers/${customerIds[0]}`);
+      expect(customer.body.promotions[0].issuals[0]).toMatchObject({ issualId, revoked: true });
+
+      await open(page, 'Audit log');
+      await page.getByLabel('User').fill(operator);
+      for (const action of [
+        'POST /admin/v1/orgs/:orgId/jobs',
+        'POST /admin/v1/orgs/:orgId/customers/:customerId/rewards',
+      ]) {
+        const rows = page.getByRole('row').filter({ hasText: action });
+        await expect.poll(() => rows.count()).toBeGreaterThan(0);
+        expect(await rows.first().textContent()).toContain(`user:${operator}`);
+      }
+      await page.context().close();
+    });
+
     it('signs in, shows every page without a serious accessibility fault, and screenshots each', async () => {
+      const hook = { url: 'https://93.184.216.34/loyalty-events' };
+      expect((await t.admin('POST', `/admin/v1/orgs/${orgId}/webhooks`, hook)).status).toBe(201);
       const page = await signedIn(admin);
       const names = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
       expect(names).toEqual(PAGES);
       for (const name of PAGES) {
         await open(page, name);
+        if (name === 'Customers') {
+          await page.getByLabel('Value').fill(String(customerIds[2]));
+          await page.getByRole('button', { name: 'Find customer' }).click();
+          await page.getByRole('heading', { name: `Customer ${customerIds[2]}` }).waitFor();
+        }
         await page.waitForLoadState('networkidle');
         const result = await new AxeBuilder({ page }).analyze();
         const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
@@ -143,6 +222,13 @@ describeEachStore(
       expect(await page.getByRole('button', { name: 'Create promotion' }).count()).toBe(0);
       await open(page, 'Credentials');
       expect(await page.getByRole('button', { name: /^Create/ }).count()).toBe(0);
+      await open(page, 'Jobs');
+      expect(await page.getByRole('button', { name: 'Dry run' }).count()).toBe(0);
+      await open(page, 'Customers');
+      await page.getByLabel('Value').fill(String(customerIds[1]));
+      await page.getByRole('button', { name: 'Find customer' }).click();
+      await page.getByRole('heading', { name: `Customer ${customerIds[1]}` }).waitFor();
+      expect(await page.getByRole('button', { name: /^(Revoke|Apply)/ }).count()).toBe(0);
       const url = `/admin/v1/orgs/${orgId}/promotions`;
       const refused = await page.evaluate(
         async ([url, programId]) => {
@@ -178,6 +264,8 @@ describeEachStore(
     it('sends an expired session back to sign in', async () => {
       const page = await signedIn(admin);
       await open(page, 'Promotions');
+      // The page's own reads finish first, so that the click is the first call of the ended session.
+      await page.waitForLoadState('networkidle');
       clock.set(clock.now() + 31 * 60_000);
       await page.getByRole('link', { name: 'Credentials', exact: true }).click();
       await expect.poll(() => page.getByRole('button', { name: 'Sign in' }).count()).toBe(1);

@@ -55,3 +55,49 @@ export function useAction() {
 }
 
 export const fields = (e: Event) => new FormData(e.target as HTMLFormElement);
+
+export interface PromotionRef {
+  id: number;
+  programId: number;
+  name: string;
+  type: string;
+}
+
+/** The org's promotions for a picker: the first page by id (the list answers in pages of up to 1000). */
+export function usePromotions(orgId: number) {
+  const list = useLoad<{ promotions: PromotionRef[] }>(`/admin/v1/orgs/${orgId}/promotions?limit=1000`);
+  return list.data?.promotions ?? [];
+}
+
+/** A labelled select of promotions; its value is the promotion's id. */
+export function PromotionSelect({
+  promotions,
+  name = 'promotionId',
+  label = 'Promotion',
+  value,
+  onChange,
+}: {
+  promotions: PromotionRef[];
+  name?: string;
+  label?: string;
+  value?: number | undefined;
+  onChange?: (id: number) => void;
+}) {
+  return (
+    <label>
+      {label}
+      <select
+        name={name}
+        required
+        value={value === undefined ? undefined : String(value)}
+        onChange={(e) => onChange?.(Number((e.target as HTMLSelectElement).value))}
+      >
+        {promotions.map((p) => (
+          <option key={p.id} value={String(p.id)}>
+            {p.name} ({p.type}, id {p.id})
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
