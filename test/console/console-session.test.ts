@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import { fixedClock } from '../../src/clock.js';
+import { DEFAULT_EVENTS_CONFIG } from '../../src/config.js';
 import { describeEachStore } from '../helpers/each-store.js';
 import { seedStandardOrg } from '../helpers/fixtures.js';
 import type { TestApp } from '../helpers/test-app.js';
@@ -202,6 +203,85 @@ describeEachStore(
         password: 'another long password',
       });
       expect(reset.status).toBe(200);
+    });
+  },
+);
+
+describeEachStore(
+  'console sessions on the events, webhooks, jobs and rewards routes',
+  { config: { events: { ...DEFAULT_EVENTS_CONFIG, deliver: false } } },
+  (t, kind) => {
+    it('lets each role do what it may there, refuses the rest and changes without CSRF, and audits under the user', async () => {
+      const org = await seedStandardOrg(t, 2);
+      const other = await seedStandardOrg(t, 1);
+      await addUser(t, `ops-${kind}`, 'operator', [org.orgId]);
+      await addUser(t, `look-${kind}`, 'viewer');
+      await addUser(t, `boss-${kind}`, 'admin');
+      const ops = await signIn(t, `ops-${kind}`);
+      const look = await signIn(t, `look-${kind}`);
+      const boss = await signIn(t, `boss-${kind}`);
+      const base = `/admin/v1/orgs/${org.orgId}`;
+      const customer = org.customers[0]?.id as number;
+      const reward = { action: 'ENROL', programId: org.programId, promotionId: org.promotions.enrolAndIssue };
+      const job = `${base}/jobs?action=ENROL&programId=${org.programId}&promotionId=${org.promotions.enrolAndIssue}&identifierName=id`;
+      const csv = (s: Signed, url: string, csrf = true) =>
+        t.app.inject({
+          method: 'POST',
+          url,
+          headers: {
+            cookie: s.cookie,
+            'content-type': 'text/csv',
+            ...(csrf ? { 'x-csrf-token': s.csrf } : {}),
+          },
+          payload: `identifierValue,source\n${customer},INSTORE\n`,
+        });
+
+      // Reads: every role, within its orgs.
+      for (const s of [ops, look, boss]) {
+        expect((await call(t, s, 'GET', `${base}/events?limit=1`)).statusCode).toBe(200);
+        expect((await call(t, s, 'GET', `${base}/webhooks`)).statusCode).toBe(200);
+        expect((await call(t, s, 'GET', `${base}/jobs`)).statusCode).toBe(200);
+      }
+      expect((await call(t, ops, 'GET', `/admin/v1/orgs/${other.orgId}/jobs`)).statusCode).toBe(403);
+
+      // The operator runs jobs and changes rewards, in its org only, and never without the CSRF token.
+      expect((await csv(ops, job, false)).statusCode).toBe(403);
+      expect((await csv(look, job)).statusCode).toBe(403);
+      const submitted = await csv(ops, job);
+      expect(submitted.statusCode).toBe(202);
+      expect((await call(t, look, 'POST', `${base}/customers/${customer}/rewards`, reward)).statusCode).toBe(
+        403,
+      );
+      expect(
+        (await call(t, ops, 'POST', `${base}/customers/${customer}/rewards`, reward, false)).statusCode,
+      ).toBe(403);
+      const enrolled = await call(t, ops, 'POST', `${base}/customers/${customer}/rewards`, reward);
+      expect(enrolled.statusCode).toBe(200);
+      const otherUrl = `/admin/v1/orgs/${other.orgId}/customers/${other.customers[0]?.id}/rewards`;
+      expect((await call(t, ops, 'POST', otherUrl, reward)).statusCode).toBe(403);
+
+      // Webhooks are an admin's.
+      const hook = { url: 'https://93.184.216.34/hook' };
+      expect((await call(t, ops, 'POST', `${base}/webhooks`, hook)).statusCode).toBe(403);
+      expect((await call(t, boss, 'POST', `${base}/webhooks`, hook, false)).statusCode).toBe(403);
+      const made = await call(t, boss, 'POST', `${base}/webhooks`, hook);
+      expect(made.statusCode).toBe(201);
+      expect(
+        (await call(t, boss, 'POST', `${base}/webhooks/${made.json().id}/rotate-secret`)).statusCode,
+      ).toBe(200);
+
+      const audit = await t.admin('GET', `/admin/v1/audit?orgId=${org.orgId}&limit=1000`);
+      const who = (action: string) =>
+        audit.body.entries.filter((e: any) => e.action === action).map((e: any) => e.who);
+      expect(who('POST /admin/v1/orgs/:orgId/jobs')).toEqual([`user:ops-${kind}`]);
+      expect(who('POST /admin/v1/orgs/:orgId/customers/:customerId/rewards')).toEqual([`user:ops-${kind}`]);
+      expect(who('POST /admin/v1/orgs/:orgId/webhooks')).toEqual([`user:boss-${kind}`]);
+      expect(who('POST /admin/v1/orgs/:orgId/webhooks/:webhookId/rotate-secret')).toEqual([
+        `user:boss-${kind}`,
+      ]);
+      // The job and the reward both asked to enrol the customer: the second found it enrolled.
+      const detail = await t.admin('GET', `${base}/customers/${customer}`);
+      expect(detail.body.promotions[0].issuals).toHaveLength(1);
     });
   },
 );
