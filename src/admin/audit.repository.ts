@@ -16,6 +16,16 @@ export interface StoredAuditEntry extends AuditEntry {
   id: number;
 }
 
+export interface AuditRepositoryFilter {
+  orgId?: number | undefined;
+  who?: string | undefined;
+  action?: string | undefined;
+  /** Milliseconds since the epoch, inclusive. */
+  from?: number | undefined;
+  to?: number | undefined;
+  desc?: boolean | undefined;
+}
+
 export type AuditRepository = ReturnType<typeof createAuditRepository>;
 
 export function createAuditRepository(store: Store) {
@@ -41,14 +51,24 @@ export function createAuditRepository(store: Store) {
       });
     },
 
-    /** Entries after `afterId`, oldest first; of one org when `orgId` is given. */
-    async page(orgId: number | undefined, afterId: number, limit: number): Promise<StoredAuditEntry[]> {
+    /**
+     * A page of entries, oldest first after `afterId` (or newest first before it, `desc`), of one org
+     * when `orgId` is given, narrowed to one person (`who`, by the (org_id, who, id) index), one action
+     * and a time window. Ids grow with time, so a page is a range of the key.
+     */
+    async page(filter: AuditRepositoryFilter, afterId: number, limit: number): Promise<StoredAuditEntry[]> {
+      const { orgId, who, action, from, to, desc } = filter;
       const rows = await db
         .selectFrom('audit_log')
         .select(['org_id', 'id', 'at', 'who', 'action', 'target', 'status', 'request_id'])
         .$if(orgId !== undefined, (qb) => qb.where('org_id', '=', orgId as number))
-        .where('id', '>', afterId)
-        .orderBy('id')
+        .$if(who !== undefined, (qb) => qb.where('who', '=', who as string))
+        .$if(action !== undefined, (qb) => qb.where('action', '=', action as string))
+        .$if(from !== undefined, (qb) => qb.where('at', '>=', from as number))
+        .$if(to !== undefined, (qb) => qb.where('at', '<=', to as number))
+        .$if(!desc, (qb) => qb.where('id', '>', afterId))
+        .$if(desc === true && afterId > 0, (qb) => qb.where('id', '<', afterId))
+        .orderBy('id', desc ? 'desc' : 'asc')
         .limit(limit)
         .execute();
       return rows.map((r) => ({

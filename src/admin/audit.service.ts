@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { AuditPage, PageInput } from '../contract/admin.contract.js';
+import type { AuditFilter, AuditPage } from '../contract/admin.contract.js';
 import type { AuditRepository } from './audit.repository.js';
 import { cutPage, parsePage } from './page.js';
 
@@ -33,9 +33,18 @@ export function createAuditService(repository: AuditRepository, clock: Clock) {
       });
     },
 
-    async page(query: PageInput & { orgId?: number | undefined }): Promise<AuditPage> {
+    async page(query: AuditFilter): Promise<AuditPage> {
       const page = parsePage(query);
-      const rows = await repository.page(query.orgId, page.after, page.limit + 1);
+      const time = (iso: string | undefined) => (iso === undefined ? undefined : Date.parse(iso));
+      const filter = {
+        orgId: query.orgId,
+        who: query.who,
+        action: query.action,
+        from: time(query.from),
+        to: time(query.to),
+        desc: query.order === 'desc',
+      };
+      const rows = await repository.page(filter, page.after, page.limit + 1);
       const { items, nextCursor } = cutPage(rows, page, (r) => r.id);
       return {
         entries: items.map(({ id, at, ...entry }) => ({

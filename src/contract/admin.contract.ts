@@ -72,7 +72,22 @@ export const CredentialParams = Type.Object({ orgId: PathId, name: Type.String({
 
 /** One page of a list: the cursor a previous page gave, and how many to answer. */
 export const PageQuery = pageQuery(MAX_PAGE_LIMIT, DEFAULT_PAGE_LIMIT);
-export const AuditQuery = Type.Object({ orgId: Type.Optional(PathId), ...PageQuery.properties });
+export const AuditQuery = Type.Object({
+  orgId: Type.Optional(PathId),
+  who: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Exactly, e.g. user:alice' })),
+  action: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 300,
+      description: 'Exactly, e.g. POST /admin/v1/orgs/:orgId/jobs',
+    }),
+  ),
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'Changes at or after' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'Changes at or before' })),
+  order: Type.Optional(Type.Enum(['asc', 'desc'], { default: 'asc', description: 'desc: newest first' })),
+  ...PageQuery.properties,
+});
+export type AuditFilter = Static<typeof AuditQuery>;
 
 export const CreateOrgBody = Type.Object(
   { id: Type.Optional(GivenId), name: Text(200) },

@@ -36,6 +36,33 @@ describeEachStore('audit log and response headers', (t, kind) => {
     expect(log.body.nextCursor).toBeNull();
   });
 
+  it('filters the log by who, action and time, newest first, a page at a time', async () => {
+    const org = await t.admin('POST', '/admin/v1/orgs', { name: `Filtered ${kind}` });
+    const base = `/admin/v1/orgs/${org.body.id}`;
+    for (const name of ['A', 'B', 'C']) await t.admin('POST', `${base}/programs`, { name });
+    const audit = (query: string) => t.admin('GET', `/admin/v1/audit?orgId=${org.body.id}&${query}`);
+    const programs = encodeURIComponent('POST /admin/v1/orgs/:orgId/programs');
+    const newest = await audit(`action=${programs}&order=desc&limit=2`);
+    expect(newest.status).toBe(200);
+    const ids = newest.body.entries.map((e: any) => Number(e.id));
+    expect(ids).toHaveLength(2);
+    expect(ids[0]).toBeGreaterThan(ids[1]);
+    const older = await audit(`action=${programs}&order=desc&limit=2&cursor=${newest.body.nextCursor}`);
+    expect(older.body.entries).toHaveLength(1);
+    expect(Number(older.body.entries[0].id)).toBeLessThan(ids[1]);
+    expect(older.body.nextCursor).toBeNull();
+    const who = newest.body.entries[0].who as string;
+    expect((await audit(`who=${encodeURIComponent(who)}`)).body.entries).toHaveLength(4);
+    expect((await audit('who=user%3Anobody')).body.entries).toHaveLength(0);
+    const at = newest.body.entries[0].at as string;
+    expect(
+      (await audit(`from=${encodeURIComponent(at)}&action=${programs}`)).body.entries.length,
+    ).toBeGreaterThan(0);
+    const before = new Date(Date.parse(at) - 3_600_000).toISOString();
+    expect((await audit(`to=${encodeURIComponent(before)}`)).body.entries).toHaveLength(0);
+    expect((await audit('order=sideways')).status).toBe(400);
+  });
+
   it('pages the log with limit and cursor, and refuses a bad limit', async () => {
     const first = await t.admin('GET', '/admin/v1/audit?limit=1');
     expect(first.body.entries).toHaveLength(1);

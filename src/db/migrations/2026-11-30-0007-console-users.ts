@@ -37,9 +37,13 @@ export async function up(db: Kysely<any>): Promise<void> {
     .on('console_sessions')
     .columns(['org_id', 'username'])
     .execute();
+  // The console's audit log filtered by person (`user:alice`), newest first, reads only that person's
+  // entries of the org, however long the log.
+  await db.schema.createIndex('audit_log_who_idx').on('audit_log').columns(['org_id', 'who', 'id']).execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropIndex('audit_log_who_idx').execute();
   await db.schema.dropTable('console_sessions').execute();
   await db.schema.dropTable('console_users').execute();
 }
