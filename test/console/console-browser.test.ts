@@ -165,6 +165,12 @@ describeEachStore(
           await page.getByRole('button', { name: 'Find customer' }).click();
           await page.getByRole('heading', { name: `Customer ${customerIds[2]}` }).waitFor();
         }
+        if (name === 'Webhooks') {
+          await page.getByRole('button', { name: `Deliveries of ${hook.url}` }).click();
+          await page.getByRole('cell', { name: 'No deliveries yet.' }).waitFor();
+          await page.getByRole('button', { name: `Rotate secret of ${hook.url}` }).click();
+          await expect.poll(() => page.getByLabel('Signing secret').textContent()).toMatch(/^whsec_/);
+        }
         await page.waitForLoadState('networkidle');
         const result = await new AxeBuilder({ page }).analyze();
         const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');

@@ -79,16 +79,21 @@ export function WebhooksPage({ session, orgId }: PageProps) {
               <td>{w.types?.join(', ') || 'all'}</td>
               <td>{w.enabled ? 'enabled' : `disabled (${w.disabledReason ?? 'by hand'})`}</td>
               <td class="cell-actions">
-                <button type="button" onClick={() => setOpen(open === w.id ? null : w.id)}>
-                  Deliveries of {w.url}
+                <button
+                  type="button"
+                  aria-label={`Deliveries of ${w.url}`}
+                  aria-expanded={open === w.id}
+                  onClick={() => setOpen(open === w.id ? null : w.id)}
+                >
+                  Deliveries
                 </button>
                 {admin && (
                   <>
-                    <button type="button" onClick={() => rotate(w)}>
-                      Rotate secret of {w.url}
+                    <button type="button" aria-label={`Rotate secret of ${w.url}`} onClick={() => rotate(w)}>
+                      Rotate secret
                     </button>
-                    <button type="button" onClick={() => replay(w)}>
-                      Replay to {w.url}
+                    <button type="button" aria-label={`Replay to ${w.url}`} onClick={() => replay(w)}>
+                      Replay
                     </button>
                   </>
                 )}
