@@ -44,13 +44,22 @@ async function send<T>(
   body: string | Blob | undefined,
 ): Promise<T> {
   if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
-  const res = await fetch(url, {
-    method,
-    headers,
-    credentials: 'same-origin',
-    ...(body !== undefined ? { body } : {}),
-  });
-  const text = await res.text();
+  // Calls in flight, on the page's root element: tests (and screenshots) wait for it to reach 0.
+  const root = document.documentElement;
+  root.dataset.pending = String(Number(root.dataset.pending ?? 0) + 1);
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(url, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      ...(body !== undefined ? { body } : {}),
+    });
+    text = await res.text();
+  } finally {
+    root.dataset.pending = String(Number(root.dataset.pending) - 1);
+  }
   let data: unknown = null;
   try {
     data = text ? JSON.parse(text) : null;

@@ -50,6 +50,19 @@ export function countQueries(db: Trx) {
       return toSums(row);
     },
 
+    /** The counters of several promotions of an org, in one statement: a few rows per promotion. */
+    async countsOf(orgId: number, promotionIds: readonly number[]) {
+      if (promotionIds.length === 0) return [];
+      const rows = await db
+        .selectFrom('promotion_counts')
+        .select((eb) => ['promotion_id', ...sums(eb)])
+        .where('org_id', '=', orgId)
+        .where('promotion_id', 'in', promotionIds)
+        .groupBy('promotion_id')
+        .execute();
+      return rows.map((r) => ({ promotionId: Number(r.promotion_id), ...toSums(r) }));
+    },
+
     /** The counters of each day from `fromDay` to `toDay` (days since the epoch) that has any. */
     async dayCounts(orgId: number, promotionId: number, fromDay: number, toDay: number) {
       const rows = await db

@@ -127,6 +127,20 @@ export async function directoryRoutes(
     async (request) => directory.counts(request.params.orgId, request.params.promotionId, request.query),
   );
 
+  app.get(
+    '/admin/v1/orgs/:orgId/promotion-counts',
+    {
+      ...opts,
+      ...schema(
+        'listPromotionCounts',
+        'The counts in all of up to 100 promotions (a page of the promotion list), in one read',
+        { params: C.OrgParams, querystring: C.ManyCountsQuery },
+        { 200: answer('ManyPromotionCounts'), ...refusals(400, 404) },
+      ),
+    },
+    async (request) => directory.countsOf(request.params.orgId, request.query.ids),
+  );
+
   for (const [kind, path, noun] of [
     ['till', 'tills', 'Till'],
     ['apiClient', 'api-clients', 'ApiClient'],

@@ -155,6 +155,27 @@ export function createDirectoryService({
     };
   }
 
+  /** The counts in all of up to 100 promotions (a promotion list's page): one statement. */
+  async function countsOf(orgId: number, ids: string) {
+    await requireOrg(admin, orgId);
+    const wanted = [...new Set(ids.split(',').map(Number))];
+    const found = new Map((await directory.countsOf(orgId, wanted)).map((c) => [c.promotionId, c]));
+    return {
+      // A promotion with no counter rows (none, or not in this org) counts nothing.
+      counts: wanted.map((promotionId) => {
+        const sums = found.get(promotionId);
+        return {
+          promotionId,
+          enrolled: (sums?.issuals ?? 0) - (sums?.issualsRevoked ?? 0),
+          earned: (sums?.earns ?? 0) - (sums?.earnsRevoked ?? 0),
+          revokedIssuals: sums?.issualsRevoked ?? 0,
+          revokedEarns: sums?.earnsRevoked ?? 0,
+          uniqueCustomers: sums?.customers ?? 0,
+        };
+      }),
+    };
+  }
+
   return {
     orgs,
     org,
@@ -166,5 +187,6 @@ export function createDirectoryService({
     credentials,
     credential,
     counts,
+    countsOf,
   };
 }

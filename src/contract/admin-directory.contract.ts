@@ -36,6 +36,12 @@ export const CustomerSearchQuery = Type.Object({
 });
 const DAY = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'A UTC day, YYYY-MM-DD' });
 export const CountsQuery = Type.Object({ from: Type.Optional(DAY), to: Type.Optional(DAY) });
+export const ManyCountsQuery = Type.Object({
+  ids: Type.String({
+    pattern: '^[0-9]{1,15}(,[0-9]{1,15}){0,99}$',
+    description: 'Up to 100 promotion ids, comma-separated',
+  }),
+});
 export const ImportQuery = Type.Object({
   mode: Type.Optional(Type.Enum(IMPORT_MODES, { default: 'create' })),
 });
@@ -47,6 +53,9 @@ const countFields = {
   revokedEarns: Type.Integer(),
   uniqueCustomers: Type.Integer({ description: 'Customers who ever had an issual in it' }),
 };
+export const ManyPromotionCountsAnswer = Type.Object({
+  counts: Type.Array(Type.Object({ promotionId: Type.Integer(), ...countFields })),
+});
 export const PromotionCountsAnswer = Type.Object({
   promotionId: Type.Integer(),
   ...countFields,

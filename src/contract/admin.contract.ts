@@ -1,5 +1,9 @@
 import { type Static, type TSchema, Type } from 'typebox';
-import { ImportAnswer, PromotionCountsAnswer } from './admin-directory.contract.js';
+import {
+  ImportAnswer,
+  ManyPromotionCountsAnswer,
+  PromotionCountsAnswer,
+} from './admin-directory.contract.js';
 import {
   DateTime,
   MAX_GIVEN_ID,
@@ -374,5 +378,6 @@ export const ADMIN_COMPONENTS = {
   CustomerDetail: CustomerDetailAnswer,
   CustomerSearch: Page(CustomerDetailAnswer, 'customers'),
   PromotionCounts: PromotionCountsAnswer,
+  ManyPromotionCounts: ManyPromotionCountsAnswer,
   CustomerImport: ImportAnswer,
 } satisfies Record<string, TSchema>;

@@ -438,6 +438,10 @@ describeEachStore('OpenAPI document', (t, kind) => {
     const counts = await admin('GET', `${base}/promotions/${promotion.body.id}/counts`);
     expect(counts.status).toBe(200);
     expect((await admin('GET', `${base}/promotions/999999999/counts`)).status).toBe(404);
+    const many = await admin('GET', `${base}/promotion-counts?ids=${promotion.body.id},999999999`);
+    expect(many.status).toBe(200);
+    expect(many.body.counts.map((c: any) => c.promotionId)).toEqual([promotion.body.id, 999999999]);
+    expect((await admin('GET', `${base}/promotion-counts?ids=x`)).status).toBe(400);
 
     for (const [path, name, secret] of [
       ['tills', 'username', 'password'],

@@ -16,6 +16,21 @@ interface Promotion {
   maxEarnsPerCustomer: number | null;
 }
 
+/** As the management API's state filter defines it (docs/management-api.md), at the time of reading. */
+function stateOf(p: Promotion, now = Date.now()): string {
+  if (p.endDate && Date.parse(p.endDate) < now) return 'ended';
+  if (!p.active) return 'paused';
+  if (p.startDate && Date.parse(p.startDate) > now) return 'upcoming';
+  return 'live';
+}
+
+interface Counts {
+  promotionId: number;
+  enrolled: number;
+  earned: number;
+  uniqueCustomers: number;
+}
+
 const TYPES = ['ENROL_AND_ISSUE', 'DIRECT', 'GENERIC', 'LOYALTY_EARNING'];
 const iso = (local: FormDataEntryValue | null) => (local ? new Date(String(local)).toISOString() : undefined);
 const limit = (v: FormDataEntryValue | null) => (v === null || v === '' ? undefined : Number(v));
@@ -35,6 +50,15 @@ export function PromotionsPage({ session, orgId }: PageProps) {
   const rows = [...known.values()].filter(
     (p) => !search || p.name.toLowerCase().includes(search.toLowerCase()),
   );
+  // The shown page's counters in one read (a few rows per promotion, never its issuals).
+  const ids = rows
+    .slice(0, 100)
+    .map((p) => p.id)
+    .join(',');
+  const counts = useLoad<{ counts: Counts[] }>(
+    ids ? `/admin/v1/orgs/${orgId}/promotion-counts?ids=${ids}` : null,
+  );
+  const countOf = new Map((counts.data?.counts ?? []).map((c) => [c.promotionId, c]));
 
   const create = (e: Event) => {
     e.preventDefault();
@@ -96,6 +120,7 @@ export function PromotionsPage({ session, orgId }: PageProps) {
             <th scope="col">Starts</th>
             <th scope="col">Ends</th>
             <th scope="col">Limits (issuals / earns)</th>
+            <th scope="col">Enrolled / earned / customers</th>
             {can.operate(session) && <th scope="col">Change</th>}
           </tr>
         </thead>
@@ -105,11 +130,15 @@ export function PromotionsPage({ session, orgId }: PageProps) {
               <td>{p.id}</td>
               <td>{p.name}</td>
               <td>{p.type}</td>
-              <td>{p.state ?? (p.active ? 'active' : 'paused')}</td>
+              <td>{p.state ?? stateOf(p)}</td>
               <td>{when(p.startDate)}</td>
               <td>{when(p.endDate)}</td>
               <td>
                 {p.maxIssualsPerCustomer ?? '∞'} / {p.maxEarnsPerCustomer ?? '∞'}
+              </td>
+              <td>
+                {countOf.get(p.id)?.enrolled ?? '…'} / {countOf.get(p.id)?.earned ?? '…'} /{' '}
+                {countOf.get(p.id)?.uniqueCustomers ?? '…'}
               </td>
               {can.operate(session) && (
                 <td>
