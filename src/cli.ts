@@ -175,7 +175,10 @@ async function main(argv: string[]): Promise<void> {
         console.log(USERS_USAGE);
         return;
       }
-      return runUsersCommand(rest, loadConfig(), { stdin: process.stdin, stdout: process.stdout });
+      return runUsersCommand(rest, await resolveSecretKey(loadConfig(), warn), {
+        stdin: process.stdin,
+        stdout: process.stdout,
+      });
     case 'config':
       console.log(JSON.stringify(describeConfig(loadConfig()), null, 2));
       return;

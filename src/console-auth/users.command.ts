@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createAuditRepository } from '../admin/audit.repository.js';
 import { createAuditService } from '../admin/audit.service.js';
+import { requireSecretBox } from '../auth/secret-keys.service.js';
 import { systemClock } from '../clock.js';
 import type { Config } from '../config.js';
 import { CONSOLE_ROLES, type ConsoleRole } from '../contract/enums.contract.js';
@@ -36,7 +37,8 @@ export async function runUsersCommand(
   const [verb, username, ...rest] = args;
   const store = createStore(config.store);
   try {
-    await migrateToLatest(store.db);
+    // As `loyalty migrate` does: a store that still holds secrets in the clear needs the key to seal them.
+    await migrateToLatest(store.db, { secrets: requireSecretBox(config) });
     const users = createConsoleUserService({
       repository: createConsoleUserRepository(store),
       clock: systemClock,
