@@ -1,13 +1,15 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TSchema } from 'typebox';
+import { refusals as adminRefusals } from '../admin/route-schema.js';
 import { ref } from '../contract/components.contract.js';
 import * as C from '../contract/console.contract.js';
 import { ADMIN_SECURITY } from '../openapi/swagger.js';
 import type { ConsoleUserService } from './console-user.service.js';
 
-const refusals = (...statuses: number[]) =>
-  Object.fromEntries([401, 403, ...statuses].map((status) => [status, ref('AdminError') as TSchema]));
+// The management API's refusals (401, and 429 for too many wrong tokens), and 403 for a session whose
+// role or orgs do not allow the call.
+const refusals = (...statuses: number[]) => adminRefusals(403, ...statuses);
 
 function schema<Parts extends { params?: TSchema; querystring?: TSchema; body?: TSchema }>(
   operationId: string,
