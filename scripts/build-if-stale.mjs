@@ -57,6 +57,9 @@ if (reason !== null) {
     cwd: root,
     stdio: 'inherit',
     shell: process.platform === 'win32',
+    // Called from the tests, NODE_ENV is "test": the console must still be the production build
+    // (Preact's development checks add a third to the page).
+    env: { ...process.env, NODE_ENV: 'production' },
   });
   process.exit(result.status ?? 1);
 }
