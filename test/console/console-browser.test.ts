@@ -155,6 +155,20 @@ describeEachStore(
       const customer = await t.admin('GET', `/admin/v1/orgs/${orgId}/customers/${customerIds[0]}`);
       expect(customer.body.promotions[0].issuals[0]).toMatchObject({ issualId, revoked: true });
 
+      // Another customer the job enrolled: earn once from the page, then revoke that one earn.
+      await page.getByLabel('Value').fill(String(customerIds[1]));
+      await page.getByRole('button', { name: 'Find customer' }).click();
+      const form = page.getByRole('form', { name: `Enrol or earn for customer ${customerIds[1]}` });
+      await form.getByLabel('Promotion').selectOption(String(promotionId));
+      await form.getByLabel('Action').selectOption('EARN');
+      await form.getByRole('button', { name: `Apply to customer ${customerIds[1]}` }).click();
+      await expect.poll(() => page.getByRole('status').textContent()).toContain('EARN done');
+      const revokeEarn = page.getByRole('button', { name: /^Revoke earn \d+$/ });
+      await expect.poll(() => revokeEarn.count()).toBe(1);
+      await revokeEarn.click();
+      await expect.poll(() => page.getByRole('status').textContent()).toContain('REVOKE_EARN done');
+      await expect.poll(() => revokeEarn.count()).toBe(0);
+
       await open(page, 'Audit log');
       await page.getByLabel('User').fill(operator);
       for (const action of [

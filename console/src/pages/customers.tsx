@@ -137,21 +137,16 @@ export function CustomersPage({ session, orgId }: PageProps) {
                       </td>
                       {can.operate(session) && (
                         <td class="cell-actions">
-                          {promotion && activeEarns.length > 0 && (
-                            <button
-                              type="button"
-                              onClick={() =>
-                                change(
-                                  c,
-                                  promotion,
-                                  'REVOKE_EARN',
-                                  activeEarns.map((x) => x.earnedId),
-                                )
-                              }
-                            >
-                              Revoke earns of issual {i.issualId}
-                            </button>
-                          )}
+                          {promotion &&
+                            activeEarns.map((x) => (
+                              <button
+                                key={x.earnedId}
+                                type="button"
+                                onClick={() => change(c, promotion, 'REVOKE_EARN', [x.earnedId])}
+                              >
+                                Revoke earn {x.earnedId}
+                              </button>
+                            ))}
                           {promotion && !i.revoked && promotion.type !== 'DIRECT' && (
                             <button type="button" onClick={() => change(c, promotion, 'REVOKE_ENROL')}>
                               Revoke issual {i.issualId}
