@@ -34,6 +34,8 @@ export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   for (const [key, value] of Object.entries(process.env)) {
     if (!CONFIG_VARS.test(key)) env[key] = value;
   }
+  // The PgBouncer run of .ci/run: every server a test starts speaks to the pooler as one must.
+  if (process.env.TEST_PG_POOLER) env.LOYALTY_PG_POOLER = process.env.TEST_PG_POOLER;
   return { ...env, LOYALTY_SECRET_KEY: TEST_SECRET_KEY, ...extra };
 }
 

@@ -80,7 +80,13 @@ export async function openTestStore(
   await adminQuery(`create database ${name}`);
   const url = new URL(PG_URL);
   url.pathname = `/${name}`;
-  const config: StoreConfig = { kind: 'postgres', connectionString: url.toString(), poolSize: 10 };
+  const config: StoreConfig = {
+    kind: 'postgres',
+    connectionString: url.toString(),
+    poolSize: 10,
+    // TEST_PG_POOLER=transaction: TEST_DATABASE_URL is PgBouncer in transaction pooling mode (.ci/run).
+    ...(process.env.TEST_PG_POOLER === 'transaction' ? { pooler: 'transaction' as const } : {}),
+  };
   const store = createStore(config, onQuery ? { onQuery } : {});
   await migrateToLatest(store.db);
   return {
