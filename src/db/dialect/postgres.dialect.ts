@@ -221,8 +221,14 @@ export function openPostgres(
   // Behind PgBouncer in transaction pooling mode, consecutive statements may reach different server
   // connections: a statement prepared on one is unknown on the next, so none is named there.
   const named = config.pooler !== 'transaction';
-  // LISTEN holds a session: through a transaction pooler it must go straight to the server.
-  const listenHosts = config.listenConnectionString ? parseHosts(config.listenConnectionString) : hosts;
+  // LISTEN holds a session: through a transaction pooler it must go straight to the server. Sent
+  // through the pooler it would seem to work and hear nothing, so without a direct URL there is none
+  // (the cache lifetime bounds other processes' changes; the server warns at start).
+  const listenHosts = config.listenConnectionString
+    ? parseHosts(config.listenConnectionString)
+    : named
+      ? hosts
+      : undefined;
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({ pool: namedStatementPool(pools, named) }),
     ...(log ? { log } : {}),
@@ -239,6 +245,11 @@ export function openPostgres(
         waiting: sum((p) => p.waitingCount),
       };
     },
-    listen: (channel, onMessage, onConnected) => listenOnHosts(listenHosts, channel, onMessage, onConnected),
+    ...(listenHosts
+      ? {
+          listen: (channel: string, onMessage: (payload: string) => void, onConnected?: () => void) =>
+            listenOnHosts(listenHosts, channel, onMessage, onConnected),
+        }
+      : {}),
   };
 }

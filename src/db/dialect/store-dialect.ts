@@ -27,7 +27,8 @@ export interface Store {
    * Calls `onMessage` with the payload of every notification sent on `channel` by any process
    * (PostgreSQL LISTEN, on a connection of its own that reconnects with backoff), and `onConnected`
    * after each (re)connection, since what was sent while it was down is lost. Absent where no other
-   * process writes the store (SQLite). Answers the function that stops listening.
+   * process writes the store (SQLite), and behind a transaction pooler with no direct URL to listen
+   * on (LOYALTY_PG_LISTEN_URL). Answers the function that stops listening.
    */
   listen?(
     channel: string,
