@@ -96,6 +96,7 @@ export interface Answer {
   status: number;
   body: any;
   text: string;
+  headers: Record<string, string>;
 }
 
 /** One HTTP call; the body is parsed when it is JSON. Network errors are thrown. */
@@ -117,7 +118,7 @@ export async function call(
   } catch {
     // keep the text
   }
-  return { status: res.status, body: parsed, text };
+  return { status: res.status, body: parsed, text, headers: Object.fromEntries(res.headers) };
 }
 
 export function tillHeader(username: string, password: string): string {
