@@ -32,6 +32,8 @@ export interface Config {
   readonly jwtSecret: string | undefined;
   /** Requests a minute per credential that sets no limit of its own; 0 is no limit. */
   readonly rateLimitPerMinute: number;
+  /** REDIS_URL: rate limits counted there rather than in PostgreSQL (or, on SQLite, in memory). */
+  readonly redisUrl: string | undefined;
   /** Serve Prometheus metrics at GET /metrics (and collect them). */
   readonly metrics: boolean;
   /** The outbox's retention and webhook delivery. */
@@ -173,6 +175,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const maxConnectionsPerAddress = int('LOYALTY_MAX_CONNECTIONS_PER_ADDRESS', 256, 1, 100_000);
   const maxTokenTtlSeconds = int('LOYALTY_MAX_TOKEN_TTL_SECONDS', 3600, 60, 30 * 86_400);
   const jwtSecret = env.LOYALTY_JWT_SECRET === '' ? undefined : env.LOYALTY_JWT_SECRET;
+  const redisUrl = env.REDIS_URL || undefined;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl))
+    problems.push('REDIS_URL must start with redis:// or rediss://');
   if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
     problems.push('LOYALTY_JWT_SECRET must be at least 32 bytes long');
   }
@@ -233,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     credentialCacheMs,
     jwtSecret,
     rateLimitPerMinute,
+    redisUrl,
     metrics: metricsRaw === '1' || metricsRaw === 'true',
     events,
     maxTokenTtlSeconds,
@@ -291,9 +297,8 @@ function eventsConfig(env: NodeJS.ProcessEnv, problems: string[]): EventsConfig 
 /** LOYALTY_PG_POOLER=transaction (behind PgBouncer's transaction pooling); LOYALTY_PG_LISTEN_URL (see StoreConfig). */
 function withPoolerSettings(store: StoreConfig, env: NodeJS.ProcessEnv, problems: string[]): StoreConfig {
   const pooler = env.LOYALTY_PG_POOLER || 'none';
-  if (pooler !== 'none' && pooler !== 'transaction') {
+  if (pooler !== 'none' && pooler !== 'transaction')
     problems.push(`LOYALTY_PG_POOLER must be none or transaction (got "${pooler}")`);
-  }
   const listenUrl = env.LOYALTY_PG_LISTEN_URL || undefined;
   if (listenUrl && !/^postgres(ql)?:\/\//.test(listenUrl))
     problems.push('LOYALTY_PG_LISTEN_URL must start with postgres://');
@@ -320,6 +325,7 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
     credentialCacheMs: 30_000,
     jwtSecret: undefined,
     rateLimitPerMinute: 0,
+    redisUrl: undefined,
     metrics: true,
     events: DEFAULT_EVENTS_CONFIG,
     maxTokenTtlSeconds: 3600,
@@ -339,7 +345,7 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
 export function describeConfig(config: Config): Record<string, unknown> {
   const secret = (value: string | undefined) =>
     value === undefined ? '(not set)' : `(set, ${Buffer.byteLength(value)} bytes)`;
-  const masked = (url: string | undefined) => url?.replace(/\/\/([^:/@]+):[^@]*@/g, '//$1:***@');
+  const masked = (url: string | undefined) => url?.replace(/\/\/([^:/@]*):[^@]*@/g, '//$1:***@');
   const store =
     config.store.kind === 'sqlite'
       ? { kind: 'sqlite', filename: config.store.filename }
@@ -361,6 +367,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     credentialCacheMs: config.credentialCacheMs,
     jwtSecret: secret(config.jwtSecret),
     rateLimitPerMinute: config.rateLimitPerMinute,
+    redisUrl: masked(config.redisUrl) ?? '(not set)',
     metrics: config.metrics,
     events: config.events,
     maxTokenTtlSeconds: config.maxTokenTtlSeconds,

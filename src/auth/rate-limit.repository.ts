@@ -1,12 +1,17 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 
-export type RateLimitRepository = ReturnType<typeof createRateLimitRepository>;
+/** Where every process counts a credential's requests in a window: PostgreSQL, or Redis. */
+export interface RateLimitRepository {
+  /** Adds `n` to the credential's count in the window; answers the count after adding. */
+  add(orgId: number, credential: string, windowStart: number, n: number): Promise<number>;
+  /** Forgets the counts of windows that began before `windowStart`. */
+  deleteBefore(windowStart: number): Promise<void>;
+}
 
-/** The shared request counters of credentials, one row per credential and window. */
-export function createRateLimitRepository(db: Db) {
+/** The shared request counters of credentials in PostgreSQL, one row per credential and window. */
+export function createRateLimitRepository(db: Db): RateLimitRepository {
   return {
-    /** Adds `n` to the credential's count in the window; answers the count after adding. */
     async add(orgId: number, credential: string, windowStart: number, n: number): Promise<number> {
       const row = await db
         .insertInto('rate_limits')
@@ -21,7 +26,6 @@ export function createRateLimitRepository(db: Db) {
       return Number(row.count);
     },
 
-    /** Deletes the counts of windows that began before `windowStart`. */
     async deleteBefore(windowStart: number): Promise<void> {
       await db.deleteFrom('rate_limits').where('window_start', '<', windowStart).execute();
     },

@@ -1,5 +1,7 @@
 import type { Clock } from '../clock.js';
-import type { RateLimitRepository } from './rate-limit.repository.js';
+import type { Store } from '../db/database.js';
+import { createRateLimitRepository, type RateLimitRepository } from './rate-limit.repository.js';
+import { createRedisRateLimitRepository } from './rate-limit-redis.repository.js';
 
 const WINDOW_MS = 60_000;
 
@@ -128,4 +130,56 @@ export function createSharedRateLimiter(
       return { limit, remaining, resetSeconds, retryAfter: 0 };
     },
   };
+}
+
+/**
+ * The shared limiter while its store answers; while it does not (Redis down), this process's own
+ * count, so that requests go on, each process allowing the limit (told once an outage to `onError`).
+ */
+export function createFailoverRateLimiter(
+  shared: RateLimiter,
+  local: RateLimiter,
+  onError: (err: unknown) => void,
+): RateLimiter {
+  let failing = false;
+  return {
+    async take(orgId, credential, limit) {
+      try {
+        const decision = await shared.take(orgId, credential, limit);
+        failing = false;
+        return decision;
+      } catch (err) {
+        if (!failing) onError(err);
+        failing = true;
+        return local.take(orgId, credential, limit);
+      }
+    },
+  };
+}
+
+/**
+ * The limiter a deployment uses: counted in Redis when REDIS_URL is set, else in PostgreSQL when
+ * several processes share the store, else (SQLite, one process) in memory. Answers it and what
+ * closes it.
+ */
+export async function rateLimiterFor(
+  redisUrl: string | undefined,
+  store: Store,
+  clock: Clock,
+  warn: (err: unknown, message: string) => void,
+): Promise<{ limiter: RateLimiter; close: () => Promise<void> }> {
+  const cleanupFailed = (err: unknown) => warn(err, 'could not delete old rate limit windows');
+  if (redisUrl) {
+    const redis = createRedisRateLimitRepository(redisUrl);
+    await redis.open((err) => warn(err, 'Redis (REDIS_URL) is not answering; rate limits count per process'));
+    const shared = createSharedRateLimiter(clock, redis, cleanupFailed);
+    const limiter = createFailoverRateLimiter(shared, createRateLimiter(clock), (err) =>
+      warn(err, 'rate limits count in this process until Redis (REDIS_URL) answers again'),
+    );
+    return { limiter, close: () => redis.close() };
+  }
+  const limiter = store.dialect.sharedByProcesses
+    ? createSharedRateLimiter(clock, createRateLimitRepository(store.db), cleanupFailed)
+    : createRateLimiter(clock);
+  return { limiter, close: async () => undefined };
 }

@@ -23,7 +23,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-const CONFIG_VARS = /^(PORT|HOST|DATABASE_URL|LOG_LEVEL|LOYALTY_.*)$/;
+const CONFIG_VARS = /^(PORT|HOST|DATABASE_URL|REDIS_URL|LOG_LEVEL|LOYALTY_.*)$/;
 
 /**
  * This process's environment without any of the service's own variables, plus the tests' sealing key
