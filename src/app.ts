@@ -11,6 +11,7 @@ import { createManagement } from './admin/management.js';
 import type { Actor } from './auth/actor.js';
 import { createAuthThrottle } from './auth/auth-throttle.js';
 import { createAuthenticator } from './auth/authenticator.js';
+import { bodyDeadlineHook } from './auth/body-deadline.hook.js';
 import { capConnectionsPerAddress } from './auth/connection-cap.js';
 import { createCredentialRepository } from './auth/credential.repository.js';
 import { followCredentialChanges } from './auth/credential-events.js';
@@ -68,6 +69,8 @@ export interface ServerLimits {
   headersTimeout: number;
   /** Time to receive the whole request, body included, in ms; over it 408. */
   requestTimeout: number;
+  /** The same for a bulk job's CSV upload (a route with `longUpload`), which may be gigabytes. */
+  uploadTimeout: number;
   /** A socket with no traffic for this long, in ms, is closed. */
   connectionTimeout: number;
   /** A kept-alive connection idle this long between requests, in ms, is closed. */
@@ -84,6 +87,7 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxHeaderSize: 16 * 1024,
   headersTimeout: 10_000,
   requestTimeout: 30_000,
+  uploadTimeout: 3_600_000,
   connectionTimeout: 60_000,
   keepAliveTimeout: 72_000,
   maxRequestsPerSocket: 10_000,
@@ -181,11 +185,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     http: {
       maxHeaderSize: limits.maxHeaderSize,
       headersTimeout: limits.headersTimeout,
-      requestTimeout: limits.requestTimeout,
+      // Node's timeout is one figure for the server: the longest a route allows; bodyDeadlineHook holds
+      // every other route to requestTimeout.
+      requestTimeout: Math.max(limits.requestTimeout, limits.uploadTimeout),
       // How often Node checks the two timeouts above (its default, 30 s, would let them overrun).
       connectionsCheckingInterval: Math.min(1_000, limits.headersTimeout),
     },
-    requestTimeout: limits.requestTimeout,
+    requestTimeout: Math.max(limits.requestTimeout, limits.uploadTimeout),
     connectionTimeout: limits.connectionTimeout,
     keepAliveTimeout: limits.keepAliveTimeout,
     maxRequestsPerSocket: limits.maxRequestsPerSocket,
@@ -211,6 +217,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   app.server.maxConnections = limits.maxConnections;
   capConnectionsPerAddress(app.server, limits.maxConnectionsPerAddress);
+  app.addHook('onRequest', bodyDeadlineHook(limits.requestTimeout));
   app.addHook('onRequest', async (request) => {
     request.log.info({ method: request.method, url: loggableUrl(request.url) }, 'incoming request');
   });
