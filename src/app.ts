@@ -14,9 +14,10 @@ import { createAuthenticator } from './auth/authenticator.js';
 import { bodyDeadlineHook } from './auth/body-deadline.hook.js';
 import { capConnectionsPerAddress } from './auth/connection-cap.js';
 import { createCredentialRepository } from './auth/credential.repository.js';
+import { followCredentialChanges } from './auth/credential-events.js';
 import { loggableUrl } from './auth/log-redaction.js';
 import { oauthRoutes } from './auth/oauth.routes.js';
-import { createRateLimiter } from './auth/rate-limiter.js';
+import { rateLimiterFor } from './auth/rate-limiter.js';
 import { SecretKeyError } from './auth/secret-box.js';
 import { requireSecretBox } from './auth/secret-keys.service.js';
 import { v2AuthHook } from './auth/v2-auth.hook.js';
@@ -309,7 +310,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     box,
     maxTokenTtlSeconds: config.maxTokenTtlSeconds,
   });
-  const limiter = createRateLimiter(clock);
+  // Other processes' credential changes reach this one's cache within moments (PostgreSQL).
+  const stopFollowing = followCredentialChanges(deps.store, auth);
+  app.addHook('onClose', async () => stopFollowing());
+  // Counted where every process sees the count (Redis, or the store several share), else in memory.
+  const rates = await rateLimiterFor(config.redisUrl, deps.store, clock, (err, message) =>
+    app.log.warn({ err }, message),
+  );
+  app.addHook('onClose', rates.close);
+  const limiter = rates.limiter;
   const throttle = createAuthThrottle(clock);
   const customerPromotions = createCustomerPromotionsService({
     repository: createCustomerPromotionsRepository(deps.store.db),

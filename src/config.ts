@@ -4,7 +4,15 @@ import { decodeSecretKey, generateSecretKey, keyIdOf } from './auth/secret-box.j
 /** Where the data lives: an embedded SQLite file (or memory), or a PostgreSQL server. */
 export type StoreConfig =
   | { readonly kind: 'sqlite'; readonly filename: string }
-  | { readonly kind: 'postgres'; readonly connectionString: string; readonly poolSize: number };
+  | {
+      readonly kind: 'postgres';
+      readonly connectionString: string;
+      readonly poolSize: number;
+      /** `transaction`: behind PgBouncer in transaction pooling mode (no named statements). */
+      readonly pooler?: 'transaction' | undefined;
+      /** Where LISTEN connects when DATABASE_URL is a transaction pooler (LISTEN needs a session). */
+      readonly listenConnectionString?: string | undefined;
+    };
 
 /** The validated, frozen configuration of one server process. */
 export interface Config {
@@ -24,6 +32,8 @@ export interface Config {
   readonly jwtSecret: string | undefined;
   /** Requests a minute per credential that sets no limit of its own; 0 is no limit. */
   readonly rateLimitPerMinute: number;
+  /** REDIS_URL: rate limits counted there rather than in PostgreSQL (or, on SQLite, in memory). */
+  readonly redisUrl: string | undefined;
   /** Serve Prometheus metrics at GET /metrics (and collect them). */
   readonly metrics: boolean;
   /** The outbox's retention and webhook delivery. */
@@ -155,21 +165,19 @@ function intVar(
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
-  const port = intVar(env, 'PORT', 3000, 0, 65535, problems);
-  const poolSize = intVar(env, 'LOYALTY_PG_POOL_SIZE', 10, 1, 1000, problems);
-  const bodyLimit = intVar(env, 'LOYALTY_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024, problems);
-  const credentialCacheMs = intVar(env, 'LOYALTY_CREDENTIAL_CACHE_MS', 30_000, 0, 3_600_000, problems);
-  const rateLimitPerMinute = intVar(env, 'LOYALTY_RATE_LIMIT_PER_MINUTE', 0, 0, 10_000_000, problems);
-  const maxConnectionsPerAddress = intVar(
-    env,
-    'LOYALTY_MAX_CONNECTIONS_PER_ADDRESS',
-    256,
-    1,
-    100_000,
-    problems,
-  );
-  const maxTokenTtlSeconds = intVar(env, 'LOYALTY_MAX_TOKEN_TTL_SECONDS', 3600, 60, 30 * 86_400, problems);
+  const int = (name: string, fallback: number, min: number, max: number) =>
+    intVar(env, name, fallback, min, max, problems);
+  const port = int('PORT', 3000, 0, 65535);
+  const poolSize = int('LOYALTY_PG_POOL_SIZE', 10, 1, 1000);
+  const bodyLimit = int('LOYALTY_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024);
+  const credentialCacheMs = int('LOYALTY_CREDENTIAL_CACHE_MS', 30_000, 0, 3_600_000);
+  const rateLimitPerMinute = int('LOYALTY_RATE_LIMIT_PER_MINUTE', 0, 0, 10_000_000);
+  const maxConnectionsPerAddress = int('LOYALTY_MAX_CONNECTIONS_PER_ADDRESS', 256, 1, 100_000);
+  const maxTokenTtlSeconds = int('LOYALTY_MAX_TOKEN_TTL_SECONDS', 3600, 60, 30 * 86_400);
   const jwtSecret = env.LOYALTY_JWT_SECRET === '' ? undefined : env.LOYALTY_JWT_SECRET;
+  const redisUrl = env.REDIS_URL || undefined;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl))
+    problems.push('REDIS_URL must start with redis:// or rediss://');
   if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
     problems.push('LOYALTY_JWT_SECRET must be at least 32 bytes long');
   }
@@ -207,22 +215,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? path.resolve(env.LOYALTY_SECRET_KEY_FILE || DEFAULT_SECRET_KEY_FILE)
       : undefined;
   const events = eventsConfig(env, problems);
-  const jobUploadLimitBytes = intVar(
-    env,
-    'LOYALTY_JOB_UPLOAD_LIMIT_BYTES',
-    JOB_UPLOAD_LIMIT,
-    1024,
-    2 ** 40,
-    problems,
-  );
-  const jobPollMs = intVar(env, 'LOYALTY_JOB_POLL_MS', 1000, 10, 3_600_000, problems);
-  const jobLeaseMs = intVar(env, 'LOYALTY_JOB_LEASE_MS', 60_000, 1000, 3_600_000, problems);
+  const jobUploadLimitBytes = int('LOYALTY_JOB_UPLOAD_LIMIT_BYTES', JOB_UPLOAD_LIMIT, 1024, 2 ** 40);
+  const jobPollMs = int('LOYALTY_JOB_POLL_MS', 1000, 10, 3_600_000);
+  const jobLeaseMs = int('LOYALTY_JOB_LEASE_MS', 60_000, 1000, 3_600_000);
 
   const importRaw = env.LOYALTY_IMPORT_MAX_BYTES ?? '';
   const importMaxBytes = importRaw === '' ? DEFAULT_IMPORT_MAX_BYTES : Number(importRaw);
   if (!Number.isSafeInteger(importMaxBytes) || importMaxBytes < 1) {
     problems.push(`LOYALTY_IMPORT_MAX_BYTES must be a positive integer (got "${importRaw}")`);
   }
+  store = withPoolerSettings(store, env, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -236,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     credentialCacheMs,
     jwtSecret,
     rateLimitPerMinute,
+    redisUrl,
     metrics: metricsRaw === '1' || metricsRaw === 'true',
     events,
     maxTokenTtlSeconds,
@@ -291,6 +294,19 @@ function eventsConfig(env: NodeJS.ProcessEnv, problems: string[]): EventsConfig 
   });
 }
 
+/** LOYALTY_PG_POOLER=transaction (behind PgBouncer's transaction pooling); LOYALTY_PG_LISTEN_URL (see StoreConfig). */
+function withPoolerSettings(store: StoreConfig, env: NodeJS.ProcessEnv, problems: string[]): StoreConfig {
+  const pooler = env.LOYALTY_PG_POOLER || 'none';
+  if (pooler !== 'none' && pooler !== 'transaction')
+    problems.push(`LOYALTY_PG_POOLER must be none or transaction (got "${pooler}")`);
+  const listenUrl = env.LOYALTY_PG_LISTEN_URL || undefined;
+  if (listenUrl && !/^postgres(ql)?:\/\//.test(listenUrl))
+    problems.push('LOYALTY_PG_LISTEN_URL must start with postgres://');
+  if (store.kind !== 'postgres') return store;
+  const direct = listenUrl ? { listenConnectionString: listenUrl } : {};
+  return { ...store, ...(pooler === 'transaction' ? { pooler: 'transaction' as const } : {}), ...direct };
+}
+
 // Tests only: one key for the whole process, so that every app a test builds on one store opens what
 // the others sealed; nothing sealed with it outlives the process's test databases.
 let processSecretKey: string | undefined;
@@ -309,6 +325,7 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
     credentialCacheMs: 30_000,
     jwtSecret: undefined,
     rateLimitPerMinute: 0,
+    redisUrl: undefined,
     metrics: true,
     events: DEFAULT_EVENTS_CONFIG,
     maxTokenTtlSeconds: 3600,
@@ -328,13 +345,16 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
 export function describeConfig(config: Config): Record<string, unknown> {
   const secret = (value: string | undefined) =>
     value === undefined ? '(not set)' : `(set, ${Buffer.byteLength(value)} bytes)`;
+  const masked = (url: string | undefined) => url?.replace(/\/\/([^:/@]*):[^@]*@/g, '//$1:***@');
   const store =
     config.store.kind === 'sqlite'
       ? { kind: 'sqlite', filename: config.store.filename }
       : {
           kind: 'postgres',
-          url: config.store.connectionString.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'),
+          url: masked(config.store.connectionString),
           poolSize: config.store.poolSize,
+          pooler: config.store.pooler ?? 'none',
+          listenUrl: masked(config.store.listenConnectionString),
         };
   return {
     port: config.port,
@@ -347,6 +367,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     credentialCacheMs: config.credentialCacheMs,
     jwtSecret: secret(config.jwtSecret),
     rateLimitPerMinute: config.rateLimitPerMinute,
+    redisUrl: masked(config.redisUrl) ?? '(not set)',
     metrics: config.metrics,
     events: config.events,
     maxTokenTtlSeconds: config.maxTokenTtlSeconds,

@@ -295,4 +295,13 @@ export interface Database {
   deleted_customers: DeletedCustomersTable;
   jobs: JobsTable;
   job_chunks: JobChunksTable;
+  rate_limits: RateLimitsTable;
+}
+
+/** Requests of a credential in one window, counted by every process (see auth/rate-limiter.ts). */
+export interface RateLimitsTable {
+  org_id: number;
+  credential: string;
+  window_start: number;
+  count: number;
 }

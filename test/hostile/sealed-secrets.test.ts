@@ -255,6 +255,7 @@ describeEachStoreKind(
     const AFTER_SEALING = [
       '2026-11-30-0003-sealed-secrets',
       '2026-11-30-0004-jobs',
+      '2026-11-30-0005-rate-limits',
       '2026-11-30-0006-management',
     ];
 

@@ -61,6 +61,7 @@ describeEachStoreKind('migrations', (kind) => {
     '2026-11-30-0002-events',
     '2026-11-30-0003-sealed-secrets',
     '2026-11-30-0004-jobs',
+    '2026-11-30-0005-rate-limits',
     '2026-11-30-0006-management',
   ];
   async function downPastLater(): Promise<void> {

@@ -148,6 +148,9 @@ export const sqliteDialect: StoreDialect = {
     return query;
   },
 
+  // One process writes the file: its own changes tell it directly (see Store.listen).
+  async notify() {},
+
   // SQLite plans without statistics that go stale.
   async refreshStatistics() {
     return [];
