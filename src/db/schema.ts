@@ -194,8 +194,10 @@ export interface WebhookDeliveriesTable {
   at: Millis;
 }
 
-/** Counters of a promotion, split into shards that a read sums (see migration 2026-11-30-0006). */
-/** A promotion's counters for one UTC day, split into shards; its totals are the sum of its rows. */
+/**
+ * A promotion's counters for one UTC day, split into shards that a read sums; its totals are the sum
+ * of its rows (migrations 2026-11-30-0006 and 0008).
+ */
 export interface PromotionDayCountsTable {
   org_id: number;
   promotion_id: number;
