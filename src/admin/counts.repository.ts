@@ -10,10 +10,8 @@ export interface CounterSums {
   customers: number;
 }
 
-type CounterTable = 'promotion_counts' | 'promotion_day_counts';
-
 /** The counters, each summed over the rows (shards, and days) read. */
-const sums = (eb: ExpressionBuilder<Database, CounterTable>) => [
+const sums = (eb: ExpressionBuilder<Database, 'promotion_day_counts'>) => [
   eb.fn.sum<number>('issuals').as('issuals'),
   eb.fn.sum<number>('issuals_revoked').as('issuals_revoked'),
   eb.fn.sum<number>('earns').as('earns'),
@@ -36,13 +34,13 @@ function toSums(row: SumRow | undefined): CounterSums {
   };
 }
 
-/** A promotion's counters (promotion_counts, promotion_day_counts): a few rows, never its issuals. */
+/** A promotion's counters (promotion_day_counts): a row per day and shard, never its issuals. */
 export function countQueries(db: Trx) {
   return {
-    /** The counters of a promotion, its shards summed. */
+    /** The counters of a promotion: its days and shards summed (a range of promotion_day_counts_pk). */
     async counts(orgId: number, promotionId: number): Promise<CounterSums> {
       const row = await db
-        .selectFrom('promotion_counts')
+        .selectFrom('promotion_day_counts')
         .select(sums)
         .where('org_id', '=', orgId)
         .where('promotion_id', '=', promotionId)

@@ -194,10 +194,15 @@ export interface WebhookDeliveriesTable {
   at: Millis;
 }
 
-/** Counters of a promotion, split into shards that a read sums (see migration 2026-11-30-0006). */
-export interface PromotionCountsTable {
+/**
+ * A promotion's counters for one UTC day, split into shards that a read sums; its totals are the sum
+ * of its rows (migrations 2026-11-30-0006 and 0008).
+ */
+export interface PromotionDayCountsTable {
   org_id: number;
   promotion_id: number;
+  /** Days since the epoch, UTC. */
+  day: number;
   shard: number;
   issuals: number;
   issuals_revoked: number;
@@ -205,11 +210,6 @@ export interface PromotionCountsTable {
   earns_revoked: number;
   /** Customers who had their first issual in the promotion. */
   customers: number;
-}
-
-export interface PromotionDayCountsTable extends PromotionCountsTable {
-  /** Days since the epoch, UTC. */
-  day: number;
 }
 
 /** A soft-deleted customer, moved out of `customers` so that no lookup finds it. */
@@ -290,7 +290,6 @@ export interface Database {
   events: EventsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
-  promotion_counts: PromotionCountsTable;
   promotion_day_counts: PromotionDayCountsTable;
   deleted_customers: DeletedCustomersTable;
   jobs: JobsTable;

@@ -179,10 +179,10 @@ export const postgresDialect: StoreDialect = {
   // whose transaction id is below the current snapshot's xmin: every transaction below it has ended,
   // and every transaction still to commit has an id at or above it, so whatever shows up later sorts
   // after what was read. (xmin is the cluster's: a long write transaction anywhere delays the feed.)
-  insertEvents(orgId, at, types, data) {
-    return sql`insert into events (org_id, xid, id, type, at, data)
+  async insertEvents(trx, orgId, at, types, data) {
+    await sql`insert into events (org_id, xid, id, type, at, data)
       select ${orgId}::bigint, pg_current_xact_id()::text::bigint, nextval('events_id_seq'), r.type, ${at}::bigint, r.data
-      from unnest(${types}::text[], ${data}::text[]) as r(type, data)`;
+      from unnest(${types}::text[], ${data}::text[]) as r(type, data)`.execute(trx);
   },
   eventHorizon: sql<number>`pg_snapshot_xmin(pg_current_snapshot())::text::bigint`,
   skipLocked: sql`for update skip locked`,

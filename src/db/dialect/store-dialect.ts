@@ -168,15 +168,17 @@ export interface StoreDialect {
   refreshStatistics(db: Db, tables: readonly string[]): Promise<string[]>;
 
   /**
-   * The events of one transaction for one org, (types[i], data[i]), inserted in one statement. Each
-   * row records its writing transaction's id (xid) beside its own id; the feed reads in (xid, id) order.
+   * The events of one transaction for one org, (types[i], data[i]), inserted in one statement (on
+   * SQLite a second moves the id counter past them). Each row records its writing transaction's id
+   * (xid) beside its own id; the feed reads in (xid, id) order.
    */
   insertEvents(
+    trx: Trx,
     orgId: number,
     at: number,
     types: readonly string[],
     data: readonly string[],
-  ): RawBuilder<unknown>;
+  ): Promise<void>;
   /**
    * Events whose xid is below this have writers that have all ended: the feed reads only those, so
    * that an event committed later never sorts before one already read (see the PostgreSQL dialect).
