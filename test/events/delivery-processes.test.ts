@@ -139,6 +139,46 @@ describe('webhook delivery by server processes', { timeout: 240_000 }, () => {
         await second.stop();
       });
 
+      it('after kill -9 in the middle of a round, sends the round again under the same webhook-ids', async () => {
+        const first = await startServerProcess(build.cli, env(url));
+        servers.push(first);
+        const orgId = (await admin(first, '/admin/v1/orgs', { name: 'Round' })).id as number;
+        const name = `round-${kind}`;
+        const hook = await admin(first, `/admin/v1/orgs/${orgId}/webhooks`, {
+          url: receiver.url(name),
+          maxBatchSize: 5,
+        });
+        receiver.secret(name, hook.secret);
+        // One transaction of 28 events: one round of six messages. The first is answered, the second
+        // never is, and the process is killed while it waits.
+        receiver.behave(name, { status: 200, times: 1, next: { status: 200, hang: true } });
+        await writeEvents(
+          store,
+          orgId,
+          Array.from({ length: 28 }, (_, k) => someEvent('promotion.enrolled', 500 + k)),
+        );
+        const mine = () => receiver.received.filter((r) => r.endpoint === name);
+        await receiver.waitFor(() => mine().some((r) => r.status === 0), 'the second message under way');
+        const [answered, cut] = mine();
+        await first.kill9();
+        receiver.behave(name, { status: 200 });
+        const second = await startServerProcess(build.cli, env(url));
+        servers.push(second);
+        await receiver.waitFor(() => idsPerEvent(receiver, name).size >= 28, 'all 28 events', 60_000);
+
+        // Nothing the killed process did was recorded: the round went out again from its first
+        // message, each message under the id it had before.
+        const ids = idsPerEvent(receiver, name);
+        expect(ids.size).toBe(28);
+        for (const [event, messages] of ids) expect(messages.size, event).toBe(1);
+        const again = mine().slice(2);
+        expect(again[0]?.messageId).toBe(answered?.messageId);
+        expect(again[1]?.messageId).toBe(cut?.messageId);
+        expect(new Set(again.map((r) => r.messageId)).size).toBe(6);
+        expect(receiver.unverified).toStrictEqual([]);
+        await second.stop();
+      });
+
       if (kind === 'postgres') {
         it('two processes deliver from one database, never the same endpoint at once', async () => {
           const a = await startServerProcess(build.cli, env(url));
