@@ -36,9 +36,10 @@ const worker = createDeliveryWorker({
 port.on('message', (message: ToThread) => {
   if (message === 'nudge') worker.nudge();
   else if (message === 'stop')
+    // Kept-alive connections to receivers would keep the thread alive: it ends once the store is closed.
     void worker
       .stop()
       .then(() => store.destroy())
-      .finally(() => port.close());
+      .finally(() => process.exit(0));
 });
 worker.start();
