@@ -24,7 +24,7 @@ import { v2AuthHook } from './auth/v2-auth.hook.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { ref } from './contract/components.contract.js';
-import type { Store } from './db/database.js';
+import { opensAgain, type Store } from './db/database.js';
 import { isSchemaCurrent } from './db/migrator.js';
 import {
   isCommitOutcomeUnknown,
@@ -324,7 +324,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     repository: createCustomerPromotionsRepository(deps.store.db),
     clock,
   });
-  const events = createEvents({ store: deps.store, config: config.events, clock, log: app.log, box });
+  // A thread opens the store again and keeps the system's time: not for an in-memory database or a test clock.
+  const thread = config.events.thread && !deps.clock && opensAgain(config.store);
+  const events = createEvents({
+    store: deps.store,
+    config: config.events,
+    clock,
+    log: app.log,
+    box,
+    ...(thread ? { thread: config } : {}),
+  });
   const enrolment = createEnrolmentService({
     repository: createEnrolmentRepository(deps.store),
     clock,

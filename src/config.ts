@@ -69,6 +69,11 @@ export interface Config {
 export interface EventsConfig {
   /** This process delivers webhooks (several processes may, on one PostgreSQL). */
   readonly deliver: boolean;
+  /**
+   * Deliver in a worker thread with its own store connection, so that a full request load does not
+   * slow delivery (not with an in-memory SQLite database, nor under a test clock).
+   */
+  readonly thread: boolean;
   /** Accept http:// and loopback, private or link-local webhook targets (local setups and tests). */
   readonly allowPrivate: boolean;
   /** A delivery attempt that has no answer in this time is a timeout, retried. */
@@ -91,6 +96,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 export const DEFAULT_EVENTS_CONFIG: EventsConfig = Object.freeze({
   deliver: true,
+  thread: true,
   allowPrivate: false,
   timeoutMs: 10_000,
   retryBaseMs: 5_000,
@@ -281,6 +287,7 @@ function eventsConfig(env: NodeJS.ProcessEnv, problems: string[]): EventsConfig 
   }
   return Object.freeze({
     deliver: flag(env, 'LOYALTY_WEBHOOK_DELIVERY', d.deliver, problems),
+    thread: flag(env, 'LOYALTY_WEBHOOK_THREAD', d.thread, problems),
     allowPrivate: flag(env, 'LOYALTY_WEBHOOK_ALLOW_PRIVATE', d.allowPrivate, problems),
     timeoutMs,
     retryBaseMs: intVar(env, 'LOYALTY_WEBHOOK_RETRY_BASE_MS', d.retryBaseMs, 10, 3_600_000, problems),

@@ -165,6 +165,7 @@ export interface WebhooksTable {
   cursor_xid: number;
   cursor_id: number;
   pending_message_id: string | null;
+  /** JSON: the pending round's messages, each `{"id", "eventIds"}` (a flat list of ids: one message). */
   pending_event_ids: string | null;
   pending_end_xid: number | null;
   pending_end_id: number | null;
