@@ -1,6 +1,8 @@
 // The raw-store baseline: the statements the service sends for one 100-customer ENROL and one EARN
 // (src/promotions/enrolment.repository.ts), hand-written and prepared, issued straight to the store
-// with no HTTP and no service code. SQLite has one writer: it runs the batches one after another, and
+// with no HTTP and no service code: the lookup, the lock (PostgreSQL), the states, the ids, the insert,
+// the outbox's insert of the request's 100 events (with the data the service writes; on SQLite the
+// update that moves the event id counter past them) and the counter upsert of the promotion's day. SQLite has one writer: it runs the batches one after another, and
 // commits them the way the service's group commit does at best, `group` batches per transaction with a
 // savepoint each (so that the baseline is the store's limit under the same durability, not its fsync
 // rate). PostgreSQL runs them on C connections in parallel, a transaction each. A process of its own,
@@ -8,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { MS_PER_DAY, shardOf } from '../src/promotions/promotion-counts.plan.js';
 import {
   type Action,
   BATCH,
@@ -115,6 +118,71 @@ function insertSql(table: 'issuals' | 'earns', rows: number, dollar: boolean): s
   return `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values ${values.join(', ')}`;
 }
 
+// The outbox (src/db/dialect: insertEvents): a request's events in one statement.
+const SQLITE_EVENTS =
+  'insert into events (org_id, xid, id, type, at, data) ' +
+  "select ?, 0, (select value from id_sequences where name = 'events') + j.key + 1, j.value ->> 0, ?, j.value ->> 1 " +
+  'from json_each(?) as j';
+const SQLITE_EVENTS_ADVANCE = "update id_sequences set value = value + ? where name = 'events'";
+const PG_EVENTS =
+  'insert into events (org_id, xid, id, type, at, data) ' +
+  "select $1::bigint, pg_current_xact_id()::text::bigint, nextval('events_id_seq'), r.type, $2::bigint, r.data " +
+  'from unnest($3::text[], $4::text[]) as r(type, data)';
+
+// The promotion's counters of the day (src/promotions/promotion-counts.repository.ts): one upsert.
+const countsSql = (dollar: boolean) =>
+  'insert into promotion_day_counts as t (org_id, promotion_id, day, shard, issuals, issuals_revoked, earns, earns_revoked, customers) ' +
+  `values (${placeholders(9, 1, dollar)}) on conflict (org_id, promotion_id, day, shard) do update set ` +
+  'issuals = t.issuals + excluded.issuals, issuals_revoked = t.issuals_revoked + excluded.issuals_revoked, ' +
+  'earns = t.earns + excluded.earns, earns_revoked = t.earns_revoked + excluded.earns_revoked, ' +
+  'customers = t.customers + excluded.customers';
+
+/** What the service writes beside the records: the events and the counter values of one batch. */
+interface Extras {
+  at: number;
+  types: string[];
+  data: string[];
+  counts: unknown[];
+}
+
+function extrasOf(
+  action: Action,
+  job: BaselineJob,
+  promotionId: number,
+  planned: { customerId: number; issualId: number }[],
+  ids: number[],
+): Extras {
+  const at = Date.now();
+  const requestId = randomUUID();
+  const type = action === 'ENROL' ? 'promotion.enrolled' : 'promotion.earned';
+  // The event data of src/events/event.plan.ts (the bench's promotions have no promoIdentifier).
+  const data = planned.map((p, i) =>
+    JSON.stringify({
+      programId: job.programId,
+      promotionId,
+      customerId: p.customerId,
+      issualId: String(action === 'ENROL' ? ids[i] : p.issualId),
+      source: SOURCE,
+      requestId,
+      credential: CREATED_BY,
+      ...(action === 'EARN' ? { earnedId: String(ids[i]) } : {}),
+    }),
+  );
+  const n = planned.length;
+  const counts = [
+    job.orgId,
+    promotionId,
+    Math.floor(at / MS_PER_DAY),
+    shardOf(at, requestId),
+    action === 'ENROL' ? n : 0,
+    0,
+    action === 'EARN' ? n : 0,
+    0,
+    action === 'ENROL' ? n : 0,
+  ];
+  return { at, types: planned.map(() => type), data, counts };
+}
+
 /** The customers of the batch who may take part: found, members of the program, registered INSTORE. */
 function eligible(rows: Found[], ids: number[]): number[] {
   const ok = new Set<number>();
@@ -180,6 +248,9 @@ function sqliteRunner(job: BaselineJob): { run: BatchRunner; close: () => void }
     issuals: db.prepare(insertSql('issuals', BATCH, false)),
     earns: db.prepare(insertSql('earns', BATCH, false)),
   };
+  const events = db.prepare(SQLITE_EVENTS);
+  const eventsAdvance = db.prepare(SQLITE_EVENTS_ADVANCE);
+  const counts = db.prepare(countsSql(false));
   const begin = db.prepare('begin immediate');
   const commit = db.prepare('commit');
   const rollback = db.prepare('rollback');
@@ -198,6 +269,10 @@ function sqliteRunner(job: BaselineJob): { run: BatchRunner; close: () => void }
     const row = allocate.get(table, planned.length, table) as { value: number };
     const newIds = planned.map((_, i) => row.value - planned.length + 1 + i);
     inserts[table].run(...rowsOf(action, job.orgId, promotionId, planned, newIds));
+    const extras = extrasOf(action, job, promotionId, planned, newIds);
+    events.run(job.orgId, extras.at, JSON.stringify(extras.types.map((type, i) => [type, extras.data[i]])));
+    eventsAdvance.run(planned.length);
+    counts.run(...extras.counts);
     release.run();
   };
   const run: BatchRunner = (action, batches) => {
@@ -250,6 +325,8 @@ async function postgresRunners(
     },
     issuals: { name: 'bl_ins_issuals', text: insertSql('issuals', BATCH, true) },
     earns: { name: 'bl_ins_earns', text: insertSql('earns', BATCH, true) },
+    events: { name: 'bl_events', text: PG_EVENTS },
+    counts: { name: 'bl_counts', text: countsSql(true) },
   };
   const runs = clients.map((client): BatchRunner => {
     const one = async (action: Action, { promotionId, ids }: Batch) => {
@@ -276,6 +353,9 @@ async function postgresRunners(
           ...q[table],
           values: rowsOf(action, job.orgId, promotionId, planned, newIds),
         });
+        const extras = extrasOf(action, job, promotionId, planned, newIds);
+        await client.query({ ...q.events, values: [job.orgId, extras.at, extras.types, extras.data] });
+        await client.query({ ...q.counts, values: extras.counts });
         await client.query('commit');
       } catch (err) {
         await client.query('rollback').catch(() => undefined);

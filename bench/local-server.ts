@@ -40,6 +40,10 @@ export async function startLocalServer(
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
+  // A bench that fails part-way must not leave its server running (and holding its database).
+  const orphanGuard = () => child.kill('SIGKILL');
+  process.once('exit', orphanGuard);
+  child.once('exit', () => process.off('exit', orphanGuard));
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {

@@ -69,6 +69,8 @@ const USAGE = `Usage: npm run bench -- --store sqlite|postgres [options]
   --open-loop-rate R    the open-loop phases at R requests/s instead (also with --skip-baseline)
   --skip-baseline       leave out the raw-store baseline
   --skip-build          do not run npm run build first
+  --workers N           PostgreSQL only: the basic and oauth servers run as loyalty serve --workers N
+                        (N processes behind one port; default 1). The no-auth entry stays one process
   --cpu-prof            run the server under node --cpu-prof and print where its CPU time went
                         (profiles in bench/results/profiles; profiled figures are a little lower)
 
@@ -106,6 +108,7 @@ interface Options {
   openLoopRate: number | undefined;
   skipBuild: boolean;
   cpuProf: boolean;
+  workers: number;
 }
 
 class UsageError extends Error {}
@@ -137,6 +140,7 @@ function parseOptions(argv: string[]): Options {
       'open-loop-rate': { type: 'string' },
       'skip-build': { type: 'boolean' },
       'cpu-prof': { type: 'boolean' },
+      workers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -146,6 +150,8 @@ function parseOptions(argv: string[]): Options {
   }
   if (values.store !== 'sqlite' && values.store !== 'postgres')
     throw new UsageError('--store must be sqlite or postgres');
+  if (values.workers !== undefined && values.workers !== '1' && values.store !== 'postgres')
+    throw new UsageError('--workers needs --store postgres (SQLite is written by one process)');
   const auth = values.auth ?? 'all';
   if (auth !== 'all' && !(AUTH_MODES as readonly string[]).includes(auth)) {
     throw new UsageError('--auth must be none, basic, oauth or all');
@@ -181,6 +187,7 @@ function parseOptions(argv: string[]): Options {
     openLoopRate: rate,
     skipBuild: values['skip-build'] ?? false,
     cpuProf: values['cpu-prof'] ?? false,
+    workers: positiveInt('workers', values.workers, 1),
   };
 }
 
@@ -344,6 +351,8 @@ interface ServerPlan {
   adminToken: string;
   orgId: number;
   profileDir?: string;
+  /** loyalty serve --workers (basic and oauth only). */
+  workers: number;
 }
 
 /** `node dist/cli.js serve`, or for `none` the no-auth entry; fresh process, fresh port. */
@@ -369,7 +378,8 @@ async function launch(plan: ServerPlan, mode: AuthMode | 'import'): Promise<Serv
           `--cpu-prof-name=${plan.store.kind}-${mode}.cpuprofile`,
         ]
       : [];
-  const entry = mode === 'none' ? ['bench/server-noauth.js'] : ['dist/cli.js', 'serve'];
+  const workers = plan.workers > 1 && mode !== 'import' ? ['--workers', String(plan.workers)] : [];
+  const entry = mode === 'none' ? ['bench/server-noauth.js'] : ['dist/cli.js', 'serve', ...workers];
   const server = await startServer([...profiling, ...entry], env, ROOT, port, `server ${mode}`);
   cleanups.push(() => server.stop());
   return server;
@@ -740,7 +750,12 @@ async function runBaseline(store: BenchStore, seeded: Seeded, options: Options):
 
 async function fullRun(options: Options, meta: Record<string, unknown>) {
   const store = await openStore(options);
-  const plan: ServerPlan = { store, adminToken: randomBytes(24).toString('hex'), orgId: 0 };
+  const plan: ServerPlan = {
+    store,
+    adminToken: randomBytes(24).toString('hex'),
+    orgId: 0,
+    workers: options.workers,
+  };
   if (options.cpuProf) plan.profileDir = path.join(RESULTS, 'profiles');
   if (plan.profileDir) mkdirSync(plan.profileDir, { recursive: true });
 
@@ -1153,6 +1168,7 @@ async function main(): Promise<void> {
     durationS: options.durationS,
     warmupS: options.warmupS,
     connections: options.connections,
+    workers: options.workers,
     batch: BATCH,
     firstSeconds: FIRST_SECONDS,
     node: process.version,

@@ -11,11 +11,13 @@ import { createManagement } from './admin/management.js';
 import type { Actor } from './auth/actor.js';
 import { createAuthThrottle } from './auth/auth-throttle.js';
 import { createAuthenticator } from './auth/authenticator.js';
+import { bodyDeadlineHook } from './auth/body-deadline.hook.js';
 import { capConnectionsPerAddress } from './auth/connection-cap.js';
 import { createCredentialRepository } from './auth/credential.repository.js';
+import { followCredentialChanges } from './auth/credential-events.js';
 import { loggableUrl } from './auth/log-redaction.js';
 import { oauthRoutes } from './auth/oauth.routes.js';
-import { createRateLimiter } from './auth/rate-limiter.js';
+import { rateLimiterFor } from './auth/rate-limiter.js';
 import { SecretKeyError } from './auth/secret-box.js';
 import { requireSecretBox } from './auth/secret-keys.service.js';
 import { v2AuthHook } from './auth/v2-auth.hook.js';
@@ -23,7 +25,7 @@ import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { registerConsole } from './console-auth/console.js';
 import { ref } from './contract/components.contract.js';
-import type { Store } from './db/database.js';
+import { opensAgain, type Store } from './db/database.js';
 import { isSchemaCurrent } from './db/migrator.js';
 import {
   isCommitOutcomeUnknown,
@@ -68,6 +70,8 @@ export interface ServerLimits {
   headersTimeout: number;
   /** Time to receive the whole request, body included, in ms; over it 408. */
   requestTimeout: number;
+  /** The same for a bulk job's CSV upload (a route with `longUpload`), which may be gigabytes. */
+  uploadTimeout: number;
   /** A socket with no traffic for this long, in ms, is closed. */
   connectionTimeout: number;
   /** A kept-alive connection idle this long between requests, in ms, is closed. */
@@ -84,6 +88,7 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxHeaderSize: 16 * 1024,
   headersTimeout: 10_000,
   requestTimeout: 30_000,
+  uploadTimeout: 3_600_000,
   connectionTimeout: 60_000,
   keepAliveTimeout: 72_000,
   maxRequestsPerSocket: 10_000,
@@ -181,11 +186,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     http: {
       maxHeaderSize: limits.maxHeaderSize,
       headersTimeout: limits.headersTimeout,
-      requestTimeout: limits.requestTimeout,
+      // Node's timeout is one figure for the server: the longest a route allows; bodyDeadlineHook holds
+      // every other route to requestTimeout.
+      requestTimeout: Math.max(limits.requestTimeout, limits.uploadTimeout),
       // How often Node checks the two timeouts above (its default, 30 s, would let them overrun).
       connectionsCheckingInterval: Math.min(1_000, limits.headersTimeout),
     },
-    requestTimeout: limits.requestTimeout,
+    requestTimeout: Math.max(limits.requestTimeout, limits.uploadTimeout),
     connectionTimeout: limits.connectionTimeout,
     keepAliveTimeout: limits.keepAliveTimeout,
     maxRequestsPerSocket: limits.maxRequestsPerSocket,
@@ -212,6 +219,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   app.server.maxConnections = limits.maxConnections;
   capConnectionsPerAddress(app.server, limits.maxConnectionsPerAddress);
+  app.addHook('onRequest', bodyDeadlineHook(limits.requestTimeout));
   app.addHook('onRequest', async (request) => {
     request.log.info({ method: request.method, url: loggableUrl(request.url) }, 'incoming request');
   });
@@ -305,13 +313,30 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     box,
     maxTokenTtlSeconds: config.maxTokenTtlSeconds,
   });
-  const limiter = createRateLimiter(clock);
+  // Other processes' credential changes reach this one's cache within moments (PostgreSQL).
+  const stopFollowing = followCredentialChanges(deps.store, auth);
+  app.addHook('onClose', async () => stopFollowing());
+  // Counted where every process sees the count (Redis, or the store several share), else in memory.
+  const rates = await rateLimiterFor(config.redisUrl, deps.store, clock, (err, message) =>
+    app.log.warn({ err }, message),
+  );
+  app.addHook('onClose', rates.close);
+  const limiter = rates.limiter;
   const throttle = createAuthThrottle(clock);
   const customerPromotions = createCustomerPromotionsService({
     repository: createCustomerPromotionsRepository(deps.store.db),
     clock,
   });
-  const events = createEvents({ store: deps.store, config: config.events, clock, log: app.log, box });
+  // A thread opens the store again and keeps the system's time: not for an in-memory database or a test clock.
+  const thread = config.events.thread && !deps.clock && opensAgain(config.store);
+  const events = createEvents({
+    store: deps.store,
+    config: config.events,
+    clock,
+    log: app.log,
+    box,
+    ...(thread ? { thread: config } : {}),
+  });
   const enrolment = createEnrolmentService({
     repository: createEnrolmentRepository(deps.store),
     clock,

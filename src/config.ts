@@ -4,7 +4,15 @@ import { decodeSecretKey, generateSecretKey, keyIdOf } from './auth/secret-box.j
 /** Where the data lives: an embedded SQLite file (or memory), or a PostgreSQL server. */
 export type StoreConfig =
   | { readonly kind: 'sqlite'; readonly filename: string }
-  | { readonly kind: 'postgres'; readonly connectionString: string; readonly poolSize: number };
+  | {
+      readonly kind: 'postgres';
+      readonly connectionString: string;
+      readonly poolSize: number;
+      /** `transaction`: behind PgBouncer in transaction pooling mode (no named statements). */
+      readonly pooler?: 'transaction' | undefined;
+      /** Where LISTEN connects when DATABASE_URL is a transaction pooler (LISTEN needs a session). */
+      readonly listenConnectionString?: string | undefined;
+    };
 
 /** The validated, frozen configuration of one server process. */
 export interface Config {
@@ -24,6 +32,8 @@ export interface Config {
   readonly jwtSecret: string | undefined;
   /** Requests a minute per credential that sets no limit of its own; 0 is no limit. */
   readonly rateLimitPerMinute: number;
+  /** REDIS_URL: rate limits counted there rather than in PostgreSQL (or, on SQLite, in memory). */
+  readonly redisUrl: string | undefined;
   /** Serve Prometheus metrics at GET /metrics (and collect them). */
   readonly metrics: boolean;
   /** The outbox's retention and webhook delivery. */
@@ -68,6 +78,11 @@ export interface Config {
 export interface EventsConfig {
   /** This process delivers webhooks (several processes may, on one PostgreSQL). */
   readonly deliver: boolean;
+  /**
+   * Deliver in a worker thread with its own store connection, so that a full request load does not
+   * slow delivery (not with an in-memory SQLite database, nor under a test clock).
+   */
+  readonly thread: boolean;
   /** Accept http:// and loopback, private or link-local webhook targets (local setups and tests). */
   readonly allowPrivate: boolean;
   /** A delivery attempt that has no answer in this time is a timeout, retried. */
@@ -90,6 +105,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 export const DEFAULT_EVENTS_CONFIG: EventsConfig = Object.freeze({
   deliver: true,
+  thread: true,
   allowPrivate: false,
   timeoutMs: 10_000,
   retryBaseMs: 5_000,
@@ -164,21 +180,19 @@ function intVar(
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
-  const port = intVar(env, 'PORT', 3000, 0, 65535, problems);
-  const poolSize = intVar(env, 'LOYALTY_PG_POOL_SIZE', 10, 1, 1000, problems);
-  const bodyLimit = intVar(env, 'LOYALTY_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024, problems);
-  const credentialCacheMs = intVar(env, 'LOYALTY_CREDENTIAL_CACHE_MS', 30_000, 0, 3_600_000, problems);
-  const rateLimitPerMinute = intVar(env, 'LOYALTY_RATE_LIMIT_PER_MINUTE', 0, 0, 10_000_000, problems);
-  const maxConnectionsPerAddress = intVar(
-    env,
-    'LOYALTY_MAX_CONNECTIONS_PER_ADDRESS',
-    256,
-    1,
-    100_000,
-    problems,
-  );
-  const maxTokenTtlSeconds = intVar(env, 'LOYALTY_MAX_TOKEN_TTL_SECONDS', 3600, 60, 30 * 86_400, problems);
+  const int = (name: string, fallback: number, min: number, max: number) =>
+    intVar(env, name, fallback, min, max, problems);
+  const port = int('PORT', 3000, 0, 65535);
+  const poolSize = int('LOYALTY_PG_POOL_SIZE', 10, 1, 1000);
+  const bodyLimit = int('LOYALTY_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024);
+  const credentialCacheMs = int('LOYALTY_CREDENTIAL_CACHE_MS', 30_000, 0, 3_600_000);
+  const rateLimitPerMinute = int('LOYALTY_RATE_LIMIT_PER_MINUTE', 0, 0, 10_000_000);
+  const maxConnectionsPerAddress = int('LOYALTY_MAX_CONNECTIONS_PER_ADDRESS', 256, 1, 100_000);
+  const maxTokenTtlSeconds = int('LOYALTY_MAX_TOKEN_TTL_SECONDS', 3600, 60, 30 * 86_400);
   const jwtSecret = env.LOYALTY_JWT_SECRET === '' ? undefined : env.LOYALTY_JWT_SECRET;
+  const redisUrl = env.REDIS_URL || undefined;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl))
+    problems.push('REDIS_URL must start with redis:// or rediss://');
   if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
     problems.push('LOYALTY_JWT_SECRET must be at least 32 bytes long');
   }
@@ -216,16 +230,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? path.resolve(env.LOYALTY_SECRET_KEY_FILE || DEFAULT_SECRET_KEY_FILE)
       : undefined;
   const events = eventsConfig(env, problems);
-  const jobUploadLimitBytes = intVar(
-    env,
-    'LOYALTY_JOB_UPLOAD_LIMIT_BYTES',
-    JOB_UPLOAD_LIMIT,
-    1024,
-    2 ** 40,
-    problems,
-  );
-  const jobPollMs = intVar(env, 'LOYALTY_JOB_POLL_MS', 1000, 10, 3_600_000, problems);
-  const jobLeaseMs = intVar(env, 'LOYALTY_JOB_LEASE_MS', 60_000, 1000, 3_600_000, problems);
+  const jobUploadLimitBytes = int('LOYALTY_JOB_UPLOAD_LIMIT_BYTES', JOB_UPLOAD_LIMIT, 1024, 2 ** 40);
+  const jobPollMs = int('LOYALTY_JOB_POLL_MS', 1000, 10, 3_600_000);
+  const jobLeaseMs = int('LOYALTY_JOB_LEASE_MS', 60_000, 1000, 3_600_000);
 
   const importRaw = env.LOYALTY_IMPORT_MAX_BYTES ?? '';
   const importMaxBytes = importRaw === '' ? DEFAULT_IMPORT_MAX_BYTES : Number(importRaw);
@@ -236,6 +243,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const consoleSessionHours = intVar(env, 'LOYALTY_CONSOLE_SESSION_HOURS', 12, 1, 24 * 30, problems);
   const consoleMaxFailedSignIns = intVar(env, 'LOYALTY_CONSOLE_MAX_FAILED_SIGN_INS', 5, 1, 1000, problems);
   const trustProxy = flag(env, 'LOYALTY_TRUST_PROXY', false, problems);
+  store = withPoolerSettings(store, env, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -249,6 +257,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     credentialCacheMs,
     jwtSecret,
     rateLimitPerMinute,
+    redisUrl,
     metrics: metricsRaw === '1' || metricsRaw === 'true',
     events,
     maxTokenTtlSeconds,
@@ -295,6 +304,7 @@ function eventsConfig(env: NodeJS.ProcessEnv, problems: string[]): EventsConfig 
   }
   return Object.freeze({
     deliver: flag(env, 'LOYALTY_WEBHOOK_DELIVERY', d.deliver, problems),
+    thread: flag(env, 'LOYALTY_WEBHOOK_THREAD', d.thread, problems),
     allowPrivate: flag(env, 'LOYALTY_WEBHOOK_ALLOW_PRIVATE', d.allowPrivate, problems),
     timeoutMs,
     retryBaseMs: intVar(env, 'LOYALTY_WEBHOOK_RETRY_BASE_MS', d.retryBaseMs, 10, 3_600_000, problems),
@@ -306,6 +316,19 @@ function eventsConfig(env: NodeJS.ProcessEnv, problems: string[]): EventsConfig 
     retentionMs:
       intVar(env, 'LOYALTY_EVENT_RETENTION_DAYS', d.retentionMs / DAY_MS, 1, 3650, problems) * DAY_MS,
   });
+}
+
+/** LOYALTY_PG_POOLER=transaction (behind PgBouncer's transaction pooling); LOYALTY_PG_LISTEN_URL (see StoreConfig). */
+function withPoolerSettings(store: StoreConfig, env: NodeJS.ProcessEnv, problems: string[]): StoreConfig {
+  const pooler = env.LOYALTY_PG_POOLER || 'none';
+  if (pooler !== 'none' && pooler !== 'transaction')
+    problems.push(`LOYALTY_PG_POOLER must be none or transaction (got "${pooler}")`);
+  const listenUrl = env.LOYALTY_PG_LISTEN_URL || undefined;
+  if (listenUrl && !/^postgres(ql)?:\/\//.test(listenUrl))
+    problems.push('LOYALTY_PG_LISTEN_URL must start with postgres://');
+  if (store.kind !== 'postgres') return store;
+  const direct = listenUrl ? { listenConnectionString: listenUrl } : {};
+  return { ...store, ...(pooler === 'transaction' ? { pooler: 'transaction' as const } : {}), ...direct };
 }
 
 // Tests only: one key for the whole process, so that every app a test builds on one store opens what
@@ -326,6 +349,7 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
     credentialCacheMs: 30_000,
     jwtSecret: undefined,
     rateLimitPerMinute: 0,
+    redisUrl: undefined,
     metrics: true,
     events: DEFAULT_EVENTS_CONFIG,
     maxTokenTtlSeconds: 3600,
@@ -349,13 +373,16 @@ export function defineConfig(overrides: Partial<Config> = {}): Config {
 export function describeConfig(config: Config): Record<string, unknown> {
   const secret = (value: string | undefined) =>
     value === undefined ? '(not set)' : `(set, ${Buffer.byteLength(value)} bytes)`;
+  const masked = (url: string | undefined) => url?.replace(/\/\/([^:/@]*):[^@]*@/g, '//$1:***@');
   const store =
     config.store.kind === 'sqlite'
       ? { kind: 'sqlite', filename: config.store.filename }
       : {
           kind: 'postgres',
-          url: config.store.connectionString.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'),
+          url: masked(config.store.connectionString),
           poolSize: config.store.poolSize,
+          pooler: config.store.pooler ?? 'none',
+          listenUrl: masked(config.store.listenConnectionString),
         };
   // Every setting as it is, but the secrets and the store's password.
   return {
@@ -363,6 +390,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     store,
     adminToken: secret(config.adminToken),
     jwtSecret: secret(config.jwtSecret),
+    redisUrl: masked(config.redisUrl) ?? '(not set)',
     secretKey: sealingKey(config.secretKey),
     previousSecretKey: sealingKey(config.previousSecretKey),
     secretKeyFile: config.secretKeyFile ?? '(not used: LOYALTY_SECRET_KEY is set)',

@@ -11,6 +11,8 @@ declare module 'fastify' {
     /** Access to the CUSTOMER resource that the route needs. */
     access?: 'READ' | 'WRITE';
     envelope?: EnvelopeKind;
+    /** The route takes a long upload: its body has `uploadTimeout`, not `requestTimeout` (body-deadline.hook.ts). */
+    longUpload?: boolean;
     /** A Content-Security-Policy of the route's own, for a page (the API reference); else none is allowed. */
     csp?: string;
     /**

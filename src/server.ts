@@ -56,6 +56,12 @@ export async function startServer(
           '(every /admin call answers 401); make one with: openssl rand -hex 32',
       );
     }
+    if (config.store.kind === 'postgres' && !store.listen) {
+      app.log.warn(
+        'LOYALTY_PG_POOLER=transaction without LOYALTY_PG_LISTEN_URL: a credential changed by another ' +
+          'process is honoured here only after LOYALTY_CREDENTIAL_CACHE_MS; give LISTEN a direct URL',
+      );
+    }
     const past = await sequencesPast(store.db, store.dialect, SEQUENCE_WARNING);
     if (past.length > 0) app.log.error(describeSequencesPast(past));
     if (sealed.previous > 0) {

@@ -10,10 +10,8 @@ export interface CounterSums {
   customers: number;
 }
 
-type CounterTable = 'promotion_counts' | 'promotion_day_counts';
-
 /** The counters, each summed over the rows (shards, and days) read. */
-const sums = (eb: ExpressionBuilder<Database, CounterTable>) => [
+const sums = (eb: ExpressionBuilder<Database, 'promotion_day_counts'>) => [
   eb.fn.sum<number>('issuals').as('issuals'),
   eb.fn.sum<number>('issuals_revoked').as('issuals_revoked'),
   eb.fn.sum<number>('earns').as('earns'),
@@ -36,13 +34,13 @@ function toSums(row: SumRow | undefined): CounterSums {
   };
 }
 
-/** A promotion's counters (promotion_counts, promotion_day_counts): a few rows, never its issuals. */
+/** A promotion's counters (promotion_day_counts): a row per day and shard, never its issuals. */
 export function countQueries(db: Trx) {
   return {
-    /** The counters of a promotion, its shards summed. */
+    /** The counters of a promotion: its days and shards summed (a range of promotion_day_counts_pk). */
     async counts(orgId: number, promotionId: number): Promise<CounterSums> {
       const row = await db
-        .selectFrom('promotion_counts')
+        .selectFrom('promotion_day_counts')
         .select(sums)
         .where('org_id', '=', orgId)
         .where('promotion_id', '=', promotionId)
@@ -50,11 +48,14 @@ export function countQueries(db: Trx) {
       return toSums(row);
     },
 
-    /** The counters of several promotions of an org, in one statement: a few rows per promotion. */
+    /**
+     * The counters of several promotions of an org, in one statement: each promotion's days and shards
+     * summed, as `counts` does (rows in proportion to the days it ran, never to its customers).
+     */
     async countsOf(orgId: number, promotionIds: readonly number[]) {
       if (promotionIds.length === 0) return [];
       const rows = await db
-        .selectFrom('promotion_counts')
+        .selectFrom('promotion_day_counts')
         .select((eb) => ['promotion_id', ...sums(eb)])
         .where('org_id', '=', orgId)
         .where('promotion_id', 'in', promotionIds)

@@ -128,7 +128,7 @@ export function createCredentialAdminService({
     const rateLimitPerMinute = toOptionalInt(body.rateLimitPerMinute, 'rateLimitPerMinute', RATE_LIMIT_RANGE);
     const current = await requireOwn(kind, orgId, name);
     const at = clock.now();
-    await credentials.update(kind, orgId, name, {
+    const patch = {
       ...(access !== undefined ? { access } : {}),
       ...(disabled !== undefined && disabled !== current.disabled
         ? { disabledAt: disabled ? at : null }
@@ -136,6 +136,11 @@ export function createCredentialAdminService({
       ...(tokenTtlSeconds !== undefined ? { tokenTtlSeconds } : {}),
       ...(rateLimitPerMinute !== undefined ? { rateLimitPerMinute } : {}),
       updatedAt: at,
+    };
+    // Announced in the change's own transaction: other processes hear of it only if it commits.
+    await credentials.transaction(async (repo) => {
+      await repo.update(kind, orgId, name, patch);
+      await repo.announceChange(kind, name);
     });
     onChange?.();
     return credentialView(kind, (await credentials.find(kind, name)) as StoredCredential);
@@ -147,9 +152,10 @@ export function createCredentialAdminService({
     const given = (body as Record<string, string | null | undefined> | null)?.[w.secret] ?? undefined;
     await requireOwn(kind, orgId, name);
     const secret = given ?? randomBytes(24).toString('base64url');
-    await credentials.update(kind, orgId, name, {
-      secretHash: await hashFor(kind, secret),
-      updatedAt: clock.now(),
+    const secretHash = await hashFor(kind, secret);
+    await credentials.transaction(async (repo) => {
+      await repo.update(kind, orgId, name, { secretHash, updatedAt: clock.now() });
+      await repo.announceChange(kind, name);
     });
     onChange?.();
     const stored = credentialView(kind, (await credentials.find(kind, name)) as StoredCredential);

@@ -81,9 +81,10 @@ export type Authenticator = ReturnType<typeof createAuthenticator>;
 /**
  * Basic credentials of tills and OAuth tokens of API clients. A verified Basic credential is
  * remembered for `cacheMs`, so a busy till pays the slow hash once per lifetime rather than once per
- * call; a changed or disabled credential is therefore honoured within `cacheMs` by every process,
- * and at once by the process that changed it. A token's signature is checked once per `cacheMs` (and
- * never past its expiry); whether its client is still enabled, as often as for Basic.
+ * call; a changed or disabled credential is honoured at once by the process that changed it, by the
+ * others when they hear of it (forget, see credential-events.ts), and within `cacheMs` at worst. A
+ * token's signature is checked once per `cacheMs` (and never past its expiry); whether its client is
+ * still enabled, as often as for Basic.
  */
 export function createAuthenticator({
   credentials,
@@ -267,7 +268,7 @@ export function createAuthenticator({
     /**
      * Forgets what this process remembers of one credential: a change made by another process is
      * honoured at once when it is reported here (a till's verified secrets, an API client's record
-     * and so its token generation).
+     * and so its token generation). credential-events.ts reports every change any process commits.
      */
     forget(kind: CredentialKind, name: string): void {
       if (kind === 'apiClient') clients.delete(name);

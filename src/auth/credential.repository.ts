@@ -1,5 +1,6 @@
 import { lockKind, type Store, type Trx, writeTransaction } from '../db/database.js';
 import type { Access } from '../db/schema.js';
+import { CREDENTIAL_CHANNEL, encodeCredentialChange } from './credential-events.js';
 
 export type CredentialKind = 'till' | 'apiClient';
 
@@ -158,6 +159,11 @@ function queries(store: Store, db: Trx) {
         .where(column as never, '=', name as never)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
+    },
+
+    /** Inside a transaction: every process forgets the credential once the transaction commits. */
+    announceChange(kind: CredentialKind, name: string): Promise<void> {
+      return store.dialect.notify(db, CREDENTIAL_CHANNEL, encodeCredentialChange({ kind, name }));
     },
 
     /** The org's signing key as the store keeps it (sealed). */

@@ -73,10 +73,19 @@ export function v2AuthHook({ auth, limiter, defaultRateLimit, fixedActor, thrott
     if (!actor) throw new AppError(401);
     const needed = request.routeOptions.config.access ?? 'WRITE';
     if (!GRANTS[needed].includes(actor.access)) throw new AppError(4000);
-    const wait = limiter.take(actor.credential, actor.rateLimitPerMinute ?? defaultRateLimit);
-    if (wait > 0) {
-      reply.header('retry-after', String(wait));
-      throw new AppError(429);
+    const rate = await limiter.take(
+      actor.orgId,
+      actor.credential,
+      actor.rateLimitPerMinute ?? defaultRateLimit,
+    );
+    if (rate) {
+      // draft-ietf-httpapi-ratelimit-headers: the policy (quota a 60 s window) and where it stands.
+      reply.header('ratelimit-policy', `"credential";q=${rate.limit};w=60`);
+      reply.header('ratelimit', `"credential";r=${rate.remaining};t=${rate.resetSeconds}`);
+      if (rate.retryAfter > 0) {
+        reply.header('retry-after', String(rate.retryAfter));
+        throw new AppError(429);
+      }
     }
     request.actor = actor;
     // Every later log line of the request names who made it (never with a secret).

@@ -1,7 +1,7 @@
 import type { RawBuilder, SqlBool } from 'kysely';
 import type { Store, StoreDialect, Trx } from './dialect/store-dialect.js';
 
-export { createStore, dialectFor } from './dialect/open-store.js';
+export { createStore, dialectFor, opensAgain } from './dialect/open-store.js';
 export type { Db, PoolStats, Store, StoreDialect, StoreOptions, Trx } from './dialect/store-dialect.js';
 /** What the store speaks: every difference between PostgreSQL and SQLite (see dialect/store-dialect.ts). */
 export type Dialect = StoreDialect;

@@ -7,8 +7,10 @@ import * as plansWithoutStatistics from './migrations/2026-11-30-0001-plans-with
 import * as events from './migrations/2026-11-30-0002-events.js';
 import { sealedSecrets } from './migrations/2026-11-30-0003-sealed-secrets.js';
 import * as jobs from './migrations/2026-11-30-0004-jobs.js';
+import * as rateLimits from './migrations/2026-11-30-0005-rate-limits.js';
 import * as management from './migrations/2026-11-30-0006-management.js';
 import * as consoleUsers from './migrations/2026-11-30-0007-console-users.js';
+import * as leanHotPath from './migrations/2026-11-30-0008-lean-hot-path.js';
 
 // Listed here rather than read from a folder, so that migrations work the same from src/ and dist/.
 // A migration that seals secrets is given the key, which never lives in the store.
@@ -19,8 +21,10 @@ const migrations = (box: SecretBox | undefined): Record<string, Migration> => ({
   '2026-11-30-0002-events': events,
   '2026-11-30-0003-sealed-secrets': sealedSecrets(box),
   '2026-11-30-0004-jobs': jobs,
+  '2026-11-30-0005-rate-limits': rateLimits,
   '2026-11-30-0006-management': management,
   '2026-11-30-0007-console-users': consoleUsers,
+  '2026-11-30-0008-lean-hot-path': leanHotPath,
 });
 
 export interface MigrateOptions {

@@ -165,6 +165,7 @@ export interface WebhooksTable {
   cursor_xid: number;
   cursor_id: number;
   pending_message_id: string | null;
+  /** JSON: the pending round's messages, each `{"id", "eventIds"}` (a flat list of ids: one message). */
   pending_event_ids: string | null;
   pending_end_xid: number | null;
   pending_end_id: number | null;
@@ -207,10 +208,15 @@ export interface WebhookDeliveriesTable {
   at: Millis;
 }
 
-/** Counters of a promotion, split into shards that a read sums (see migration 2026-11-30-0006). */
-export interface PromotionCountsTable {
+/**
+ * A promotion's counters for one UTC day, split into shards that a read sums; its totals are the sum
+ * of its rows (migrations 2026-11-30-0006 and 0008).
+ */
+export interface PromotionDayCountsTable {
   org_id: number;
   promotion_id: number;
+  /** Days since the epoch, UTC. */
+  day: number;
   shard: number;
   issuals: number;
   issuals_revoked: number;
@@ -218,11 +224,6 @@ export interface PromotionCountsTable {
   earns_revoked: number;
   /** Customers who had their first issual in the promotion. */
   customers: number;
-}
-
-export interface PromotionDayCountsTable extends PromotionCountsTable {
-  /** Days since the epoch, UTC. */
-  day: number;
 }
 
 /** A soft-deleted customer, moved out of `customers` so that no lookup finds it. */
@@ -313,11 +314,19 @@ export interface Database {
   events: EventsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
-  promotion_counts: PromotionCountsTable;
   promotion_day_counts: PromotionDayCountsTable;
   deleted_customers: DeletedCustomersTable;
   jobs: JobsTable;
   job_chunks: JobChunksTable;
   console_users: ConsoleUsersTable;
   console_sessions: ConsoleSessionsTable;
+  rate_limits: RateLimitsTable;
+}
+
+/** Requests of a credential in one window, counted by every process (see auth/rate-limiter.ts). */
+export interface RateLimitsTable {
+  org_id: number;
+  credential: string;
+  window_start: number;
+  count: number;
 }

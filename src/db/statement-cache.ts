@@ -3,6 +3,12 @@ import type SqliteDatabase from 'better-sqlite3';
 import type { SqliteDatabase as KyselySqlite, PostgresPool, PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
 
+/** Where pooled connections come from (a pg.Pool, or one pool per host: see postgres-hosts.ts). */
+export interface ConnectionSource {
+  connect(): Promise<pg.PoolClient>;
+  end(): Promise<void>;
+}
+
 /**
  * better-sqlite3 compiles a statement on every `prepare`; the hot path sends a handful of statement
  * shapes over and over, so compiled statements are kept (least recently used first out). Reuse is safe:
@@ -32,9 +38,11 @@ const NAMEABLE = /^\s*(select|insert|update|delete|with)\b(?![\s\S]*\.\*)(?![\s\
 
 /**
  * Sends parameterised statements as named prepared statements, so that PostgreSQL parses and plans
- * each shape once per connection instead of on every call. Statements with `*` are sent unnamed.
+ * each shape once per connection instead of on every call. Statements with `*` are sent unnamed, and
+ * every statement when `named` is false (behind PgBouncer's transaction pooling, which does not keep
+ * a client on one server connection).
  */
-export function namedStatementPool(pool: pg.Pool, maxNames = 2000): PostgresPool {
+export function namedStatementPool(pool: ConnectionSource, named = true, maxNames = 2000): PostgresPool {
   const names = new Map<string, string | null>();
   const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
 
@@ -56,7 +64,7 @@ export function namedStatementPool(pool: pg.Pool, maxNames = 2000): PostgresPool
       wrapper = {
         query: ((text: unknown, values?: readonly unknown[]) => {
           if (typeof text !== 'string') return client.query(text as never);
-          const name = values && values.length > 0 ? nameOf(text) : null;
+          const name = named && values && values.length > 0 ? nameOf(text) : null;
           return name
             ? client.query({ name, text, values: values as unknown[] })
             : client.query(text, values as unknown[]);

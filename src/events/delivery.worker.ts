@@ -6,17 +6,20 @@ import type { EventsConfig } from '../config.js';
 import { postMessage } from './delivery.http.js';
 import { decide, type Outcome, type RetryPolicy } from './delivery.plan.js';
 import {
-  type EventRow,
-  type EventType,
-  eventId,
-  type FeedPosition,
-  positionOf,
-  toEvent,
-} from './event.model.js';
+  type Message,
+  pendingMessages,
+  pendingOf,
+  planRound,
+  type RoundEnd,
+  roundChanges,
+  scanOf,
+} from './delivery.round.js';
+import { type EventRow, eventId, type FeedPosition, toEvent } from './event.model.js';
 import {
-  cursorAt,
+  type AttemptRecord,
   LeaseLost,
   pendingAt,
+  pendingIn,
   type WebhookRepository,
   type WebhookRow,
 } from './webhook.repository.js';
@@ -35,21 +38,13 @@ export interface DeliveryWorkerDeps {
 
 export type DeliveryWorker = ReturnType<typeof createDeliveryWorker>;
 
-// Events looked at for one batch; with a type filter, ones the endpoint does not take are skipped.
-const SCAN = 1000;
-// Batches sent to one endpoint before its lease is given back, so that claims stay fair.
-const BATCHES_PER_LEASE = 50;
+// Messages sent to one endpoint before its lease is given back, so that claims stay fair.
+const MESSAGES_PER_LEASE = 200;
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
 const MAX_RETRY_DELAY_MS = 60 * 60 * 1000;
+const DISABLED_REASON = 'the receiver answered 410 Gone';
 
-interface Batch {
-  messageId: string;
-  events: EventRow[];
-  end: FeedPosition;
-}
-
-const typesOf = (w: WebhookRow): readonly EventType[] | null =>
-  w.types ? (JSON.parse(w.types) as EventType[]) : null;
+const newId = () => `msg_${randomBytes(16).toString('base64url')}`;
 
 /** The body of a message: the event itself with a batch size of 1, else a batch of events. */
 export function messageBody(maxBatchSize: number, events: readonly EventRow[]): string {
@@ -57,11 +52,14 @@ export function messageBody(maxBatchSize: number, events: readonly EventRow[]): 
   return JSON.stringify({ type: 'batch', events: events.map(toEvent) });
 }
 
+const idsOf = (events: readonly EventRow[]) => events.map((r) => eventId(Number(r.id)));
+
 /**
  * Delivers events to webhook endpoints, off the request path. Each process claims endpoints that
  * have something to send with a lease (so two processes never send to one endpoint at once, and a
  * killed process's endpoints are taken over when its lease runs out), then sends each claimed
- * endpoint's batches in feed order, several endpoints at once up to a bound.
+ * endpoint's messages in feed order, a round of them per write (delivery.round.ts), several
+ * endpoints at once up to a bound.
  */
 export function createDeliveryWorker({ repository, config, clock, log, box, onAttempt }: DeliveryWorkerDeps) {
   const owner = `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`;
@@ -86,38 +84,10 @@ export function createDeliveryWorker({ repository, config, clock, log, box, onAt
     log.warn({ err }, msg);
   }
 
-  /**
-   * The batch that starts at the endpoint's cursor, from the events after it (`rows`, at most
-   * scanOf(w)): null when there are none, a position to skip to when none is of a type it takes.
-   */
-  function planBatch(w: WebhookRow, rows: EventRow[]): Batch | null | { skipTo: FeedPosition } {
-    const last = rows[rows.length - 1];
-    if (!last) return null;
-    const types = typesOf(w);
-    const taken = (types ? rows.filter((r) => types.includes(r.type as EventType)) : rows).slice(
-      0,
-      w.max_batch_size,
-    );
-    if (taken.length === 0) return { skipTo: positionOf(last) };
-    // A batch that is not full ends at the last event looked at, so skipped events are passed too.
-    const end = positionOf(taken.length < w.max_batch_size ? last : (taken[taken.length - 1] as EventRow));
-    const messageId =
-      w.max_batch_size === 1 ? eventId(Number(taken[0]?.id)) : `msg_${randomBytes(16).toString('base64url')}`;
-    return { messageId, events: taken, end };
-  }
+  const cursorOf = (w: WebhookRow): FeedPosition => ({ xid: Number(w.cursor_xid), id: Number(w.cursor_id) });
 
-  /** Without a type filter a batch is the next max_batch_size events; with one, more are looked at. */
-  const scanOf = (w: WebhookRow) => (typesOf(w) ? SCAN : w.max_batch_size);
-
-  const pendingOf = (batch: Batch) => ({
-    messageId: batch.messageId,
-    eventIds: batch.events.map((r) => eventId(Number(r.id))),
-    end: batch.end,
-  });
-
-  async function nextBatch(w: WebhookRow): Promise<Batch | null | 'skipped'> {
-    const cursor = { xid: Number(w.cursor_xid), id: Number(w.cursor_id) };
-    const planned = planBatch(w, await repository.eventsAfter(w.org_id, cursor, scanOf(w)));
+  async function nextRound(w: WebhookRow): Promise<Message[] | null | 'skipped'> {
+    const planned = planRound(w, await repository.eventsAfter(w.org_id, cursorOf(w), scanOf(w)), newId);
     if (planned === null) return null;
     if ('skipTo' in planned) {
       await repository.skipTo(w.org_id, w.id, owner, planned.skipTo);
@@ -127,108 +97,109 @@ export function createDeliveryWorker({ repository, config, clock, log, box, onAt
     return planned;
   }
 
-  async function pendingBatch(w: WebhookRow): Promise<Batch> {
-    const ids = new Set(JSON.parse(w.pending_event_ids ?? '[]') as string[]);
-    const cursor = { xid: Number(w.cursor_xid), id: Number(w.cursor_id) };
-    const end = { xid: Number(w.pending_end_xid), id: Number(w.pending_end_id) };
-    const rows = await repository.eventsBetween(w.org_id, cursor, end);
-    return {
-      messageId: w.pending_message_id as string,
-      events: rows.filter((r) => ids.has(eventId(Number(r.id)))),
-      end,
-    };
+  async function pendingRound(w: WebhookRow): Promise<Message[]> {
+    const pending = pendingIn(w);
+    return pendingMessages(pending, await repository.eventsBetween(w.org_id, cursorOf(w), pending.end));
   }
 
-  /**
-   * Sends one batch and records the attempt. When the endpoint may go on, says so, with its next batch
-   * if the record fixed one in the same transaction.
-   */
-  async function attempt(w: WebhookRow, batch: Batch): Promise<{ next: Batch | null } | null> {
-    const started = clock.now();
-    const number = w.attempts + 1;
-    const body = messageBody(w.max_batch_size, batch.events);
-    const timestamp = Math.floor(started / 1000);
-    const result = await postMessage(
+  async function send(w: WebhookRow, secret: string, message: Message) {
+    const body = messageBody(w.max_batch_size, message.events);
+    const timestamp = Math.floor(clock.now() / 1000);
+    return postMessage(
       w.url,
       {
-        'webhook-id': batch.messageId,
+        'webhook-id': message.messageId,
         'webhook-timestamp': String(timestamp),
-        'webhook-signature': signature(
-          openSecret(box, Number(w.org_id), w.sealed_secret),
-          batch.messageId,
-          timestamp,
-          body,
-        ),
+        'webhook-signature': signature(secret, message.messageId, timestamp, body),
       },
       body,
       { timeoutMs: config.timeoutMs, allowPrivate: config.allowPrivate },
     );
-    const now = clock.now();
-    const firstAttemptAt = w.first_attempt_at === null ? started : Number(w.first_attempt_at);
-    const decision = decide(result, number, firstAttemptAt, now, policy);
-    // The next batch starts where this one ends (the endpoint's row as the record leaves it).
-    const after = { ...w, ...cursorAt(batch.end) };
-    const next = await repository.recordAttempt(
-      {
-        orgId: w.org_id,
-        webhookId: w.id,
-        owner,
+  }
+
+  /**
+   * Sends a round's messages in order, stopping at the first that is not delivered (and before one
+   * that might outlast the lease), then records every attempt and moves the endpoint on in one write.
+   * Says whether the endpoint may go on, with its row as left and its next round if the write fixed one.
+   */
+  async function sendRound(
+    w: WebhookRow,
+    messages: readonly Message[],
+    leaseUntil: number,
+  ): Promise<{ row: WebhookRow; next: Message[] | null; sent: number } | null> {
+    const secret = openSecret(box, Number(w.org_id), w.sealed_secret);
+    const attempts: AttemptRecord[] = [];
+    let done = 0;
+    let stop: RoundEnd['stop'];
+    for (const [i, message] of messages.entries()) {
+      // The lease must outlast this attempt, even if it runs to the timeout.
+      if (i > 0 && (stopped || clock.now() + config.timeoutMs >= leaseUntil)) break;
+      const started = clock.now();
+      const attempt = i === 0 ? w.attempts + 1 : 1;
+      const firstAttemptAt = i === 0 && w.first_attempt_at !== null ? Number(w.first_attempt_at) : started;
+      const result = await send(w, secret, message);
+      const now = clock.now();
+      const decision = decide(result, attempt, firstAttemptAt, now, policy);
+      attempts.push({
+        messageId: message.messageId,
+        eventIds: idsOf(message.events),
+        attempt,
         outcome: decision.outcome,
-        messageId: batch.messageId,
-        eventIds: batch.events.map((r) => eventId(Number(r.id))),
-        attempt: number,
         statusCode: 'status' in result ? result.status : null,
         durationMs: now - started,
         error: 'error' in result ? result.error.slice(0, 500) : null,
         at: started,
-        firstAttemptAt,
-        nextAttemptAt: decision.nextAttemptAt ?? null,
-        end: batch.end,
-        leaseUntil: now + config.leaseMs,
-        disabledReason: 'the receiver answered 410 Gone',
-      },
-      {
-        scan: scanOf(w),
-        plan: (rows) => {
-          const planned = planBatch(after, rows);
-          return planned && !('skipTo' in planned) ? pendingOf(planned) : null;
-        },
-      },
-    );
-    onAttempt?.(w.id, decision.outcome);
-    if (decision.outcome !== 'delivered' && decision.outcome !== 'failed') return null;
-    if (!next) return { next: null };
-    const ids = new Set(next.eventIds);
-    return {
-      next: {
-        messageId: next.messageId,
-        events: next.events.filter((r) => ids.has(eventId(Number(r.id)))),
-        end: next.end,
-      },
-    };
+        nextRetryAt: decision.outcome === 'retrying' ? (decision.nextAttemptAt ?? null) : null,
+      });
+      if (decision.outcome === 'delivered' || decision.outcome === 'failed') done = i + 1;
+      else stop = { decision, attempt, firstAttemptAt };
+      if (decision.outcome !== 'delivered') break;
+    }
+    const renewed = clock.now() + config.leaseMs;
+    const changes = roundChanges(messages, {
+      done,
+      ...(stop ? { stop } : {}),
+      leaseUntil: renewed,
+      disabledReason: DISABLED_REASON,
+    });
+    // Done with the round: the next one is read and fixed by the same write. The read takes no lock.
+    let next: Message[] | null = null;
+    if (done === messages.length) {
+      const from = (messages[messages.length - 1] as Message).end;
+      const planned = planRound(w, await repository.eventsAfter(w.org_id, from, scanOf(w)), newId);
+      if (planned && !('skipTo' in planned)) next = planned;
+    }
+    const row = await repository.recordRound({
+      orgId: w.org_id,
+      webhookId: w.id,
+      owner,
+      attempts,
+      changes: next ? { ...changes, ...pendingAt(pendingOf(next)) } : changes,
+    });
+    for (const a of attempts) onAttempt?.(w.id, a.outcome);
+    if (stop) return null;
+    return { row, next, sent: attempts.length };
   }
 
   async function deliver(claimed: WebhookRow): Promise<void> {
     let w = claimed;
+    let leaseUntil = Number(claimed.lease_until);
     try {
-      // A batch the last record fixed (already pending in the store), sent without reading it again.
-      let fixed: Batch | null = null;
-      for (let n = 0; n < BATCHES_PER_LEASE && !stopped; n++) {
-        const batch = fixed ?? (w.pending_message_id ? await pendingBatch(w) : await nextBatch(w));
-        if (batch === null) break;
-        if (batch === 'skipped') {
+      // A round the last record fixed (already pending in the store), sent without reading it again.
+      let fixed: Message[] | null = null;
+      for (let sent = 0; sent < MESSAGES_PER_LEASE && !stopped; ) {
+        const round = fixed ?? (w.pending_message_id ? await pendingRound(w) : await nextRound(w));
+        if (round === null) break;
+        if (round === 'skipped') {
           w = (await repository.get(w.org_id, w.id)) ?? w;
           continue;
         }
-        const sent = await attempt(w, batch);
-        if (!sent) return;
-        fixed = sent.next;
-        // As recordAttempt left the stored row.
-        w = {
-          ...w,
-          ...cursorAt(batch.end),
-          ...(fixed && pendingAt(pendingOf(fixed))),
-        };
+        const outcome = await sendRound(w, round, leaseUntil);
+        if (!outcome) return;
+        w = outcome.row;
+        leaseUntil = Number(w.lease_until);
+        fixed = outcome.next;
+        sent += outcome.sent;
       }
       await repository.release(w.org_id, w.id, owner);
     } catch (err) {

@@ -1,9 +1,11 @@
 import type { Registry } from 'prom-client';
 import type { SecretBox } from '../auth/secret-box.js';
 import type { Clock } from '../clock.js';
-import type { EventsConfig } from '../config.js';
+import type { Config, EventsConfig } from '../config.js';
 import type { Store } from '../db/database.js';
-import { createDeliveryWorker, type DeliveryWorker } from './delivery.worker.js';
+import { createDeliveryThread, type Delivery } from './delivery.host.js';
+import type { Outcome } from './delivery.plan.js';
+import { createDeliveryWorker } from './delivery.worker.js';
 import type { NewEvent } from './event.model.js';
 import { type EventMetrics, registerEventMetrics } from './events.metrics.js';
 import { createFeedRepository } from './feed.repository.js';
@@ -17,7 +19,7 @@ export interface Events {
   outbox: Outbox;
   feed: FeedService;
   webhooks: WebhookService;
-  worker: DeliveryWorker;
+  worker: Delivery;
   /** Called once a transaction that wrote events has committed: counts them, wakes delivery. */
   committed(events: readonly NewEvent[]): void;
   /** Adds the events' metrics to a registry. */
@@ -31,20 +33,21 @@ export interface EventsDeps {
   log: { warn(obj: object, msg: string): void };
   /** Seals the endpoints' secrets in the store (LOYALTY_SECRET_KEY). */
   box: SecretBox;
+  /**
+   * Deliver in a worker thread with its own store connection, configured by this (the server's whole
+   * configuration: the store, the events' settings, the secret keys); in this process when absent.
+   */
+  thread?: Config;
 }
 
-export function createEvents({ store, config, clock, log, box }: EventsDeps): Events {
+export function createEvents({ store, config, clock, log, box, thread }: EventsDeps): Events {
   const feedRepository = createFeedRepository(store.db, store.dialect);
   const repository = createWebhookRepository(store);
   let metrics: EventMetrics | undefined;
-  const worker = createDeliveryWorker({
-    repository,
-    config,
-    clock,
-    log,
-    box,
-    onAttempt: (id, outcome) => metrics?.attempted(id, outcome),
-  });
+  const onAttempt = (id: string, outcome: Outcome) => metrics?.attempted(id, outcome);
+  const worker: Delivery = thread
+    ? createDeliveryThread({ config: thread, log, onAttempt })
+    : createDeliveryWorker({ repository, config, clock, log, box, onAttempt });
   const webhooks = createWebhookService({
     repository,
     feed: feedRepository,

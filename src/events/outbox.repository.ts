@@ -9,14 +9,13 @@ export function createOutbox(dialect: Dialect) {
     /** All of one request's events in one statement, whatever their number (none: no statement). */
     async append(trx: Trx, orgId: number, at: number, events: readonly NewEvent[]): Promise<void> {
       if (events.length === 0) return;
-      await dialect
-        .insertEvents(
-          orgId,
-          at,
-          events.map((e) => e.type),
-          events.map((e) => JSON.stringify(e.data)),
-        )
-        .execute(trx);
+      await dialect.insertEvents(
+        trx,
+        orgId,
+        at,
+        events.map((e) => e.type),
+        events.map((e) => JSON.stringify(e.data)),
+      );
     },
   };
 }

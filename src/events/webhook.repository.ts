@@ -25,56 +25,61 @@ export function cursorAt(position: FeedPosition) {
   } satisfies Partial<WebhookRow>;
 }
 
-/** A batch fixed before it is sent: its webhook-id stays the same across retries and restarts. */
+/**
+ * A round of messages fixed before the first is sent: each message's webhook-id and events stay the
+ * same across retries and restarts.
+ */
 export interface PendingBatch {
-  messageId: string;
-  eventIds: string[];
+  messages: { id: string; eventIds: string[] }[];
   end: FeedPosition;
 }
 
-/** How the worker picks the next batch from the events after a finished one (at most `scan`). */
-export interface PlanNext {
-  scan: number;
-  plan(events: EventRow[]): PendingBatch | null;
-}
-
-/** The next batch, fixed, with the events it was picked from. */
-export type NextPending = PendingBatch & { events: EventRow[] };
-
-/** An endpoint whose next batch is fixed (what setPending and a record with a next batch leave). */
+/** An endpoint whose next round is fixed (what setPending and a record with a next round leave). */
 export const pendingAt = (batch: PendingBatch) =>
   ({
-    pending_message_id: batch.messageId,
-    pending_event_ids: JSON.stringify(batch.eventIds),
+    pending_message_id: batch.messages[0]?.id ?? null,
+    pending_event_ids: JSON.stringify(batch.messages),
     pending_end_xid: batch.end.xid,
     pending_end_id: batch.end.id,
     attempts: 0,
     first_attempt_at: null,
   }) satisfies Partial<WebhookRow>;
 
+/** The pending round an endpoint's row holds (a flat list of ids, as first kept, is one message). */
+export function pendingIn(w: WebhookRow): PendingBatch {
+  const kept = JSON.parse(w.pending_event_ids ?? '[]') as string[] | PendingBatch['messages'];
+  const messages =
+    typeof kept[0] === 'string'
+      ? [{ id: w.pending_message_id as string, eventIds: kept as string[] }]
+      : (kept as PendingBatch['messages']);
+  return { messages, end: { xid: Number(w.pending_end_xid), id: Number(w.pending_end_id) } };
+}
+
 export type WebhookRepository = ReturnType<typeof createWebhookRepository>;
 
 /** The lease was taken over by another process: what this one did must not be recorded. */
 export class LeaseLost extends Error {}
 
+/** One attempt to send a message, as the delivery log keeps it. */
 export interface AttemptRecord {
-  orgId: number;
-  webhookId: string;
-  owner: string;
-  outcome: Outcome;
   messageId: string;
   eventIds: string[];
   attempt: number;
+  outcome: Outcome;
   statusCode: number | null;
   durationMs: number;
   error: string | null;
   at: number;
-  firstAttemptAt: number;
-  nextAttemptAt: number | null;
-  /** Where the endpoint's cursor goes when the batch is done with (delivered or failed). */
-  end: FeedPosition;
-  leaseUntil: number;
-  disabledReason?: string;
+  nextRetryAt: number | null;
+}
+
+/** A round's outcome: its attempts, and the endpoint's row as they leave it. */
+export interface RoundRecord {
+  orgId: number;
+  webhookId: string;
+  owner: string;
+  attempts: AttemptRecord[];
+  changes: Partial<WebhookRow>;
 }
 
 export function createWebhookRepository(store: Store) {
@@ -168,18 +173,22 @@ export function createWebhookRepository(store: Store) {
     },
 
     /**
-     * Leases up to `limit` endpoints that have something to send now and that no live process holds,
-     * in one statement. On PostgreSQL, claimers in other processes skip the rows this one locks.
+     * Leases up to `limit` endpoints that have something to send now and that no live process holds.
+     * A read looks first: it takes no lock, where the claim's update takes the write lock on SQLite
+     * even when it changes nothing, and the requests' group commit would wait behind it. Then one
+     * statement claims; on PostgreSQL, claimers in other processes skip the rows this one locks.
      */
     async claim(owner: string, now: number, leaseMs: number, limit: number): Promise<WebhookRow[]> {
+      const claimable = sql`select w.org_id, w.id from webhooks w
+          where w.enabled = 1 and w.lease_until < ${now} and w.next_attempt_at <= ${now}
+            and (w.pending_message_id is not null or exists (select 1 from events e
+              where e.org_id = w.org_id and (e.xid, e.id) > (w.cursor_xid, w.cursor_id) and e.xid < ${dialect.eventHorizon}))`;
+      const { rows: any } = await sql`${claimable} limit 1`.execute(db);
+      if (any.length === 0) return [];
       const { rows } = await sql<WebhookRow>`
         update webhooks set lease_owner = ${owner}, lease_until = ${now + leaseMs}
         where lease_until < ${now} and (org_id, id) in (
-          select w.org_id, w.id from webhooks w
-          where w.enabled = 1 and w.lease_until < ${now} and w.next_attempt_at <= ${now}
-            and (w.pending_message_id is not null or exists (select 1 from events e
-              where e.org_id = w.org_id and (e.xid, e.id) > (w.cursor_xid, w.cursor_id) and e.xid < ${dialect.eventHorizon}))
-          order by w.next_attempt_at limit ${limit} ${dialect.skipLocked})
+          ${claimable} order by w.next_attempt_at limit ${limit} ${dialect.skipLocked})
         returning *`.execute(db);
       return rows;
     },
@@ -217,68 +226,40 @@ export function createWebhookRepository(store: Store) {
     },
 
     /**
-     * Logs an attempt and moves the endpoint on, in one transaction, if this process still leases it.
-     * When the batch is done with, `planNext` (given the events after its end) may fix the next batch in
-     * the same transaction: one write a batch instead of two, which matters most on SQLite, where every
-     * write waits for the requests' group commit.
+     * Logs a round's attempts and moves the endpoint on (its next round fixed too, when the worker
+     * read one), in one short transaction, if this process still leases it: on SQLite every write
+     * waits for the requests' group commit or holds it up. Answers the endpoint's row as left.
      */
-    async recordAttempt(r: AttemptRecord, planNext?: PlanNext): Promise<NextPending | null> {
-      const done = r.outcome === 'delivered' || r.outcome === 'failed';
-      const changes: Partial<WebhookRow> = done
-        ? {
-            ...cursorAt(r.end),
-            lease_until: r.leaseUntil,
-          }
-        : r.outcome === 'retrying'
-          ? {
-              attempts: r.attempt,
-              first_attempt_at: r.firstAttemptAt,
-              next_attempt_at: r.nextAttemptAt ?? 0,
-              lease_owner: null,
-              lease_until: 0,
-            }
-          : {
-              enabled: 0,
-              disabled_reason: r.disabledReason ?? null,
-              attempts: 0,
-              first_attempt_at: null,
-              lease_owner: null,
-              lease_until: 0,
-            };
-      return writeTransaction(store, async (trx) => {
-        const tx = trx;
-        const row = await tx
-          .updateTable('webhooks')
-          .set((eb) => ({ ...changes, delivery_seq: eb('delivery_seq', '+', 1) }))
-          .where('org_id', '=', r.orgId)
-          .where('id', '=', r.webhookId)
-          .where('lease_owner', '=', r.owner)
-          .returning('delivery_seq')
+    async recordRound(r: RoundRecord): Promise<WebhookRow> {
+      return writeTransaction(store, async (tx) => {
+        const n = r.attempts.length;
+        const row = await own(tx, r.orgId, r.webhookId, r.owner)
+          .set((eb) => ({ ...r.changes, delivery_seq: eb('delivery_seq', '+', n) }))
+          .returningAll()
           .executeTakeFirst();
         if (!row) throw new LeaseLost();
-        await tx
-          .insertInto('webhook_deliveries')
-          .values({
-            org_id: r.orgId,
-            webhook_id: r.webhookId,
-            seq: Number(row.delivery_seq),
-            message_id: r.messageId,
-            event_ids: JSON.stringify(r.eventIds),
-            attempt: r.attempt,
-            outcome: r.outcome,
-            status_code: r.statusCode,
-            duration_ms: r.durationMs,
-            error: r.error,
-            next_retry_at: r.outcome === 'retrying' ? (r.nextAttemptAt ?? null) : null,
-            at: r.at,
-          })
-          .execute();
-        if (!done || !planNext) return null;
-        const events = await eventsAfterIn(tx, r.orgId, r.end, planNext.scan);
-        const next = planNext.plan(events);
-        if (!next) return null;
-        await own(tx, r.orgId, r.webhookId, r.owner).set(pendingAt(next)).execute();
-        return { ...next, events };
+        const firstSeq = Number(row.delivery_seq) - n + 1;
+        if (n > 0)
+          await tx
+            .insertInto('webhook_deliveries')
+            .values(
+              r.attempts.map((a, i) => ({
+                org_id: r.orgId,
+                webhook_id: r.webhookId,
+                seq: firstSeq + i,
+                message_id: a.messageId,
+                event_ids: JSON.stringify(a.eventIds),
+                attempt: a.attempt,
+                outcome: a.outcome,
+                status_code: a.statusCode,
+                duration_ms: a.durationMs,
+                error: a.error,
+                next_retry_at: a.nextRetryAt,
+                at: a.at,
+              })),
+            )
+            .execute();
+        return row;
       });
     },
 

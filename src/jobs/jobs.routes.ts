@@ -80,6 +80,7 @@ export async function jobsRoutes(
     {
       config: {
         ...config,
+        longUpload: true,
         ...doc(
           'submitJob',
           'Start a bulk job over a CSV file of any size (the format `loyalty bulk` reads)',

@@ -100,8 +100,9 @@ export function createEnrolmentService({ repository, clock, onEvents }: Enrolmen
     const { items, issuals, earns } = completeGrant(plan, promotion, ids, namingOf(request, endpoint));
     const events = grantEvents(promotion, stamp, issuals, earns);
     if (writes) await tx.insert(stamp, issuals, earns);
-    if (writes) await tx.addCounts(stamp, promotion.id, grantCounts(issuals, earns, stored));
     await tx.appendEvents(stamp, events);
+    // Last: on PostgreSQL the counter row stays locked until the commit, and requests share its shards.
+    if (writes) await tx.addCounts(stamp, promotion.id, grantCounts(issuals, earns, stored));
     return { items, events };
   }
 
@@ -121,9 +122,9 @@ export function createEnrolmentService({ repository, clock, onEvents }: Enrolmen
     const plan = planRevoke(action, promotion, customers, stored, earns, namingOf(request, endpoint));
     const events = revokeEvents(promotion, stamp, customers, plan.items, earns);
     await tx.revoke(stamp, plan.issualIds, plan.earnIds);
+    await tx.appendEvents(stamp, events);
     const counts = revokeCounts(plan.issualIds, plan.earnIds);
     if (!isNoChange(counts)) await tx.addCounts(stamp, promotion.id, counts);
-    await tx.appendEvents(stamp, events);
     return { items: plan.items, events };
   }
 

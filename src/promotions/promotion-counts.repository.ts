@@ -14,9 +14,9 @@ const ADD = sql`issuals = t.issuals + excluded.issuals, issuals_revoked = t.issu
   customers = t.customers + excluded.customers`;
 
 /**
- * Adds a request's counts to its promotion's counters and to those of the day, in the request's own
- * transaction: one statement per table, whatever the number of customers. Both stores speak this
- * upsert alike.
+ * Adds a request's counts to its promotion's counters of the day, in the request's own transaction:
+ * one statement, whatever the number of customers (a promotion's totals are the sum of its days).
+ * Both stores speak this upsert alike.
  */
 export async function addPromotionCounts(
   trx: Trx,
@@ -25,11 +25,8 @@ export async function addPromotionCounts(
   d: CountDelta,
 ): Promise<void> {
   const shard = shardOf(stamp.at, stamp.requestId);
-  const values = sql`${d.issuals}, ${d.issualsRevoked}, ${d.earns}, ${d.earnsRevoked}, ${d.customers}`;
-  await sql`insert into promotion_counts as t (org_id, promotion_id, shard, issuals, issuals_revoked, earns, earns_revoked, customers)
-    values (${stamp.orgId}, ${promotionId}, ${shard}, ${values})
-    on conflict (org_id, promotion_id, shard) do update set ${ADD}`.execute(trx);
   await sql`insert into promotion_day_counts as t (org_id, promotion_id, day, shard, issuals, issuals_revoked, earns, earns_revoked, customers)
-    values (${stamp.orgId}, ${promotionId}, ${Math.floor(stamp.at / MS_PER_DAY)}, ${shard}, ${values})
+    values (${stamp.orgId}, ${promotionId}, ${Math.floor(stamp.at / MS_PER_DAY)}, ${shard},
+      ${d.issuals}, ${d.issualsRevoked}, ${d.earns}, ${d.earnsRevoked}, ${d.customers})
     on conflict (org_id, promotion_id, day, shard) do update set ${ADD}`.execute(trx);
 }

@@ -15,9 +15,10 @@ import {
   tokenFor,
   unique,
 } from '../helpers/auth-cases.js';
+import { freePort } from '../helpers/cli.js';
 import { describeEachStore } from '../helpers/each-store.js';
 import { BULK_URL, type StandardOrg, seedStandardOrg } from '../helpers/fixtures.js';
-import { basicAuth, startTestApp } from '../helpers/test-app.js';
+import { basicAuth, startTestApp, type TestApp } from '../helpers/test-app.js';
 
 describeEachStore('authentication and access', (t, kind) => {
   let a: StandardOrg;
@@ -121,6 +122,65 @@ describeEachStore('authentication and access', (t, kind) => {
         clock.set('2031-03-01T10:01:00Z');
         expect((await call(rt.app, { url, headers: basic(till.auth) })).status).toBe(200);
         expect((await call(rt.app, { url, headers: capToken(token) })).status).toBe(200);
+      } finally {
+        await rt.close();
+      }
+    });
+  });
+
+  describe('counted in Redis (REDIS_URL)', () => {
+    // Redis is one of the machine's services, as PostgreSQL is: not reaching it fails, never skips.
+    const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+    it('three applications on one store let a limit of 5 a minute through once, with the RateLimit fields', async () => {
+      const clock = fixedClock('2031-03-02T10:00:15Z');
+      const config = { redisUrl };
+      const first = await startTestApp(kind, { clock, config });
+      const apps = [first];
+      try {
+        for (let i = 0; i < 2; i++)
+          apps.push(await startAppOverStore(first.testStore, kind, { clock, config }));
+        const org = await seedStandardOrg(first, 1);
+        const url = lookupUrl('id', org.customers[0]?.id as number);
+        const till = await newTill(first, org.orgId, 'WRITE');
+        const base = `/admin/v1/orgs/${org.orgId}/tills/${till.username}`;
+        expect((await first.admin('PATCH', base, { rateLimitPerMinute: 5 })).status).toBe(200);
+
+        const answers = [];
+        for (let i = 0; i < 15; i++) {
+          answers.push(await call((apps[i % 3] as TestApp).app, { url, headers: basic(till.auth) }));
+        }
+        expect(answers.map((a) => a.status)).toStrictEqual([...Array(5).fill(200), ...Array(10).fill(429)]);
+        for (const [i, a] of answers.entries()) {
+          expect(a.headers['ratelimit-policy']).toBe('"credential";q=5;w=60');
+          expect(a.headers.ratelimit).toBe(`"credential";r=${Math.max(0, 4 - i)};t=45`);
+          expect(a.headers['retry-after']).toBe(a.status === 429 ? '45' : undefined);
+        }
+        // The next minute is a new window for all three.
+        clock.set('2031-03-02T10:01:00Z');
+        for (const rt of apps)
+          expect((await call(rt.app, { url, headers: basic(till.auth) })).status).toBe(200);
+      } finally {
+        for (const rt of apps.reverse()) await rt.close();
+      }
+    });
+
+    it('counts in each process while Redis does not answer, rather than refusing requests', async () => {
+      const clock = fixedClock('2031-03-02T11:00:00Z');
+      const rt = await startTestApp(kind, {
+        clock,
+        config: { redisUrl: `redis://127.0.0.1:${await freePort()}` },
+      });
+      try {
+        const org = await seedStandardOrg(rt, 1);
+        const url = lookupUrl('id', org.customers[0]?.id as number);
+        const till = await newTill(rt, org.orgId, 'WRITE');
+        const base = `/admin/v1/orgs/${org.orgId}/tills/${till.username}`;
+        expect((await rt.admin('PATCH', base, { rateLimitPerMinute: 2 })).status).toBe(200);
+        const statuses = [];
+        for (let i = 0; i < 3; i++)
+          statuses.push((await call(rt.app, { url, headers: basic(till.auth) })).status);
+        expect(statuses).toStrictEqual([200, 200, 429]);
       } finally {
         await rt.close();
       }

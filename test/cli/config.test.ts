@@ -35,6 +35,46 @@ describe('configuration', () => {
     }
   });
 
+  it('reads the scaling settings: a transaction pooler, a direct URL for LISTEN, Redis; shown without passwords', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://loyalty:pw1@bouncer:6432,other:6432/loyalty?target_session_attrs=read-write',
+      LOYALTY_PG_POOLER: 'transaction',
+      LOYALTY_PG_LISTEN_URL: 'postgres://loyalty:pw2@db:5432/loyalty',
+      REDIS_URL: 'redis://:pw3@cache:6379/2',
+    });
+    expect(config.store).toMatchObject({
+      kind: 'postgres',
+      pooler: 'transaction',
+      listenConnectionString: 'postgres://loyalty:pw2@db:5432/loyalty',
+    });
+    expect(config.redisUrl).toBe('redis://:pw3@cache:6379/2');
+    const shown = JSON.stringify(describeConfig(config));
+    for (const secret of ['pw1', 'pw2', 'pw3']) expect(shown).not.toContain(secret);
+    expect(shown).toContain('redis://:***@cache:6379/2');
+    // Nothing of PostgreSQL's applies to SQLite, and no pooler is the default.
+    expect(loadConfig({ LOYALTY_PG_POOLER: 'transaction' }).store).toEqual({
+      kind: 'sqlite',
+      filename: 'data/loyalty.db',
+    });
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/x' }).store).toEqual({
+      kind: 'postgres',
+      connectionString: 'postgres://db/x',
+      poolSize: 10,
+    });
+
+    let error: unknown;
+    try {
+      loadConfig({ LOYALTY_PG_POOLER: 'session', LOYALTY_PG_LISTEN_URL: 'mysql://x', REDIS_URL: 'http://x' });
+    } catch (err) {
+      error = err;
+    }
+    expect((error as ConfigError).problems).toStrictEqual([
+      'REDIS_URL must start with redis:// or rediss://',
+      'LOYALTY_PG_POOLER must be none or transaction (got "session")',
+      'LOYALTY_PG_LISTEN_URL must start with postgres://',
+    ]);
+  });
+
   it('takes a LOYALTY_SECRET_KEY of 32 bytes in base64 only, never echoes one, and shows its key id', () => {
     for (const bad of ['short', `${'x'.repeat(42)}!`, Buffer.alloc(31).toString('base64')]) {
       let error: unknown;

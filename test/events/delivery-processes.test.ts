@@ -104,16 +104,31 @@ describe('webhook delivery by server processes', { timeout: 240_000 }, () => {
         if (dir) rmSync(dir, { recursive: true, force: true });
       });
 
-      it('delivers everything after kill -9 mid-delivery and a restart, repeating only under the same id', async () => {
-        const first = await startServerProcess(build.cli, env(url));
-        servers.push(first);
-        const orgId = (await admin(first, '/admin/v1/orgs', { name: 'Crash' })).id as number;
-        const name = `crash-${kind}`;
-        const hook = await admin(first, `/admin/v1/orgs/${orgId}/webhooks`, {
+      /** A server process with an org and an endpoint of batches of five on the receiver. */
+      async function serverWithEndpoint(org: string, name: string) {
+        const server = await startServerProcess(build.cli, env(url));
+        servers.push(server);
+        const orgId = (await admin(server, '/admin/v1/orgs', { name: org })).id as number;
+        const hook = await admin(server, `/admin/v1/orgs/${orgId}/webhooks`, {
           url: receiver.url(name),
           maxBatchSize: 5,
         });
         receiver.secret(name, hook.secret);
+        return { server, orgId };
+      }
+
+      /** kill -9 of `server`, the receiver healthy again, and a new process in its place. */
+      async function restart(server: ServerProcess, name: string): Promise<ServerProcess> {
+        await server.kill9();
+        receiver.behave(name, { status: 200 });
+        const next = await startServerProcess(build.cli, env(url));
+        servers.push(next);
+        return next;
+      }
+
+      it('delivers everything after kill -9 mid-delivery and a restart, repeating only under the same id', async () => {
+        const name = `crash-${kind}`;
+        const { server: first, orgId } = await serverWithEndpoint('Crash', name);
         await writeMany(store, orgId, 12, 0);
         await receiver.waitFor(() => receiver.delivered(name).length >= 12, 'the first twelve events');
         // The next batch never gets an answer: the process is killed while it waits for one.
@@ -122,10 +137,7 @@ describe('webhook delivery by server processes', { timeout: 240_000 }, () => {
         const hanging = () => receiver.received.find((r) => r.endpoint === name && r.status === 0);
         await receiver.waitFor(() => hanging() !== undefined, 'a delivery under way');
         const cut = hanging()?.messageId;
-        await first.kill9();
-        receiver.behave(name, { status: 200 });
-        const second = await startServerProcess(build.cli, env(url));
-        servers.push(second);
+        const second = await restart(first, name);
         await receiver.waitFor(() => idsPerEvent(receiver, name).size >= 40, 'all forty events', 60_000);
 
         const ids = idsPerEvent(receiver, name);
@@ -135,6 +147,36 @@ describe('webhook delivery by server processes', { timeout: 240_000 }, () => {
         for (const [event, messages] of ids) expect(messages.size, event).toBe(1);
         const delivered = new Set(receiver.delivered(name).map((d) => d.event.id));
         expect(delivered.size).toBe(40);
+        expect(receiver.unverified).toStrictEqual([]);
+        await second.stop();
+      });
+
+      it('after kill -9 in the middle of a round, sends the round again under the same webhook-ids', async () => {
+        const name = `round-${kind}`;
+        const { server: first, orgId } = await serverWithEndpoint('Round', name);
+        // One transaction of 28 events: one round of six messages. The first is answered, the second
+        // never is, and the process is killed while it waits.
+        receiver.behave(name, { status: 200, times: 1, next: { status: 200, hang: true } });
+        await writeEvents(
+          store,
+          orgId,
+          Array.from({ length: 28 }, (_, k) => someEvent('promotion.enrolled', 500 + k)),
+        );
+        const mine = () => receiver.received.filter((r) => r.endpoint === name);
+        await receiver.waitFor(() => mine().some((r) => r.status === 0), 'the second message under way');
+        const [answered, cut] = mine();
+        const second = await restart(first, name);
+        await receiver.waitFor(() => idsPerEvent(receiver, name).size >= 28, 'all 28 events', 60_000);
+
+        // Nothing the killed process did was recorded: the round went out again from its first
+        // message, each message under the id it had before.
+        const ids = idsPerEvent(receiver, name);
+        expect(ids.size).toBe(28);
+        for (const [event, messages] of ids) expect(messages.size, event).toBe(1);
+        const again = mine().slice(2);
+        expect(again[0]?.messageId).toBe(answered?.messageId);
+        expect(again[1]?.messageId).toBe(cut?.messageId);
+        expect(new Set(again.map((r) => r.messageId)).size).toBe(6);
         expect(receiver.unverified).toStrictEqual([]);
         await second.stop();
       });

@@ -101,6 +101,22 @@ for (const kind of STORES) {
         let naiveCursor = 0;
         let cursor = '';
         let quietAfterWriters = 0;
+        const storedCount = async () =>
+          Number(
+            (
+              await store.db
+                .selectFrom('events')
+                .select((eb) => eb.fn.countAll().as('n'))
+                .where('org_id', '=', orgId)
+                .executeTakeFirstOrThrow()
+            ).n,
+          );
+        // A bound on the wait after the writers end, so a feed that never catches up fails below.
+        let giveUpAt = Number.POSITIVE_INFINITY;
+        const giveUp = () => {
+          giveUpAt = Date.now() + 60_000;
+        };
+        void writers.then(giveUp, giveUp);
         let polls = 0;
         while (quietAfterWriters < 2) {
           const done = !writing;
@@ -119,7 +135,11 @@ for (const kind of STORES) {
           naiveCursor = Math.max(naiveCursor, ...rows.map((r) => Number(r.id)));
           for (const e of page.events) seen.push({ id: e.id, requestId: e.data.requestId });
           cursor = page.nextCursor;
-          if (done && page.events.length === 0) quietAfterWriters++;
+          // Quiet only once the feed has given every stored event: on PostgreSQL it holds back events
+          // newer than any transaction still open on the server (another test file's, say), so an
+          // empty page can mean "not yet" for a while after the writers end.
+          if (done && page.events.length === 0 && seen.length >= (await storedCount())) quietAfterWriters++;
+          else if (done && Date.now() > giveUpAt) quietAfterWriters++;
           if (page.events.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
         }
         const committed = (await writers)

@@ -6,6 +6,9 @@ export interface Behaviour {
   status: number;
   delayMs?: number;
   hang?: boolean;
+  /** Only for this many requests, then `next`. */
+  times?: number;
+  next?: Behaviour;
 }
 
 export interface Received {
@@ -57,6 +60,11 @@ export async function startReceiver(): Promise<Receiver> {
         return;
       }
       const behaviour = behaviours.get(endpoint) ?? { status: 200 };
+      if (behaviour.times !== undefined && behaviour.times <= 1) {
+        if (behaviour.next) behaviours.set(endpoint, behaviour.next);
+        else behaviours.delete(endpoint);
+      } else if (behaviour.times !== undefined)
+        behaviours.set(endpoint, { ...behaviour, times: behaviour.times - 1 });
       const now = (inFlight.get(endpoint) ?? 0) + 1;
       inFlight.set(endpoint, now);
       const record: Received = {

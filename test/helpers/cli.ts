@@ -23,7 +23,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-const CONFIG_VARS = /^(PORT|HOST|DATABASE_URL|LOG_LEVEL|LOYALTY_.*)$/;
+const CONFIG_VARS = /^(PORT|HOST|DATABASE_URL|REDIS_URL|LOG_LEVEL|LOYALTY_.*)$/;
 
 /**
  * This process's environment without any of the service's own variables, plus the tests' sealing key
@@ -34,6 +34,8 @@ export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   for (const [key, value] of Object.entries(process.env)) {
     if (!CONFIG_VARS.test(key)) env[key] = value;
   }
+  // The PgBouncer run of .ci/run: every server a test starts speaks to the pooler as one must.
+  if (process.env.TEST_PG_POOLER) env.LOYALTY_PG_POOLER = process.env.TEST_PG_POOLER;
   return { ...env, LOYALTY_SECRET_KEY: TEST_SECRET_KEY, ...extra };
 }
 

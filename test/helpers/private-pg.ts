@@ -25,7 +25,7 @@ export interface PrivatePg {
 }
 
 /** initdb refuses root: as root, the cluster's commands run as the postgres user. */
-async function asOwner(command: string, args: string[]): Promise<void> {
+export async function asOwner(command: string, args: string[]): Promise<void> {
   const file = path.join(BIN, command);
   if (userInfo().uid === 0) {
     await run('runuser', ['-u', 'postgres', '--', file, ...args], { timeout: 60_000 });

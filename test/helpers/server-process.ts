@@ -1,6 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { cleanEnv, freePort, ROOT } from './cli.js';
@@ -42,8 +52,53 @@ function gone(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-/** Starts `loyalty serve` on a free port with `env`, and waits (up to 60 s) until /health is 200. */
+/**
+ * Whether process `pid` holds the socket listening on `port` (Linux's /proc; elsewhere, assumed). A
+ * free port picked here may be taken by another test's server before this one listens on it, and
+ * that server then answers /health: only our own listening socket says the answer is ours.
+ */
+function listensOn(pid: number | undefined, port: number): boolean {
+  if (!existsSync('/proc/net/tcp') || pid === undefined) return true;
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const inodes = new Set<string>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!existsSync(file)) continue;
+    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      // Columns: sl, local address, remote address, state (0A: LISTEN), ..., inode (10th).
+      if (cols[1]?.endsWith(hex) && cols[3] === '0A' && cols[9]) inodes.add(`socket:[${cols[9]}]`);
+    }
+  }
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return inodes.has(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts `loyalty serve` on a free port with `env`, and waits (up to 60 s) until it answers /health
+ * itself; on a port another process took meanwhile, starts it again on another.
+ */
 export async function startServerProcess(cli: string, env: Record<string, string>): Promise<ServerProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePort(cli, env);
+    } catch (err) {
+      if (!(err instanceof PortTaken) || attempt >= 3) throw err;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startOnFreePort(cli: string, env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
   let output = '';
   const child = spawn(process.execPath, [cli, 'serve'], {
@@ -77,10 +132,11 @@ export async function startServerProcess(cli: string, env: Record<string, string
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
+      if (output.includes('EADDRINUSE')) throw new PortTaken(`port ${port} was taken`);
       throw new Error(`loyalty serve exited before it was healthy:\n${output}`);
     }
     try {
-      if ((await fetch(`${url}/health`)).status === 200) return server;
+      if ((await fetch(`${url}/health`)).status === 200 && listensOn(child.pid, port)) return server;
     } catch {
       // not listening yet
     }
@@ -96,6 +152,7 @@ export interface Answer {
   status: number;
   body: any;
   text: string;
+  headers: Record<string, string>;
 }
 
 /** One HTTP call; the body is parsed when it is JSON. Network errors are thrown. */
@@ -117,7 +174,7 @@ export async function call(
   } catch {
     // keep the text
   }
-  return { status: res.status, body: parsed, text };
+  return { status: res.status, body: parsed, text, headers: Object.fromEntries(res.headers) };
 }
 
 export function tillHeader(username: string, password: string): string {

@@ -65,6 +65,12 @@ async function adminQuery(text: string): Promise<void> {
   }
 }
 
+function onServer(serverUrl: string, database: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
 /** A fresh, migrated database of the given kind, private to the caller. */
 export async function openTestStore(
   kind: StoreKind,
@@ -78,9 +84,17 @@ export async function openTestStore(
   }
   const name = `lp_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   await adminQuery(`create database ${name}`);
-  const url = new URL(PG_URL);
-  url.pathname = `/${name}`;
-  const config: StoreConfig = { kind: 'postgres', connectionString: url.toString(), poolSize: 10 };
+  const config: StoreConfig = {
+    kind: 'postgres',
+    connectionString: onServer(PG_URL, name),
+    poolSize: 10,
+    // TEST_PG_POOLER=transaction: TEST_DATABASE_URL is PgBouncer in transaction pooling mode (.ci/run).
+    ...(process.env.TEST_PG_POOLER === 'transaction' ? { pooler: 'transaction' as const } : {}),
+    // TEST_PG_LISTEN_URL: the server behind that pooler, where LISTEN goes (this database on it).
+    ...(process.env.TEST_PG_LISTEN_URL
+      ? { listenConnectionString: onServer(process.env.TEST_PG_LISTEN_URL, name) }
+      : {}),
+  };
   const store = createStore(config, onQuery ? { onQuery } : {});
   await migrateToLatest(store.db);
   return {

@@ -255,8 +255,10 @@ describeEachStoreKind(
     const AFTER_SEALING = [
       '2026-11-30-0003-sealed-secrets',
       '2026-11-30-0004-jobs',
+      '2026-11-30-0005-rate-limits',
       '2026-11-30-0006-management',
       '2026-11-30-0007-console-users',
+      '2026-11-30-0008-lean-hot-path',
     ];
 
     it('upgrades a store that holds its secrets in the clear; without the key the migration changes nothing and says why', async () => {

@@ -21,6 +21,7 @@ const MIB = 1024 * 1024;
 const TEST_LIMITS: Partial<ServerLimits> = {
   headersTimeout: 1_000,
   requestTimeout: 1_500,
+  uploadTimeout: 4_000,
   keepAliveTimeout: 500,
   connectionTimeout: 5_000,
   maxRequestsPerSocket: 3,
@@ -86,6 +87,7 @@ describe('transport limits of a listening server', () => {
       maxHeaderSize: 16 * 1024,
       headersTimeout: 10_000,
       requestTimeout: 30_000,
+      uploadTimeout: 3_600_000,
       connectionTimeout: 60_000,
       keepAliveTimeout: 72_000,
       maxRequestsPerSocket: 10_000,
@@ -117,6 +119,68 @@ describe('transport limits of a listening server', () => {
     ]);
     expect(res.closed).toBe(true);
     expect(res.text).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  /** A bulk job's CSV upload, its rows written `everyMs` apart, and what the server answers. */
+  async function slowUpload(rows: number, everyMs: number, finish: boolean): Promise<Exchange> {
+    const admin = async (url: string, payload: object) =>
+      (
+        await app.inject({
+          method: 'POST',
+          url,
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+          payload,
+        })
+      ).json();
+    const org = await admin('/admin/v1/orgs', { name: `Slow upload ${Math.random()}` });
+    const program = await admin(`/admin/v1/orgs/${org.id}/programs`, { name: 'Main' });
+    const promotion = await admin(`/admin/v1/orgs/${org.id}/promotions`, {
+      programId: program.id,
+      name: 'Slow',
+      type: 'ENROL_AND_ISSUE',
+    });
+    const lines = [
+      'identifierValue,source\n',
+      ...Array.from({ length: rows }, (_, i) => `${i + 1},INSTORE\n`),
+    ];
+    const length = Buffer.byteLength(lines.join('')) + (finish ? 0 : 1);
+    const head =
+      `POST /admin/v1/orgs/${org.id}/jobs?action=ENROL&programId=${program.id}&promotionId=${promotion.id}&identifierName=id&dryRun=true HTTP/1.1\r\n` +
+      `Host: 127.0.0.1\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: text/csv\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n`;
+    return new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      let text = '';
+      let sent = 0;
+      let timer: NodeJS.Timeout | undefined;
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      const done = () => {
+        clearInterval(timer);
+        resolve({ text, closed: true });
+      };
+      socket.on('close', done);
+      socket.on('error', done);
+      socket.on('connect', () => {
+        socket.write(head + lines[sent++]);
+        // Past the last row the writer keeps the socket busy without finishing the body.
+        timer = setInterval(() => {
+          if (sent < lines.length) socket.write(lines[sent++] ?? '');
+          else if (!finish) socket.write('');
+        }, everyMs);
+      });
+    });
+  }
+
+  it('a bulk job upload may take longer than other bodies, up to its own deadline', async () => {
+    // Sent over about 2.4 s, past the 1.5 s any other body gets: accepted.
+    const slow = await slowUpload(6, 400, true);
+    expect(slow.text).toMatch(/^HTTP\/1\.1 202 /);
+    // One that never finishes is cut off at the upload deadline (4 s) with 408.
+    const endless = await slowUpload(20, 300, false);
+    expect(endless.text).toMatch(/^HTTP\/1\.1 408 /);
+    expect(endless.closed).toBe(true);
   });
 
   it('an idle kept-alive connection is closed after its answer', async () => {

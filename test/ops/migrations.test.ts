@@ -61,8 +61,10 @@ describeEachStoreKind('migrations', (kind) => {
     '2026-11-30-0002-events',
     '2026-11-30-0003-sealed-secrets',
     '2026-11-30-0004-jobs',
+    '2026-11-30-0005-rate-limits',
     '2026-11-30-0006-management',
     '2026-11-30-0007-console-users',
+    '2026-11-30-0008-lean-hot-path',
   ];
   async function downPastLater(): Promise<void> {
     for (const name of [...LATER].reverse()) expect(await migrateDown(t.store.db)).toStrictEqual([name]);
@@ -85,8 +87,8 @@ describeEachStoreKind('migrations', (kind) => {
       ...LATER,
     ]);
     expect(await rows()).toStrictEqual(before);
-    // The management migration counted what the promotion held already.
-    const counts = await t.store.db.selectFrom('promotion_counts').selectAll().execute();
+    // The management migration counted what the promotion held already (its day, shard 0).
+    const counts = await t.store.db.selectFrom('promotion_day_counts').selectAll().execute();
     expect(counts.map((c) => [c.promotion_id, c.issuals, c.earns, c.customers].map(Number))).toStrictEqual([
       [20, 1, 1, 1],
     ]);

@@ -60,10 +60,6 @@ const CUSTOMER_VIEW: Record<string, Intended> = {
 };
 
 const COUNTS: Record<string, Intended> = {
-  promotion_counts: {
-    indexes: ['promotion_counts_pk'],
-    cond: pgOrSqlite(/\bpromotion_id = /, /\bpromotion_id=\?/),
-  },
   promotion_day_counts: {
     indexes: ['promotion_day_counts_pk'],
     cond: pgOrSqlite(/\bpromotion_id = /, /\bpromotion_id=\?/),
@@ -77,7 +73,6 @@ const LARGE = [
   'issuals',
   'earns',
   'deleted_customers',
-  'promotion_counts',
   'promotion_day_counts',
 ];
 
@@ -116,8 +111,6 @@ for (const kind of STORES) {
         ${numbers(EARNS)} select ${o}, ${10 * BASE} + n, ${10 * BASE} + n, ${promotionId}, ${BASE} + n, 'INSTORE', 0, 'plans', 'r' from g`);
       await run(`insert into deleted_customers (org_id, id, mobile, email, external_id, sources, program_ids, created_at, deleted_at)
         ${numbers(DELETED)} select ${o}, ${3 * BASE} + n, '92' || n, null, null, 'INSTORE', '', 0, 1 from g`);
-      await run(`insert into promotion_counts (org_id, promotion_id, shard, issuals, issuals_revoked, earns, earns_revoked, customers)
-        ${numbers(OTHER_PROMOTIONS * 16)} select ${o}, ${5 * BASE} + n / 16, n % 16, 1, 0, 1, 0, 1 from g`);
       await run(`insert into promotion_day_counts (org_id, promotion_id, day, shard, issuals, issuals_revoked, earns, earns_revoked, customers)
         ${numbers(OTHER_PROMOTIONS * DAYS)} select ${o}, ${5 * BASE} + n / ${DAYS}, 20000 + n % ${DAYS}, 0, 1, 0, 1, 0, 1 from g`);
     }

@@ -19,3 +19,8 @@ export function createStore(config: StoreConfig, options: StoreOptions = {}): St
     : undefined;
   return config.kind === 'postgres' ? openPostgres(config, options, log) : openSqlite(config, log);
 }
+
+/** Another connection opened from this configuration reaches the same data (not so in-memory SQLite). */
+export function opensAgain(config: StoreConfig): boolean {
+  return config.kind === 'postgres' || config.filename !== ':memory:';
+}

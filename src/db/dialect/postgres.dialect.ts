@@ -4,6 +4,7 @@ import type { StoreConfig } from '../../config.js';
 import type { Database } from '../schema.js';
 import { namedStatementPool } from '../statement-cache.js';
 import { CommitOutcomeUnknown, commitMayHaveHappened, exactId } from '../store-errors.js';
+import { hostPools, listenOnHosts, parseHosts } from './postgres-hosts.js';
 import type {
   CustomerLookupRow,
   CustomerStateRow,
@@ -154,6 +155,10 @@ export const postgresDialect: StoreDialect = {
     return (skipLocked ? locked.skipLocked() : locked) as typeof query;
   },
 
+  async notify(trx, channel, payload) {
+    await sql`select pg_notify(${channel}, ${payload})`.execute(trx);
+  },
+
   /**
    * Where autovacuum is off (as on some managed or test servers), tables that grew from empty keep
    * statistics that say "no rows". This analyses the way autovacuum would: once a tenth of a table
@@ -174,10 +179,10 @@ export const postgresDialect: StoreDialect = {
   // whose transaction id is below the current snapshot's xmin: every transaction below it has ended,
   // and every transaction still to commit has an id at or above it, so whatever shows up later sorts
   // after what was read. (xmin is the cluster's: a long write transaction anywhere delays the feed.)
-  insertEvents(orgId, at, types, data) {
-    return sql`insert into events (org_id, xid, id, type, at, data)
+  async insertEvents(trx, orgId, at, types, data) {
+    await sql`insert into events (org_id, xid, id, type, at, data)
       select ${orgId}::bigint, pg_current_xact_id()::text::bigint, nextval('events_id_seq'), r.type, ${at}::bigint, r.data
-      from unnest(${types}::text[], ${data}::text[]) as r(type, data)`;
+      from unnest(${types}::text[], ${data}::text[]) as r(type, data)`.execute(trx);
   },
   eventHorizon: sql<number>`pg_snapshot_xmin(pg_current_snapshot())::text::bigint`,
   skipLocked: sql`for update skip locked`,
@@ -188,33 +193,63 @@ export function openPostgres(
   options: StoreOptions,
   log: ((event: LogEvent) => void) | undefined,
 ): Store {
-  const pool = new pg.Pool({
-    connectionString: config.connectionString,
-    max: config.poolSize,
-    // While the store is down, a request fails fast with 503 rather than waiting without end.
-    connectionTimeoutMillis: 5_000,
-    // Ids and epoch milliseconds are bigint columns; all of them fit in a double.
-    types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === PG_INT8_OID ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-    },
+  const hosts = parseHosts(config.connectionString);
+  const pools = hostPools(hosts, (connectionString) => {
+    const pool = new pg.Pool({
+      connectionString,
+      max: config.poolSize,
+      // While the store is down, a request fails fast with 503 rather than waiting without end.
+      connectionTimeoutMillis: 5_000,
+      // Ids and epoch milliseconds are bigint columns; all of them fit in a double.
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+          oid === PG_INT8_OID
+            ? Number
+            : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      },
+    });
+    // Without a listener, an idle connection that the server drops would crash the process.
+    pool.on('error', (err) => options.onIdleError?.(err));
+    // A connection in use has no pool listener: a server ending it between two statements (an admin
+    // shutdown, a restart) emitted an unhandled 'error' and crashed the process. Now the statement
+    // that follows fails (a 503), and the pool drops the broken connection when it is released.
+    pool.on('connect', (client) => {
+      client.on('error', () => undefined);
+    });
+    return pool;
   });
-  // Without a listener, an idle connection that the server drops would crash the process.
-  pool.on('error', (err) => options.onIdleError?.(err));
-  // A connection in use has no pool listener: a server ending it between two statements (an admin
-  // shutdown, a restart) emitted an unhandled 'error' and crashed the process. Now the statement
-  // that follows fails (a 503), and the pool drops the broken connection when it is released.
-  pool.on('connect', (client) => {
-    client.on('error', () => undefined);
-  });
+  // Behind PgBouncer in transaction pooling mode, consecutive statements may reach different server
+  // connections: a statement prepared on one is unknown on the next, so none is named there.
+  const named = config.pooler !== 'transaction';
+  // LISTEN holds a session: through a transaction pooler it must go straight to the server. Sent
+  // through the pooler it would seem to work and hear nothing, so without a direct URL there is none
+  // (the cache lifetime bounds other processes' changes; the server warns at start).
+  const listenHosts = config.listenConnectionString
+    ? parseHosts(config.listenConnectionString)
+    : named
+      ? hosts
+      : undefined;
   const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: namedStatementPool(pool) }),
+    dialect: new PostgresDialect({ pool: namedStatementPool(pools, named) }),
     ...(log ? { log } : {}),
   });
   return {
     db,
     dialect: postgresDialect,
     destroy: () => db.destroy(),
-    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    poolStats: () => {
+      const sum = (f: (p: pg.Pool) => number) => pools.pools.reduce((n, p) => n + f(p), 0);
+      return {
+        total: sum((p) => p.totalCount),
+        idle: sum((p) => p.idleCount),
+        waiting: sum((p) => p.waitingCount),
+      };
+    },
+    ...(listenHosts
+      ? {
+          listen: (channel: string, onMessage: (payload: string) => void, onConnected?: () => void) =>
+            listenOnHosts(listenHosts, channel, onMessage, onConnected),
+        }
+      : {}),
   };
 }

@@ -23,6 +23,18 @@ export interface Store {
   destroy(): Promise<void>;
   /** PostgreSQL: the connection pool's figures, for metrics (absent on SQLite, which has no pool). */
   poolStats?(): PoolStats;
+  /**
+   * Calls `onMessage` with the payload of every notification sent on `channel` by any process
+   * (PostgreSQL LISTEN, on a connection of its own that reconnects with backoff), and `onConnected`
+   * after each (re)connection, since what was sent while it was down is lost. Absent where no other
+   * process writes the store (SQLite), and behind a transaction pooler with no direct URL to listen
+   * on (LOYALTY_PG_LISTEN_URL). Answers the function that stops listening.
+   */
+  listen?(
+    channel: string,
+    onMessage: (payload: string) => void,
+    onConnected?: () => void,
+  ): () => Promise<void>;
 }
 
 export interface PoolStats {
@@ -146,19 +158,27 @@ export interface StoreDialect {
    */
   forUpdate<Q extends SelectQueryBuilder<Database, keyof Database, object>>(query: Q, skipLocked: boolean): Q;
 
+  /**
+   * Inside a write transaction: tells every process listening on `channel` (Store.listen) once the
+   * transaction commits, and nothing if it rolls back. Nothing on a store no other process writes.
+   */
+  notify(trx: Trx, channel: string, payload: string): Promise<void>;
+
   /** Refreshes the statistics of those of `tables` that changed much since; returns their names. */
   refreshStatistics(db: Db, tables: readonly string[]): Promise<string[]>;
 
   /**
-   * The events of one transaction for one org, (types[i], data[i]), inserted in one statement. Each
-   * row records its writing transaction's id (xid) beside its own id; the feed reads in (xid, id) order.
+   * The events of one transaction for one org, (types[i], data[i]), inserted in one statement (on
+   * SQLite a second moves the id counter past them). Each row records its writing transaction's id
+   * (xid) beside its own id; the feed reads in (xid, id) order.
    */
   insertEvents(
+    trx: Trx,
     orgId: number,
     at: number,
     types: readonly string[],
     data: readonly string[],
-  ): RawBuilder<unknown>;
+  ): Promise<void>;
   /**
    * Events whose xid is below this have writers that have all ended: the feed reads only those, so
    * that an event committed later never sorts before one already read (see the PostgreSQL dialect).
