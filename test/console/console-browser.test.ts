@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -15,7 +17,10 @@ const CHROMIUM = '/usr/bin/chromium';
 type Frames = { requestAnimationFrame: (next: () => void) => void };
 const PASSWORD = 'console password of the test';
 const PAGES = ['Overview', 'Promotions', 'Customers', 'Jobs', 'Credentials', 'Webhooks', 'Audit log'];
-const SCREENSHOTS = 'docs/screenshots';
+// The README's pictures are refreshed with `npm run screenshots`; any other run writes them to a
+// temporary folder, so that a test run leaves the checkout as it was.
+const SCREENSHOTS =
+  process.env.CONSOLE_SCREENSHOTS_DIR ?? mkdtempSync(path.join(tmpdir(), 'console-screens-'));
 
 let browser: Browser;
 beforeAll(async () => {
@@ -35,7 +40,10 @@ beforeAll(async () => {
   });
   mkdirSync(SCREENSHOTS, { recursive: true });
 });
-afterAll(() => browser?.close());
+afterAll(async () => {
+  await browser?.close();
+  if (!process.env.CONSOLE_SCREENSHOTS_DIR) rmSync(SCREENSHOTS, { recursive: true, force: true });
+});
 
 const clock = fixedClock(Date.now());
 
