@@ -112,9 +112,10 @@ export async function startServer(
  * mostly concurrent: measured, seeding 200,000 customers peaked at 167 MiB RSS instead of 233, in the
  * same time (docs/performance.md). Set here, where `loyalty serve` starts (in each worker too, which
  * runs this same function): the flag is read at each GC, so setting it at run time works, unlike the
- * young generation's size. Tests and embedders keep V8's defaults.
+ * young generation's size. The bench's no-auth entry calls it too;
+ * tests and embedders keep V8's defaults.
  */
-function boundHeapGrowth(): void {
+export function boundHeapGrowth(): void {
   v8.setFlagsFromString('--heap-growing-percent=20');
 }
 
