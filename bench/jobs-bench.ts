@@ -85,9 +85,8 @@ const bulkStarted = performance.now();
 const bulk = spawn(
   process.execPath,
   [
-    '--import',
-    'tsx',
-    path.join(ROOT, 'src', 'cli.ts'),
+    // From dist like the server (startLocalServer built it): what a user runs, no tsx loader.
+    path.join(ROOT, 'dist', 'cli.js'),
     'bulk',
     'enrol',
     '--csv',

@@ -1,8 +1,9 @@
 /**
- * The benches' own server: `loyalty serve` from the sources in a process of its own on 127.0.0.1,
- * and the management calls that seed it.
+ * The benches' own server: `loyalty serve` in a process of its own on 127.0.0.1, run the way users run
+ * it (`node dist/cli.js serve`, built first when stale), and the management calls that seed it.
+ * Not through tsx: its loader adds ~15 MB of RSS and compile work a user's server never has.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,13 +20,23 @@ export interface LocalServer {
   stop(): Promise<void>;
 }
 
+/** dist/ as current as src/: the same check `npm start` makes (scripts/build-if-stale.mjs). */
+export function buildIfStale(): void {
+  const build = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build-if-stale.mjs')], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  if (build.status !== 0) throw new Error('building dist failed');
+}
+
 export async function startLocalServer(
   database: string,
   token: string,
   env: Record<string, string> = {},
 ): Promise<LocalServer> {
+  buildIfStale();
   const port = 30_000 + Math.floor(Math.random() * 20_000);
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), 'serve'], {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'serve'], {
     env: {
       ...process.env,
       PORT: String(port),

@@ -4,7 +4,7 @@
 // BENCH_ORG_ID, the org every call acts for. Plain JavaScript so that it runs with no loader, as
 // `node dist/cli.js serve` does. Needs `npm run build` first.
 import { loadConfig } from '../dist/config.js';
-import { startServer } from '../dist/server.js';
+import { boundHeapGrowth, startServer } from '../dist/server.js';
 
 const config = loadConfig();
 const orgId = Number(process.env.BENCH_ORG_ID);
@@ -13,6 +13,7 @@ if (!Number.isSafeInteger(orgId) || orgId <= 0) {
   process.exit(64);
 }
 
+boundHeapGrowth(); // as `loyalty serve` does, so that its RSS compares with the other modes'
 const server = await startServer(config, {
   unauthenticatedActor: { orgId, credential: 'bench', access: 'WRITE', rateLimitPerMinute: null },
 });
