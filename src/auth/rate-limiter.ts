@@ -1,7 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Store } from '../db/database.js';
 import { createRateLimitRepository, type RateLimitRepository } from './rate-limit.repository.js';
-import { createRedisRateLimitRepository } from './rate-limit-redis.repository.js';
 
 const WINDOW_MS = 60_000;
 
@@ -170,6 +169,8 @@ export async function rateLimiterFor(
 ): Promise<{ limiter: RateLimiter; close: () => Promise<void> }> {
   const cleanupFailed = (err: unknown) => warn(err, 'could not delete old rate limit windows');
   if (redisUrl) {
+    // Loaded only here: ioredis weighs about 9 MB of every process's memory, and most run without it.
+    const { createRedisRateLimitRepository } = await import('./rate-limit-redis.repository.js');
     const redis = createRedisRateLimitRepository(redisUrl);
     await redis.open((err) => warn(err, 'Redis (REDIS_URL) is not answering; rate limits count per process'));
     const shared = createSharedRateLimiter(clock, redis, cleanupFailed);
