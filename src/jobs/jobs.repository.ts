@@ -327,7 +327,7 @@ export function createJobsRepository(store: Store) {
       });
     },
 
-    /** Cancels a queued or running job; a chunk in progress commits first, or not at all. */
+    /** Cancels a queued or running job; a transaction in progress (its chunks) commits first, or not at all. */
     async cancel(orgId: number, jobId: number, now: number): Promise<boolean> {
       return writeTransaction(store, async (trx) => {
         const job = await dialect
