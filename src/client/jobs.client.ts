@@ -84,7 +84,7 @@ export class LoyaltyJobsClient {
     if (rest !== '') yield rest;
   }
 
-  /** Stops the job after the chunk in progress; what was done stays done. */
+  /** Stops the job after the transaction in progress (up to ten chunks); what was done stays done. */
   cancel(orgId: number, jobId: string): Promise<Job> {
     return this.#http.json('POST', `/orgs/${orgId}/jobs/${encodeURIComponent(jobId)}/cancel`);
   }

@@ -4,12 +4,13 @@ import { BULK_ACTIONS } from '../contract/enums.contract.js';
 import { type Store, writeTransaction } from '../db/database.js';
 import { AppError } from '../errors.js';
 import type { NewEvent } from '../events/event.model.js';
-import { parseBulkRequest } from '../promotions/bulk-request.js';
+import { type ParsedBulkRequest, parseBulkRequest } from '../promotions/bulk-request.js';
 import type { EnrolmentRepository } from '../promotions/enrolment.repository.js';
 import type { EnrolmentService } from '../promotions/enrolment.service.js';
 import { toResult } from './job.mapper.js';
 import { type DryOverlay, dryRunTx, newOverlay } from './job-tx.js';
-import type { JobRecord, JobsRepository } from './jobs.repository.js';
+import type { StoredRow } from './job-upload.js';
+import type { JobRecord, JobsRepository, StoredResult } from './jobs.repository.js';
 import { jobRequestId } from './jobs.service.js';
 
 export interface JobRunnerDeps {
@@ -30,15 +31,24 @@ export type JobRunner = ReturnType<typeof createJobRunner>;
 const STALE_UPLOAD_MS = 10 * 60_000;
 
 /**
- * Runs queued jobs, one at a time per process, a chunk (a hundred rows) per transaction. Each chunk
- * commits together with its results and the job's progress, and only while the job's row says it is
- * this runner's, at that chunk, and running: a restart resumes at the next chunk, a cancel lands
- * between chunks, and two processes never commit the same chunk.
+ * Chunks (of a hundred rows) a transaction commits at most: about a thousand rows. Each transaction
+ * costs a commit and the job's own statements (its lock, its progress, the chunks' rows and results,
+ * the promotion check), which a chunk paid alone when it was its own transaction: on PostgreSQL, where
+ * the chunks run one after another, those round trips and commits were most of what a grouping saves.
+ * More would hold the write lock (on SQLite, the whole store's) longer for the requests behind it.
+ */
+const CHUNKS_PER_TRANSACTION = 10;
+
+/**
+ * Runs queued jobs, one at a time per process, up to CHUNKS_PER_TRANSACTION chunks per transaction,
+ * one chunk after another. Each transaction commits its chunks' writes together with their results
+ * and the job's progress, and only while the job's row says it is this runner's, at its first chunk,
+ * and running: a restart resumes at the first chunk not committed, a cancel lands between
+ * transactions, and two processes never commit the same chunk.
  */
 export function createJobRunner(deps: JobRunnerDeps) {
   const { store, jobs, enrolment, enrolmentRepository, clock, pollMs, leaseMs } = deps;
   const owner = randomUUID();
-  const overlays = new Map<number, DryOverlay>();
   let running = false;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
@@ -54,9 +64,8 @@ export function createJobRunner(deps: JobRunnerDeps) {
       wake = done;
     });
 
-  /** One chunk, all or nothing; false when the job is no longer this runner's to go on with. */
-  async function runChunk(job: JobRecord, chunkNo: number): Promise<boolean> {
-    const rows = await jobs.chunkRows(job.org_id, job.id, chunkNo);
+  /** A chunk's rows as the body of a 100-customer request, parsed with that request's checks. */
+  function chunkRequest(job: JobRecord, rows: StoredRow[]): ParsedBulkRequest {
     const request = parseBulkRequest(
       {
         type: 'CUSTOMER',
@@ -71,77 +80,102 @@ export function createJobRunner(deps: JobRunnerDeps) {
       },
       { actions: BULK_ACTIONS },
     );
-    // Checked for each chunk, as for each request: a promotion that stops being live stops the job.
-    const promotion = await enrolment.checkPromotion(job.org_id, request);
-    const now = clock.now();
-    const stamp = { orgId: job.org_id, at: now, by: job.created_by, requestId: jobRequestId(job.id) };
-    let overlay = overlays.get(job.id);
-    if (job.dry_run === 1 && !overlay) {
-      overlay = newOverlay();
-      overlays.set(job.id, overlay);
-    }
     // An undo's rows name the issual the undone job made: the only one the row may revoke.
     rows.forEach(([, , , , issualId], i) => {
       const ref = request.customers[i];
       if (typeof issualId === 'number' && ref?.kind === 'lookup') ref.issualId = issualId;
     });
-    let written: readonly NewEvent[] = [];
+    return request;
+  }
+
+  /**
+   * The chunks from `firstChunk` (at most CHUNKS_PER_TRANSACTION), each planned and written in order
+   * as its own request, all in one transaction; false when the job is no longer this runner's to go
+   * on with.
+   */
+  async function runChunks(job: JobRecord, firstChunk: number, overlay: DryOverlay | undefined) {
+    const count = Math.min(CHUNKS_PER_TRANSACTION, job.total_chunks - firstChunk);
+    const requests: ParsedBulkRequest[] = [];
+    for (const rows of await jobs.chunkRows(job.org_id, job.id, firstChunk, count)) {
+      try {
+        requests.push(chunkRequest(job, rows));
+      } catch (err) {
+        // A chunk refused whole is refused as the first of a transaction: the chunks before it commit.
+        if (requests.length === 0) throw err;
+        break;
+      }
+    }
+    // Checked for each transaction, as for each request: a promotion that stops being live stops the job.
+    const promotion = await enrolment.checkPromotion(job.org_id, requests[0] as ParsedBulkRequest);
+    const now = clock.now();
+    const stamp = { orgId: job.org_id, at: now, by: job.created_by, requestId: jobRequestId(job.id) };
+    const written: NewEvent[] = [];
     const done = await writeTransaction(store, async (trx) => {
       const current = await jobs.lockJob(trx, job.org_id, job.id);
-      if (current?.status !== 'running' || current.lease_owner !== owner || current.next_chunk !== chunkNo) {
+      if (
+        current?.status !== 'running' ||
+        current.lease_owner !== owner ||
+        current.next_chunk !== firstChunk
+      ) {
         return false;
       }
       const tx = enrolmentRepository.within(trx);
-      // The records and their events are written in this transaction, on the path a /v2 request takes.
-      const { items, events } = await enrolment.applyInTransaction(
-        overlay ? dryRunTx(tx, overlay) : tx,
-        stamp,
-        request,
-        promotion,
-      );
-      written = overlay ? [] : events;
-      const results = items.map(toResult);
-      const failed = results.filter((r) => r[5] === 1).length;
-      const warnings = items.filter((item) => item.errors.length === 0 && item.warnings.length > 0).length;
-      await jobs.saveChunk(trx, {
+      const counts = { succeeded: 0, failed: 0, warnings: 0 };
+      const results: StoredResult[][] = [];
+      for (const request of requests) {
+        // The records and their events are written in this transaction, on the path a /v2 request takes.
+        const { items, events } = await enrolment.applyInTransaction(
+          overlay ? dryRunTx(tx, overlay) : tx,
+          stamp,
+          request,
+          promotion,
+        );
+        if (!overlay) written.push(...events);
+        const chunk = items.map(toResult);
+        const failed = chunk.filter((r) => r[5] === 1).length;
+        counts.failed += failed;
+        counts.succeeded += chunk.length - failed;
+        counts.warnings += items.filter((i) => i.errors.length === 0 && i.warnings.length > 0).length;
+        results.push(chunk);
+      }
+      await jobs.saveChunks(trx, {
         orgId: job.org_id,
         jobId: job.id,
-        chunkNo,
+        firstChunk,
         results,
-        succeeded: results.length - failed,
-        failed,
-        warnings,
+        ...counts,
         now,
-        leaseUntil: now + leaseMs,
-        last: chunkNo + 1 >= job.total_chunks,
+        // From the end of the work rather than its start, which a large transaction may be well past.
+        leaseUntil: clock.now() + leaseMs,
+        last: firstChunk + requests.length >= job.total_chunks,
       });
       return true;
     });
     // Only after the commit, as for a /v2 request: counts the events and wakes webhook delivery.
     if (done) enrolment.committed(written);
-    return done;
+    return done ? requests.length : 0;
   }
 
   async function runJob(job: JobRecord): Promise<void> {
-    if (job.dry_run === 1 && job.next_chunk > 0 && !overlays.has(job.id)) {
-      // Its predictions so far lived in another process's memory: start again from the first row.
+    // A dry run's predictions so far live in this overlay only while this call runs: one resumed
+    // (another process's, or this one's after an error) starts again from its first row.
+    const overlay = job.dry_run === 1 ? newOverlay() : undefined;
+    if (overlay && job.next_chunk > 0) {
       await jobs.restart(job.org_id, job.id, owner, clock.now());
       job = { ...job, next_chunk: 0 };
     }
-    try {
-      for (let chunkNo = job.next_chunk; chunkNo < job.total_chunks && running; chunkNo++) {
-        try {
-          if (!(await runChunk(job, chunkNo))) return;
-        } catch (err) {
-          if (!(err instanceof AppError) || typeof err.code !== 'number') throw err;
-          await jobs.fail(job.org_id, job.id, owner, err.code, err.message, clock.now());
-          return;
-        }
+    for (let chunkNo = job.next_chunk; chunkNo < job.total_chunks && running; ) {
+      try {
+        const committed = await runChunks(job, chunkNo, overlay);
+        if (committed === 0) return;
+        chunkNo += committed;
+      } catch (err) {
+        if (!(err instanceof AppError) || typeof err.code !== 'number') throw err;
+        await jobs.fail(job.org_id, job.id, owner, err.code, err.message, clock.now());
+        return;
       }
-      if (!running) await jobs.release(job.org_id, job.id, owner, clock.now());
-    } finally {
-      if (!running || job.dry_run !== 1) overlays.delete(job.id);
     }
+    if (!running) await jobs.release(job.org_id, job.id, owner, clock.now());
   }
 
   async function tick(): Promise<boolean> {
@@ -152,7 +186,6 @@ export function createJobRunner(deps: JobRunnerDeps) {
     const job = await jobs.claim(owner, now, now + leaseMs);
     if (!job) return false;
     await runJob(job);
-    overlays.delete(job.id);
     return true;
   }
 
@@ -180,7 +213,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
     kick(): void {
       wake?.();
     },
-    /** Stops after the chunk in progress; the job goes back to the queue for any runner. */
+    /** Stops after the transaction in progress; the job goes back to the queue for any runner. */
     async stop(): Promise<void> {
       running = false;
       wake?.();

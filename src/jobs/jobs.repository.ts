@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import { type Store, type Trx, writeTransaction } from '../db/database.js';
 import { allocateIds } from '../db/id-sequences.js';
 import type { JobsTable } from '../db/schema.js';
@@ -29,11 +29,13 @@ export interface NewJob {
   now: number;
 }
 
-export interface ChunkDone {
+/** What one transaction did: consecutive chunks from `firstChunk`, each with its rows' results. */
+export interface ChunksDone {
   orgId: number;
   jobId: number;
-  chunkNo: number;
-  results: StoredResult[];
+  firstChunk: number;
+  /** One list of results per chunk, in chunk order. */
+  results: StoredResult[][];
   succeeded: number;
   failed: number;
   warnings: number;
@@ -208,7 +210,7 @@ export function createJobsRepository(store: Store) {
       });
     },
 
-    /** Inside a chunk's transaction: the job's row, locked until the transaction ends. */
+    /** Inside a job's transaction: the job's row, locked until the transaction ends. */
     async lockJob(trx: Trx, orgId: number, jobId: number): Promise<JobRecord | undefined> {
       return dialect
         .forUpdate(
@@ -218,31 +220,45 @@ export function createJobsRepository(store: Store) {
         .executeTakeFirst();
     },
 
-    async chunkRows(orgId: number, jobId: number, chunkNo: number): Promise<StoredRow[]> {
-      const row = await db
+    /** The rows of `count` chunks from `firstChunk`, one list per chunk, in one statement. */
+    async chunkRows(orgId: number, jobId: number, firstChunk: number, count: number): Promise<StoredRow[][]> {
+      const chunks = await db
         .selectFrom('job_chunks')
-        .select('rows')
+        .select(['chunk_no', 'rows'])
         .where('org_id', '=', orgId)
         .where('job_id', '=', jobId)
-        .where('chunk_no', '=', chunkNo)
-        .executeTakeFirstOrThrow();
-      return JSON.parse(row.rows) as StoredRow[];
+        .where('chunk_no', '>=', firstChunk)
+        .where('chunk_no', '<', firstChunk + count)
+        .orderBy('chunk_no')
+        .execute();
+      if (chunks.length !== count) throw new Error(`job ${jobId} lacks chunks from ${firstChunk}`);
+      return chunks.map((chunk) => JSON.parse(chunk.rows) as StoredRow[]);
     },
 
-    /** Inside the chunk's transaction: its results and the job's progress, with its rows' writes. */
-    async saveChunk(trx: Trx, done: ChunkDone): Promise<void> {
+    /**
+     * Inside the job's transaction, with its rows' writes: each chunk's results (one statement for
+     * them all) and the job's progress past the last of them (one more).
+     */
+    async saveChunks(trx: Trx, done: ChunksDone): Promise<void> {
+      const count = done.results.length;
+      const byChunk = sql.join(
+        done.results.map((results, i) => sql`when ${done.firstChunk + i} then ${JSON.stringify(results)}`),
+        sql` `,
+      );
       await trx
         .updateTable('job_chunks')
-        .set({ results: JSON.stringify(done.results) })
+        .set({ results: sql<string>`case chunk_no ${byChunk} end` })
         .where('org_id', '=', done.orgId)
         .where('job_id', '=', done.jobId)
-        .where('chunk_no', '=', done.chunkNo)
+        .where('chunk_no', '>=', done.firstChunk)
+        .where('chunk_no', '<', done.firstChunk + count)
         .execute();
+      const processed = done.results.reduce((sum, results) => sum + results.length, 0);
       await trx
         .updateTable('jobs')
         .set((eb) => ({
-          next_chunk: done.chunkNo + 1,
-          processed: eb('processed', '+', done.results.length),
+          next_chunk: done.firstChunk + count,
+          processed: eb('processed', '+', processed),
           succeeded: eb('succeeded', '+', done.succeeded),
           failed: eb('failed', '+', done.failed),
           warnings: eb('warnings', '+', done.warnings),
@@ -311,7 +327,7 @@ export function createJobsRepository(store: Store) {
       });
     },
 
-    /** Cancels a queued or running job; a chunk in progress commits first, or not at all. */
+    /** Cancels a queued or running job; a transaction in progress (its chunks) commits first, or not at all. */
     async cancel(orgId: number, jobId: number, now: number): Promise<boolean> {
       return writeTransaction(store, async (trx) => {
         const job = await dialect

@@ -173,7 +173,7 @@ export async function jobsRoutes(
   );
 
   for (const [path, operationId, summary] of [
-    ['cancel', 'cancelJob', 'Stop a job after the chunk in progress; what was done stays done'],
+    ['cancel', 'cancelJob', 'Stop a job after the transaction in progress; what was done stays done'],
     ['undo', 'undoJob', 'A new job that revokes exactly the issuals or earns the job made'],
   ] as const) {
     app.post(

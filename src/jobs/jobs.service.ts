@@ -166,7 +166,7 @@ export function createJobsService({
       };
     },
 
-    /** Stops a queued or running job after the chunk in progress; what was done stays done. */
+    /** Stops a queued or running job after the transaction in progress; what was done stays done. */
     async cancel(orgId: number, jobId: number): Promise<Job> {
       await found(orgId, jobId);
       if (!(await repository.cancel(orgId, jobId, clock.now()))) {

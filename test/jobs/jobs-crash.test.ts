@@ -15,7 +15,7 @@ import {
 
 /**
  * kill -9 of a real `loyalty serve` in the middle of a job, then a restart on the same store: the job
- * resumes at the next chunk, and every row is processed exactly once.
+ * resumes at the first chunk not committed, and every row is processed exactly once.
  */
 const ADMIN_TOKEN = 'jobs-crash-admin-token-0123456789abcdef01234';
 const CUSTOMERS = 4_000;
@@ -72,7 +72,7 @@ describeEachStoreKind(
         await fetch(`${s.url}${p}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
       ).json() as Promise<any>;
 
-    it('resumes at the next chunk with no row done twice or skipped', async () => {
+    it('resumes at the first chunk not committed, with no row done twice or skipped', async () => {
       server = await startServerProcess(build.cli, env());
       const org = await seedLoadOrg(server.url, ADMIN_TOKEN, CUSTOMERS);
       const rows = Array.from({ length: ROWS }, (_, i) => String(org.customerIds[(i * 7) % CUSTOMERS]));
