@@ -24,12 +24,13 @@ export function schema<Parts extends { params?: TSchema; querystring?: TSchema; 
   summary: string,
   parts: Parts,
   answers: Record<number, TSchema>,
+  tag = 'management',
 ) {
   return {
     schema: {
       operationId,
       summary,
-      tags: ['management'],
+      tags: [tag],
       security: ADMIN_SECURITY,
       ...parts,
       response: answers,

@@ -1,33 +1,22 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TSchema } from 'typebox';
-import { refusals as adminRefusals } from '../admin/route-schema.js';
+import { refusals as adminRefusals, schema as adminSchema } from '../admin/route-schema.js';
 import { ref } from '../contract/components.contract.js';
 import * as C from '../contract/console.contract.js';
-import { ADMIN_SECURITY } from '../openapi/swagger.js';
 import type { ConsoleUserService } from './console-user.service.js';
 
 // The management API's refusals (401, and 429 for too many wrong tokens), and 403 for a session whose
 // role or orgs do not allow the call.
 const refusals = (...statuses: number[]) => adminRefusals(403, ...statuses);
 
-function schema<Parts extends { params?: TSchema; querystring?: TSchema; body?: TSchema }>(
+/** The management API's route schema, listed under its own tag in the document. */
+const schema = <Parts extends { params?: TSchema; querystring?: TSchema; body?: TSchema }>(
   operationId: string,
   summary: string,
   parts: Parts,
   answers: Record<number, TSchema>,
-) {
-  return {
-    schema: {
-      operationId,
-      summary,
-      tags: ['console users'],
-      security: ADMIN_SECURITY,
-      ...parts,
-      response: answers,
-    },
-  };
-}
+) => adminSchema(operationId, summary, parts, answers, 'console users');
 
 /**
  * Console users under /admin/v1/users: registered inside the management API's scope, so the admin

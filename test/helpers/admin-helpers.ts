@@ -102,3 +102,20 @@ export function adminCalls(t: TestApp) {
 
   return { raw, newOrg, newProgram, orgWithProgram };
 }
+
+/**
+ * Asks until the answer has `status`, for at most a second, and answers the last answer: for a
+ * change that must reach every process within a second (issue: shared state across processes).
+ */
+export async function within1s<A extends { status: number }>(
+  ask: () => Promise<A>,
+  status: number,
+): Promise<A> {
+  const deadline = Date.now() + 1_000;
+  let answer = await ask();
+  while (answer.status !== status && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    answer = await ask();
+  }
+  return answer;
+}

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leaseSize } from '../../src/auth/rate-limiter.js';
+import { within1s } from '../helpers/admin-helpers.js';
 import { lookupUrl } from '../helpers/auth-cases.js';
 import {
   type Answer,
@@ -38,17 +39,6 @@ describe('three loyalty serve processes on one PostgreSQL database', { timeout: 
     call(`${servers[0]?.url}/admin/v1/orgs/${org.orgId}${path}`, method, body, {
       authorization: `Bearer ${ADMIN_TOKEN}`,
     });
-
-  /** Asks until the answer is `status`, for at most a second; answers the last answer. */
-  async function within1s(ask: () => Promise<Answer>, status: number): Promise<Answer> {
-    const deadline = Date.now() + 1_000;
-    let answer = await ask();
-    while (answer.status !== status && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      answer = await ask();
-    }
-    return answer;
-  }
 
   async function newTill(name: string, rateLimitPerMinute?: number): Promise<string> {
     const username = `${name}-${org.orgId}`;

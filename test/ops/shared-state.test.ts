@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leaseSize } from '../../src/auth/rate-limiter.js';
 import { fixedClock } from '../../src/clock.js';
+import { within1s } from '../helpers/admin-helpers.js';
 import { call, startAppOverStore } from '../helpers/auth-apps.js';
 import { basic, capToken, lookupUrl, newClient, newTill, tokenFor, unique } from '../helpers/auth-cases.js';
 import { type StandardOrg, seedStandardOrg } from '../helpers/fixtures.js';
-import type { JsonResponse, TestApp } from '../helpers/test-app.js';
+import type { TestApp } from '../helpers/test-app.js';
 import { basicAuth, startTestApp } from '../helpers/test-app.js';
 
 /**
@@ -24,17 +25,6 @@ describe('three applications on one PostgreSQL database', { timeout: 120_000 }, 
   const app = (i: number) => apps[i] as TestApp;
   const lookup = (t: TestApp, headers: Record<string, string>) =>
     call(t.app, { url: lookupUrl('id', org.customers[0]?.id as number), headers });
-
-  /** Asks until the answer is `status`, for at most a second of real time; answers the last answer. */
-  async function within1s(ask: () => Promise<JsonResponse>, status: number): Promise<JsonResponse> {
-    const deadline = Date.now() + 1_000;
-    let answer = await ask();
-    while (answer.status !== status && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      answer = await ask();
-    }
-    return answer;
-  }
 
   beforeAll(async () => {
     const config = { credentialCacheMs: 600_000 };
