@@ -105,7 +105,7 @@ export function adminCalls(t: TestApp) {
 
 /**
  * Asks until the answer has `status`, for at most a second, and answers the last answer: for a
- * change that must reach every process within a second (issue: shared state across processes).
+ * change that must reach every process within a second (shared state across processes).
  */
 export async function within1s<A extends { status: number }>(
   ask: () => Promise<A>,
