@@ -10,6 +10,47 @@ interface Pending<DB> {
 const MAX_GROUP = 64;
 
 /**
+ * Writers of one SQLite file in threads of one process (the server's requests, and the webhook
+ * delivery thread with a connection of its own) take turns through a shared buffer, because SQLite's
+ * own wait for its write lock cannot: a connection that finds the lock taken sleeps and tries again
+ * (1, 2, 5 … up to 100 ms apart), while the requests' group commit takes the lock again within
+ * microseconds of each commit, so under a full load another connection could wait for seconds. The
+ * host (the requests' store) lets a waiting guest in before its next group; a guest waits for the
+ * host's group in progress, counted, so that the host does not start another. SQLite's lock still
+ * decides: the turns only keep its waits short.
+ */
+export interface WriterTurns {
+  buffer: SharedArrayBuffer;
+  role: 'host' | 'guest';
+}
+
+const HOST_WRITING = 0;
+const GUESTS = 1;
+// The host waits for guests at most this long before each group, whatever they do.
+const HOST_YIELD_MS = 100;
+// A guest waits for the host's group at most this long, then lets SQLite's lock decide.
+const GUEST_WAIT_MS = 5_000;
+
+/** A buffer for writer turns (the host's store makes it; its guests are given it). */
+export const newWriterTurns = (): SharedArrayBuffer =>
+  new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
+
+/** The guests of a buffer counted as none (its guest thread ended, whatever it was doing). */
+export function releaseGuests(buffer: SharedArrayBuffer): void {
+  const slots = new Int32Array(buffer);
+  Atomics.store(slots, GUESTS, 0);
+  Atomics.notify(slots, GUESTS);
+}
+
+/** Waits until slot `index` of `slots` no longer holds `value`, or until `deadline` (ms since epoch). */
+async function waitWhile(slots: Int32Array, index: number, value: number, deadline: number): Promise<void> {
+  const left = deadline - Date.now();
+  if (left <= 0) return;
+  const waiting = Atomics.waitAsync(slots, index, value, left);
+  if (waiting.async) await waiting.value;
+}
+
+/**
  * Group commit for SQLite. With synchronous=FULL every COMMIT writes its pages to the WAL and waits
  * for the disk to hold them (about 2 ms for eight bulk requests here), and the thread waits with it.
  * Requests that arrive together share one transaction instead, each inside its own SAVEPOINT: a
@@ -19,8 +60,44 @@ const MAX_GROUP = 64;
 export class SqliteGroupCommit<DB> {
   private readonly queue: Pending<DB>[] = [];
   private scheduled = false;
+  private readonly slots: Int32Array | undefined;
 
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly turns?: WriterTurns,
+  ) {
+    this.slots = turns ? new Int32Array(turns.buffer) : undefined;
+  }
+
+  /** Before a group: the lock is this store's turn (see WriterTurns). Answers what ends the turn. */
+  private async takeTurn(): Promise<() => void> {
+    const slots = this.slots;
+    if (!slots) return () => undefined;
+    if (this.turns?.role === 'guest') {
+      Atomics.add(slots, GUESTS, 1);
+      const deadline = Date.now() + GUEST_WAIT_MS;
+      while (Atomics.load(slots, HOST_WRITING) === 1 && Date.now() < deadline)
+        await waitWhile(slots, HOST_WRITING, 1, deadline);
+      return () => {
+        Atomics.sub(slots, GUESTS, 1);
+        Atomics.notify(slots, GUESTS);
+      };
+    }
+    const deadline = Date.now() + HOST_YIELD_MS;
+    for (;;) {
+      // Marked first, then looked: a guest that counted itself meanwhile is seen, and waits for us.
+      Atomics.store(slots, HOST_WRITING, 1);
+      const guests = Atomics.load(slots, GUESTS);
+      if (guests === 0 || Date.now() >= deadline) break;
+      Atomics.store(slots, HOST_WRITING, 0);
+      Atomics.notify(slots, HOST_WRITING);
+      await waitWhile(slots, GUESTS, guests, deadline);
+    }
+    return () => {
+      Atomics.store(slots, HOST_WRITING, 0);
+      Atomics.notify(slots, HOST_WRITING);
+    };
+  }
 
   run<T>(fn: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -47,6 +124,7 @@ export class SqliteGroupCommit<DB> {
 
   private async commitGroup(group: Pending<DB>[]): Promise<void> {
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    const endTurn = await this.takeTurn();
     try {
       await this.db.connection().execute(async (conn) => {
         await sql`begin immediate`.execute(conn);
@@ -73,6 +151,8 @@ export class SqliteGroupCommit<DB> {
       // The group could not commit (a full disk, a lost lock): nothing of it was written.
       for (const item of group) item.reject(error);
       return;
+    } finally {
+      endTurn();
     }
     group.forEach((item, i) => {
       const outcome = outcomes[i];

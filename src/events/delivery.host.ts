@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Config, StoreConfig } from '../config.js';
+import { releaseGuests } from '../db/sqlite-group-commit.js';
 import type { Outcome } from './delivery.plan.js';
 
 /** What runs delivery in a process: the worker itself, or the thread that holds it. */
@@ -14,6 +15,12 @@ export interface Delivery {
 }
 
 export type ToThread = 'nudge' | 'stop';
+/** What the thread is started with. */
+export interface ThreadData {
+  config: Config;
+  /** SQLite: the server's store's writer turns, which the thread's connection takes part in. */
+  writerTurns?: SharedArrayBuffer | undefined;
+}
 export type FromThread =
   | { kind: 'attempt'; webhookId: string; outcome: Outcome }
   | { kind: 'warn'; msg: string; error: string };
@@ -30,6 +37,8 @@ export function deliveryStoreConfig(config: Config): StoreConfig {
 
 export interface DeliveryThreadDeps {
   config: Config;
+  /** The server's store's writer turns (SQLite), for the thread's connection to take part in. */
+  writerTurns?: SharedArrayBuffer | undefined;
   log: { warn(obj: object, msg: string): void };
   onAttempt?: (webhookId: string, outcome: Outcome) => void;
 }
@@ -46,7 +55,8 @@ const NUDGE_MS = 10;
  * it keeps pace with the writers. Its guarantees are the worker's: a thread is one more owner of
  * leases, and dies with its process.
  */
-export function createDeliveryThread({ config, log, onAttempt }: DeliveryThreadDeps): Delivery {
+export function createDeliveryThread({ config, log, onAttempt, writerTurns }: DeliveryThreadDeps): Delivery {
+  const workerData: ThreadData = { config, writerTurns };
   const source = import.meta.url.endsWith('.ts');
   const entry = new URL(`./delivery.thread.${source ? 'ts' : 'js'}`, import.meta.url);
   // From the TypeScript sources (tests, the benches), the thread compiles its modules with tsx's
@@ -68,15 +78,15 @@ export function createDeliveryThread({ config, log, onAttempt }: DeliveryThreadD
   }
 
   function spawn(): void {
-    const started = boot
-      ? new Worker(boot, { eval: true, workerData: config })
-      : new Worker(entry, { workerData: config });
+    const started = boot ? new Worker(boot, { eval: true, workerData }) : new Worker(entry, { workerData });
     started.on('message', (message: FromThread) => {
       if (message.kind === 'attempt') onAttempt?.(message.webhookId, message.outcome);
       else log.warn({ err: message.error }, message.msg);
     });
     started.on('error', (err) => log.warn({ err }, 'the webhook delivery thread failed; it starts again'));
     started.on('exit', () => {
+      // A thread that died inside a write no longer waits for its turn: the requests need not wait for it.
+      if (writerTurns) releaseGuests(writerTurns);
       if (thread !== started) return;
       thread = undefined;
       if (stopping) return;

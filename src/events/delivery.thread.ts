@@ -1,9 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { requireSecretBox } from '../auth/secret-keys.service.js';
 import { systemClock } from '../clock.js';
-import type { Config } from '../config.js';
 import { createStore } from '../db/database.js';
-import { deliveryStoreConfig, type FromThread, type ToThread } from './delivery.host.js';
+import { deliveryStoreConfig, type FromThread, type ThreadData, type ToThread } from './delivery.host.js';
 import { createDeliveryWorker } from './delivery.worker.js';
 import { createWebhookRepository } from './webhook.repository.js';
 
@@ -16,9 +15,9 @@ import { createWebhookRepository } from './webhook.repository.js';
 
 const port = parentPort;
 if (!port) throw new Error('delivery.thread.ts runs as a worker thread only');
-const config = workerData as Config;
+const { config, writerTurns } = workerData as ThreadData;
 const tell = (message: FromThread) => port.postMessage(message);
-const store = createStore(deliveryStoreConfig(config));
+const store = createStore(deliveryStoreConfig(config), { sqliteGuestOf: writerTurns });
 const worker = createDeliveryWorker({
   repository: createWebhookRepository(store),
   config: config.events,

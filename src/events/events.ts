@@ -46,7 +46,7 @@ export function createEvents({ store, config, clock, log, box, thread }: EventsD
   let metrics: EventMetrics | undefined;
   const onAttempt = (id: string, outcome: Outcome) => metrics?.attempted(id, outcome);
   const worker: Delivery = thread
-    ? createDeliveryThread({ config: thread, log, onAttempt })
+    ? createDeliveryThread({ config: thread, log, onAttempt, writerTurns: store.writerTurns })
     : createDeliveryWorker({ repository, config, clock, log, box, onAttempt });
   const webhooks = createWebhookService({
     repository,

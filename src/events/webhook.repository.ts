@@ -185,11 +185,14 @@ export function createWebhookRepository(store: Store) {
               where e.org_id = w.org_id and (e.xid, e.id) > (w.cursor_xid, w.cursor_id) and e.xid < ${dialect.eventHorizon}))`;
       const { rows: any } = await sql`${claimable} limit 1`.execute(db);
       if (any.length === 0) return [];
-      const { rows } = await sql<WebhookRow>`
-        update webhooks set lease_owner = ${owner}, lease_until = ${now + leaseMs}
-        where lease_until < ${now} and (org_id, id) in (
-          ${claimable} order by w.next_attempt_at limit ${limit} ${dialect.skipLocked})
-        returning *`.execute(db);
+      // Each write below is a write transaction, so that on SQLite it takes its turn with the requests'.
+      const { rows } = await writeTransaction(store, (tx) =>
+        sql<WebhookRow>`
+          update webhooks set lease_owner = ${owner}, lease_until = ${now + leaseMs}
+          where lease_until < ${now} and (org_id, id) in (
+            ${claimable} order by w.next_attempt_at limit ${limit} ${dialect.skipLocked})
+          returning *`.execute(tx),
+      );
       return rows;
     },
 
@@ -209,20 +212,26 @@ export function createWebhookRepository(store: Store) {
 
     /** Fixes the next batch (its webhook-id stays the same across retries and restarts). */
     async setPending(orgId: number, id: string, owner: string, batch: PendingBatch): Promise<void> {
-      const result = await own(db, orgId, id, owner).set(pendingAt(batch)).executeTakeFirst();
+      const result = await writeTransaction(store, (tx) =>
+        own(tx, orgId, id, owner).set(pendingAt(batch)).executeTakeFirst(),
+      );
       if (Number(result.numUpdatedRows) === 0) throw new LeaseLost();
     },
 
     /** Moves the cursor over events this endpoint does not take. */
     async skipTo(orgId: number, id: string, owner: string, position: FeedPosition): Promise<void> {
-      const result = await own(db, orgId, id, owner)
-        .set({ cursor_xid: position.xid, cursor_id: position.id })
-        .executeTakeFirst();
+      const result = await writeTransaction(store, (tx) =>
+        own(tx, orgId, id, owner)
+          .set({ cursor_xid: position.xid, cursor_id: position.id })
+          .executeTakeFirst(),
+      );
       if (Number(result.numUpdatedRows) === 0) throw new LeaseLost();
     },
 
     async release(orgId: number, id: string, owner: string): Promise<void> {
-      await own(db, orgId, id, owner).set({ lease_owner: null, lease_until: 0 }).execute();
+      await writeTransaction(store, (tx) =>
+        own(tx, orgId, id, owner).set({ lease_owner: null, lease_until: 0 }).execute(),
+      );
     },
 
     /**
@@ -268,14 +277,16 @@ export function createWebhookRepository(store: Store) {
      * passed, and delivery log entries older than `before`; at most `limit` events a call.
      */
     async prune(before: number, limit: number): Promise<number> {
-      const { numAffectedRows } = await sql`
-        delete from events where (org_id, xid, id) in (
-          select e.org_id, e.xid, e.id from events e where e.at < ${before}
-            and not exists (select 1 from webhooks w where w.org_id = e.org_id and w.enabled = 1
-              and (e.xid, e.id) > (w.cursor_xid, w.cursor_id))
-          limit ${limit})`.execute(db);
-      await db.deleteFrom('webhook_deliveries').where('at', '<', before).execute();
-      return Number(numAffectedRows ?? 0);
+      return writeTransaction(store, async (tx) => {
+        const { numAffectedRows } = await sql`
+          delete from events where (org_id, xid, id) in (
+            select e.org_id, e.xid, e.id from events e where e.at < ${before}
+              and not exists (select 1 from webhooks w where w.org_id = e.org_id and w.enabled = 1
+                and (e.xid, e.id) > (w.cursor_xid, w.cursor_id))
+            limit ${limit})`.execute(tx);
+        await tx.deleteFrom('webhook_deliveries').where('at', '<', before).execute();
+        return Number(numAffectedRows ?? 0);
+      });
     },
 
     /** Per enabled endpoint: events waiting (up to `cap`) and the age of the oldest, for metrics. */

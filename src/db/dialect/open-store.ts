@@ -17,7 +17,9 @@ export function createStore(config: StoreConfig, options: StoreOptions = {}): St
         if (event.level === 'query') options.onQuery?.(event.query.sql, event.query.parameters);
       }
     : undefined;
-  return config.kind === 'postgres' ? openPostgres(config, options, log) : openSqlite(config, log);
+  return config.kind === 'postgres'
+    ? openPostgres(config, options, log)
+    : openSqlite(config, log, options.sqliteGuestOf);
 }
 
 /** Another connection opened from this configuration reaches the same data (not so in-memory SQLite). */

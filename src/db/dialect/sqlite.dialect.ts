@@ -4,7 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, type LogEvent, type SqlBool, SqliteDialect, sql } from 'kysely';
 import type { StoreConfig } from '../../config.js';
 import type { Database } from '../schema.js';
-import { SqliteGroupCommit } from '../sqlite-group-commit.js';
+import { newWriterTurns, SqliteGroupCommit, type WriterTurns } from '../sqlite-group-commit.js';
 import { cachingSqlite } from '../statement-cache.js';
 import { exactId } from '../store-errors.js';
 import type {
@@ -174,6 +174,7 @@ export const sqliteDialect: StoreDialect = {
 export function openSqlite(
   config: Extract<StoreConfig, { kind: 'sqlite' }>,
   log: ((event: LogEvent) => void) | undefined,
+  guestOf?: SharedArrayBuffer,
 ): Store {
   if (config.filename !== ':memory:')
     mkdirSync(path.dirname(path.resolve(config.filename)), { recursive: true });
@@ -188,5 +189,17 @@ export function openSqlite(
     dialect: new SqliteDialect({ database: cachingSqlite(database) }),
     ...(log ? { log } : {}),
   });
-  return { db, dialect: sqliteDialect, destroy: () => db.destroy() };
+  // Another thread's connection to this file takes turns with it (an in-memory database has none).
+  const turns: WriterTurns | undefined = guestOf
+    ? { buffer: guestOf, role: 'guest' }
+    : config.filename !== ':memory:'
+      ? { buffer: newWriterTurns(), role: 'host' }
+      : undefined;
+  groupCommits.set(db, new SqliteGroupCommit(db, turns));
+  return {
+    db,
+    dialect: sqliteDialect,
+    destroy: () => db.destroy(),
+    ...(turns?.role === 'host' ? { writerTurns: turns.buffer } : {}),
+  };
 }

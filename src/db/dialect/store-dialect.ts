@@ -21,6 +21,11 @@ export interface Store {
   readonly db: Db;
   readonly dialect: StoreDialect;
   destroy(): Promise<void>;
+  /**
+   * SQLite (a file): the buffer through which connections to it from other threads of this process
+   * take turns with this store's writes (given to them as StoreOptions.sqliteGuestOf).
+   */
+  readonly writerTurns?: SharedArrayBuffer;
   /** PostgreSQL: the connection pool's figures, for metrics (absent on SQLite, which has no pool). */
   poolStats?(): PoolStats;
   /**
@@ -50,6 +55,11 @@ export interface StoreOptions {
   onQuery?: (sqlText: string, parameters: readonly unknown[]) => void;
   /** Told of errors of idle connections (a restarted server, say); the pool replaces them itself. */
   onIdleError?: (err: Error) => void;
+  /**
+   * SQLite: this store is another thread's connection to the file of the store whose `writerTurns`
+   * this is, and its writes take turns with that store's (see sqlite-group-commit.ts).
+   */
+  sqliteGuestOf?: SharedArrayBuffer | undefined;
 }
 
 /** A customer found by an identifier, with what the bulk path checks of them. */
