@@ -36,21 +36,31 @@ export async function startLocalServer(
 ): Promise<LocalServer> {
   buildIfStale();
   const port = 30_000 + Math.floor(Math.random() * 20_000);
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'serve'], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: database,
-      LOYALTY_ADMIN_TOKEN: token,
-      LOYALTY_DEMO: '0',
-      // A key of this run only (the bench's store lives as long as the run): no key file in the checkout.
-      LOYALTY_SECRET_KEY: generateSecretKey(),
-      LOG_LEVEL: 'warn',
-      ...env,
+  const child = spawn(
+    process.execPath,
+    [
+      // Node's own options for the server, e.g. BENCH_SERVER_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p"
+      // (each thread of the server, webhook delivery's included, writes its own profile).
+      ...(process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? []),
+      path.join(ROOT, 'dist', 'cli.js'),
+      'serve',
+    ],
+    {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATABASE_URL: database,
+        LOYALTY_ADMIN_TOKEN: token,
+        LOYALTY_DEMO: '0',
+        // A key of this run only (the bench's store lives as long as the run): no key file in the checkout.
+        LOYALTY_SECRET_KEY: generateSecretKey(),
+        LOG_LEVEL: 'warn',
+        ...env,
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  );
   // A bench that fails part-way must not leave its server running (and holding its database).
   const orphanGuard = () => child.kill('SIGKILL');
   process.once('exit', orphanGuard);

@@ -96,6 +96,11 @@ export interface EventsConfig {
   readonly leaseMs: number;
   /** Endpoints one process delivers to at once. */
   readonly concurrency: number;
+  /**
+   * Messages one endpoint may have in flight at once, sent in feed order on its one connection
+   * (HTTP/1.1 pipelining); 1 waits for each answer before the next message.
+   */
+  readonly pipelining: number;
   /** How often a process looks for endpoints with something to send. */
   readonly pollMs: number;
   /** Events are kept this long after they were written (longer while an endpoint still owes them). */
@@ -113,6 +118,7 @@ export const DEFAULT_EVENTS_CONFIG: EventsConfig = Object.freeze({
   retryForMs: 7 * DAY_MS,
   leaseMs: 30_000,
   concurrency: 8,
+  pipelining: 4,
   pollMs: 500,
   retentionMs: 30 * DAY_MS,
 });

@@ -191,6 +191,7 @@ function eventsConfig(env: NodeJS.ProcessEnv, problems: string[]): EventsConfig 
       intVar(env, 'LOYALTY_WEBHOOK_RETRY_FOR_SECONDS', d.retryForMs / 1000, 1, 90 * 86_400, problems) * 1000,
     leaseMs,
     concurrency: intVar(env, 'LOYALTY_WEBHOOK_CONCURRENCY', d.concurrency, 1, 256, problems),
+    pipelining: intVar(env, 'LOYALTY_WEBHOOK_PIPELINING', d.pipelining, 1, 16, problems),
     pollMs: intVar(env, 'LOYALTY_WEBHOOK_POLL_MS', d.pollMs, 10, 60_000, problems),
     retentionMs:
       intVar(env, 'LOYALTY_EVENT_RETENTION_DAYS', d.retentionMs / DAY_MS, 1, 3650, problems) * DAY_MS,

@@ -3,8 +3,8 @@ import { hostname } from 'node:os';
 import type { SecretBox } from '../auth/secret-box.js';
 import type { Clock } from '../clock.js';
 import type { EventsConfig } from '../config.js';
-import { postMessage } from './delivery.http.js';
-import { decide, type Outcome, type RetryPolicy } from './delivery.plan.js';
+import { createSender } from './delivery.http.js';
+import { type AttemptResult, decide, type Outcome, type RetryPolicy } from './delivery.plan.js';
 import {
   type Message,
   pendingMessages,
@@ -43,6 +43,20 @@ const MESSAGES_PER_LEASE = 200;
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
 const MAX_RETRY_DELAY_MS = 60 * 60 * 1000;
 const DISABLED_REASON = 'the receiver answered 410 Gone';
+// An endpoint whose receiver dropped a message sent behind another is sent one message at a time,
+// by this process, for this long.
+const SERIAL_MS = 10 * 60 * 1000;
+
+/** A message on its way: the attempt it is, and its answer to come. */
+interface Flight {
+  message: Message;
+  attempt: number;
+  firstAttemptAt: number;
+  started: number;
+  /** Sent while an earlier message of the round was still unanswered. */
+  behind: boolean;
+  result: Promise<AttemptResult>;
+}
 
 const newId = () => `msg_${randomBytes(16).toString('base64url')}`;
 
@@ -69,6 +83,12 @@ export function createDeliveryWorker({ repository, config, clock, log, box, onAt
     retryForMs: config.retryForMs,
   };
   const active = new Set<Promise<void>>();
+  const sender = createSender({
+    timeoutMs: config.timeoutMs,
+    allowPrivate: config.allowPrivate,
+    pipelining: config.pipelining,
+  });
+  const serialUntil = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let ticking = false;
   let again = false;
@@ -102,10 +122,11 @@ export function createDeliveryWorker({ repository, config, clock, log, box, onAt
     return pendingMessages(pending, await repository.eventsBetween(w.org_id, cursorOf(w), pending.end));
   }
 
-  async function send(w: WebhookRow, secret: string, message: Message) {
+  function send(w: WebhookRow, secret: string, message: Message): Promise<AttemptResult> {
     const body = messageBody(w.max_batch_size, message.events);
     const timestamp = Math.floor(clock.now() / 1000);
-    return postMessage(
+    return sender.post(
+      w.id,
       w.url,
       {
         'webhook-id': message.messageId,
@@ -113,14 +134,16 @@ export function createDeliveryWorker({ repository, config, clock, log, box, onAt
         'webhook-signature': signature(secret, message.messageId, timestamp, body),
       },
       body,
-      { timeoutMs: config.timeoutMs, allowPrivate: config.allowPrivate },
     );
   }
 
   /**
-   * Sends a round's messages in order, stopping at the first that is not delivered (and before one
-   * that might outlast the lease), then records every attempt and moves the endpoint on in one write.
-   * Says whether the endpoint may go on, with its row as left and its next round if the write fixed one.
+   * Sends a round's messages in feed order, up to `pipelining` of them in flight on the endpoint's
+   * connection, taking the answers in order. The round stops sending at the first message that is not
+   * delivered (and before one that might outlast the lease); answers to messages already sent behind
+   * it are recorded, but those messages stay pending, to go again under the same webhook-id. Then one
+   * write records every attempt and moves the endpoint on. Says whether the endpoint may go on, with
+   * its row as left and its next round if the write fixed one.
    */
   async function sendRound(
     w: WebhookRow,
@@ -128,32 +151,69 @@ export function createDeliveryWorker({ repository, config, clock, log, box, onAt
     leaseUntil: number,
   ): Promise<{ row: WebhookRow; next: Message[] | null; sent: number } | null> {
     const secret = openSecret(box, Number(w.org_id), w.sealed_secret);
+    const depth = (serialUntil.get(w.id) ?? 0) > clock.now() ? 1 : config.pipelining;
+    const flights: Flight[] = [];
     const attempts: AttemptRecord[] = [];
     let done = 0;
     let stop: RoundEnd['stop'];
-    for (const [i, message] of messages.entries()) {
-      // The lease must outlast this attempt, even if it runs to the timeout.
-      if (i > 0 && (stopped || clock.now() + config.timeoutMs >= leaseUntil)) break;
-      const started = clock.now();
-      const attempt = i === 0 ? w.attempts + 1 : 1;
-      const firstAttemptAt = i === 0 && w.first_attempt_at !== null ? Number(w.first_attempt_at) : started;
-      const result = await send(w, secret, message);
+    let halted = false;
+    let following: Promise<EventRow[]> | undefined;
+    const from = (messages[messages.length - 1] as Message).end;
+    for (let k = 0; k < messages.length; k++) {
+      // The lease must outlast every attempt, even one that runs to the timeout.
+      while (
+        !halted &&
+        flights.length < messages.length &&
+        flights.length - k < depth &&
+        (flights.length === 0 || (!stopped && clock.now() + config.timeoutMs < leaseUntil))
+      ) {
+        const i = flights.length;
+        const message = messages[i] as Message;
+        const started = clock.now();
+        flights.push({
+          message,
+          attempt: i === 0 ? w.attempts + 1 : 1,
+          firstAttemptAt: i === 0 && w.first_attempt_at !== null ? Number(w.first_attempt_at) : started,
+          started,
+          behind: i > k,
+          result: send(w, secret, message),
+        });
+      }
+      const flight = flights[k];
+      if (!flight) break;
+      // The last message is on its way: the next round's events are read meanwhile (no lock).
+      if (!halted && !following && flights.length === messages.length)
+        following = repository.eventsAfter(w.org_id, from, scanOf(w));
+      const result = await flight.result;
       const now = clock.now();
-      const decision = decide(result, attempt, firstAttemptAt, now, policy);
+      const decision = decide(result, flight.attempt, flight.firstAttemptAt, now, policy);
+      if (!halted && decision.outcome !== 'delivered' && 'error' in result && flight.behind) {
+        // The connection failed under a message sent behind another (a receiver, or something on
+        // the way, that does not take HTTP/1.1 pipelining): not counted as an attempt; it goes again
+        // at once, and the endpoint's messages one at a time from now on.
+        serialUntil.set(w.id, now + SERIAL_MS);
+        log.warn(
+          { err: result.error, webhookId: w.id },
+          'a webhook receiver dropped a message sent behind another; its messages go one at a time for 10 minutes',
+        );
+        halted = true;
+        continue;
+      }
       attempts.push({
-        messageId: message.messageId,
-        eventIds: idsOf(message.events),
-        attempt,
+        messageId: flight.message.messageId,
+        eventIds: idsOf(flight.message.events),
+        attempt: flight.attempt,
         outcome: decision.outcome,
         statusCode: 'status' in result ? result.status : null,
-        durationMs: now - started,
+        durationMs: now - flight.started,
         error: 'error' in result ? result.error.slice(0, 500) : null,
-        at: started,
+        at: flight.started,
         nextRetryAt: decision.outcome === 'retrying' ? (decision.nextAttemptAt ?? null) : null,
       });
-      if (decision.outcome === 'delivered' || decision.outcome === 'failed') done = i + 1;
-      else stop = { decision, attempt, firstAttemptAt };
-      if (decision.outcome !== 'delivered') break;
+      if (halted) continue;
+      if (decision.outcome === 'delivered' || decision.outcome === 'failed') done = k + 1;
+      else stop = { decision, attempt: flight.attempt, firstAttemptAt: flight.firstAttemptAt };
+      if (decision.outcome !== 'delivered') halted = true;
     }
     const renewed = clock.now() + config.leaseMs;
     const changes = roundChanges(messages, {
@@ -162,13 +222,12 @@ export function createDeliveryWorker({ repository, config, clock, log, box, onAt
       leaseUntil: renewed,
       disabledReason: DISABLED_REASON,
     });
-    // Done with the round: the next one is read and fixed by the same write. The read takes no lock.
+    // Done with the round: the next one is fixed by the same write.
     let next: Message[] | null = null;
-    if (done === messages.length) {
-      const from = (messages[messages.length - 1] as Message).end;
-      const planned = planRound(w, await repository.eventsAfter(w.org_id, from, scanOf(w)), newId);
+    if (done === messages.length && following) {
+      const planned = planRound(w, await following, newId);
       if (planned && !('skipTo' in planned)) next = planned;
-    }
+    } else await following?.catch(() => undefined);
     const row = await repository.recordRound({
       orgId: w.org_id,
       webhookId: w.id,
@@ -262,6 +321,7 @@ export function createDeliveryWorker({ repository, config, clock, log, box, onAt
       stopped = true;
       if (timer) clearInterval(timer);
       await Promise.allSettled([...active]);
+      await sender.close();
     },
   };
 }

@@ -6,6 +6,8 @@ export interface Behaviour {
   status: number;
   delayMs?: number;
   hang?: boolean;
+  /** Answer with `Connection: close`, dropping whatever else came on the connection. */
+  close?: boolean;
   /** Only for this many requests, then `next`. */
   times?: number;
   next?: Behaviour;
@@ -18,6 +20,10 @@ export interface Received {
   body: any;
   /** The endpoint's requests in flight when this one arrived, this one included. */
   inFlight: number;
+  /** The connection it came on (the sender's port). */
+  connection: number;
+  /** The endpoint's requests in flight on other connections when this one arrived. */
+  otherConnections: number;
   status: number;
 }
 
@@ -41,6 +47,8 @@ export async function startReceiver(): Promise<Receiver> {
   const secrets = new Map<string, string>();
   const behaviours = new Map<string, Behaviour>();
   const inFlight = new Map<string, number>();
+  // Per endpoint, the connections with requests in flight, and how many on each.
+  const byConnection = new Map<string, Map<number, number>>();
   const received: Received[] = [];
   const unverified: string[] = [];
   const hanging = new Set<http.ServerResponse>();
@@ -67,23 +75,38 @@ export async function startReceiver(): Promise<Receiver> {
         behaviours.set(endpoint, { ...behaviour, times: behaviour.times - 1 });
       const now = (inFlight.get(endpoint) ?? 0) + 1;
       inFlight.set(endpoint, now);
+      const connection = req.socket.remotePort ?? 0;
+      const open = byConnection.get(endpoint) ?? new Map<number, number>();
+      byConnection.set(endpoint, open);
+      let otherConnections = 0;
+      for (const [port, count] of open) if (port !== connection) otherConnections += count;
+      open.set(connection, (open.get(connection) ?? 0) + 1);
+      const settle = () => {
+        inFlight.set(endpoint, (inFlight.get(endpoint) ?? 1) - 1);
+        const left = (open.get(connection) ?? 1) - 1;
+        if (left > 0) open.set(connection, left);
+        else open.delete(connection);
+      };
       const record: Received = {
         endpoint,
         messageId: String(req.headers['webhook-id']),
         timestamp: Number(req.headers['webhook-timestamp']),
         body: JSON.parse(body),
         inFlight: now,
+        connection,
+        otherConnections,
         status: behaviour.hang ? 0 : behaviour.status,
       };
       received.push(record);
       const answer = () => {
-        inFlight.set(endpoint, (inFlight.get(endpoint) ?? 1) - 1);
+        settle();
+        if (behaviour.close) res.setHeader('connection', 'close');
         res.writeHead(behaviour.status).end('ok');
       };
       if (behaviour.hang) {
         hanging.add(res);
         res.on('close', () => {
-          if (!res.writableEnded) inFlight.set(endpoint, (inFlight.get(endpoint) ?? 1) - 1);
+          if (!res.writableEnded) settle();
           hanging.delete(res);
         });
       } else if (behaviour.delayMs) setTimeout(answer, behaviour.delayMs);

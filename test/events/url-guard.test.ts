@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_EVENTS_CONFIG } from '../../src/config.js';
-import { postMessage } from '../../src/events/delivery.http.js';
+import { createSender } from '../../src/events/delivery.http.js';
 import { checkWebhookUrl, isPrivateAddress, UnsafeUrl } from '../../src/events/url-guard.js';
 import { STORES } from '../helpers/stores.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -58,11 +58,16 @@ describe('delivery to a private target', () => {
 
   it('is refused at the moment of sending unless allowed, even for a URL stored earlier', async () => {
     receiver.secret('x', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw');
-    const options = { timeoutMs: 1_000, allowPrivate: false };
+    const sender = createSender({ timeoutMs: 1_000, allowPrivate: false, pipelining: 4 });
     const url = receiver.url('x').replace('http:', 'https:');
-    expect(await postMessage(url, {}, '{}', options)).toStrictEqual({
+    expect(await sender.post('wh_1', url, {}, '{}')).toStrictEqual({
       error: expect.stringContaining('127.0.0.1'),
     });
+    // A name is looked up and checked when the connection is made: localhost is 127.0.0.1.
+    expect(await sender.post('wh_2', url.replace('127.0.0.1', 'localhost'), {}, '{}')).toStrictEqual({
+      error: expect.stringMatching(/url resolves to (127\.0\.0\.1|::1), a loopback/),
+    });
+    await sender.close();
     expect(receiver.received).toHaveLength(0);
   });
 });
