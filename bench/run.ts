@@ -74,7 +74,7 @@ const USAGE = `Usage: npm run bench -- --store sqlite|postgres [options]
   --cpu-prof            run the server under node --cpu-prof and print where its CPU time went
                         (profiles in bench/results/profiles; profiled figures are a little lower)
 
-Environment: BENCH_PG_URL (as --pg-url); BENCH_PLAN_CACHE_MODE (PostgreSQL baseline connections'
+Environment: BENCH_PG_URL (as --pg-url); BENCH_SERVER_ARGS (node options for the server, e.g. --trace-gc); BENCH_PLAN_CACHE_MODE (PostgreSQL baseline connections'
 plan_cache_mode, e.g. force_custom_plan); BENCH_COMMIT (the commit to record when the bench runs from
 an exported copy of the tree). The server processes inherit the environment (LOYALTY_PG_POOL_SIZE…).
 Figures and settings go to bench/results/latest.json and a timestamped copy beside it.
@@ -380,7 +380,9 @@ async function launch(plan: ServerPlan, mode: AuthMode | 'import'): Promise<Serv
       : [];
   const workers = plan.workers > 1 && mode !== 'import' ? ['--workers', String(plan.workers)] : [];
   const entry = mode === 'none' ? ['bench/server-noauth.js'] : ['dist/cli.js', 'serve', ...workers];
-  const server = await startServer([...profiling, ...entry], env, ROOT, port, `server ${mode}`);
+  // Node's own options for the server (BENCH_SERVER_ARGS="--trace-gc", say), as for the events bench.
+  const nodeArgs = process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [];
+  const server = await startServer([...nodeArgs, ...profiling, ...entry], env, ROOT, port, `server ${mode}`);
   cleanups.push(() => server.stop());
   return server;
 }
