@@ -108,13 +108,9 @@ export function createSender(options: SendOptions): Sender {
         await response.body.dump();
         return { status: response.statusCode };
       } catch (err) {
+        if (abort.signal.aborted) return { error: (abort.signal.reason as Error).message, timedOut: true };
         const cause = (err as { cause?: unknown }).cause;
-        const message = abort.signal.aborted
-          ? String((abort.signal.reason as Error).message)
-          : cause instanceof UnsafeUrl
-            ? cause.message
-            : (err as Error).message;
-        return { error: message };
+        return { error: cause instanceof UnsafeUrl ? cause.message : (err as Error).message };
       } finally {
         clearTimeout(timer);
       }

@@ -6,7 +6,8 @@
  * as failed in the delivery log (a replay sends them again).
  */
 
-export type AttemptResult = { status: number } | { error: string };
+/** An attempt's answer, or what went wrong instead (`timedOut`: no answer within the timeout). */
+export type AttemptResult = { status: number } | { error: string; timedOut?: boolean };
 
 export type Outcome = 'delivered' | 'retrying' | 'failed' | 'disabled';
 

@@ -187,10 +187,10 @@ export function createDeliveryWorker({ repository, config, clock, log, box, onAt
       const result = await flight.result;
       const now = clock.now();
       const decision = decide(result, flight.attempt, flight.firstAttemptAt, now, policy);
-      if (!halted && decision.outcome !== 'delivered' && 'error' in result && flight.behind) {
+      if (!halted && 'error' in result && !result.timedOut && flight.behind) {
         // The connection failed under a message sent behind another (a receiver, or something on
         // the way, that does not take HTTP/1.1 pipelining): not counted as an attempt; it goes again
-        // at once, and the endpoint's messages one at a time from now on.
+        // at once, and the endpoint's messages one at a time from now on. (A timeout is an attempt.)
         serialUntil.set(w.id, now + SERIAL_MS);
         log.warn(
           { err: result.error, webhookId: w.id },

@@ -277,11 +277,15 @@ for (const kind of STORES) {
         true,
       );
       expect(log.some((d: any) => d.outcome === 'retrying' && d.statusCode === 429)).toBe(true);
-      // Each message delivered once: the second, sent behind the first, was refused with it each time.
-      expect(
-        log.filter((d: any) => d.outcome === 'delivered'),
-        JSON.stringify(log),
-      ).toHaveLength(2);
+      // Two messages, each delivered under one webhook-id. The second, sent behind the first, may have
+      // been answered 2xx while the first was refused, and then went again after it, the same message.
+      const delivered = log.filter((d: any) => d.outcome === 'delivered');
+      const byMessage = new Map(delivered.map((d: any) => [d.messageId, d.eventIds]));
+      expect(byMessage.size, JSON.stringify(log)).toBe(2);
+      for (const d of delivered) expect(d.eventIds).toStrictEqual(byMessage.get(d.messageId));
+      expect([...byMessage.values()].flat().sort()).toStrictEqual(
+        [...new Set(got.map((g) => g.event.id))].sort(),
+      );
       expect(receiver.unverified).toStrictEqual([]);
     });
 
