@@ -198,8 +198,8 @@ export function createEnrolmentRepository(store: Store) {
       },
 
       async insert(stamp, issuals, earns) {
-        // Rows travel as list parameters rather than a statement of their own: one statement shape
-        // for any count, which the store compiles once.
+        // All of a request's rows in one statement a table, of a shape that does not change with
+        // their count (the dialect's insertRows), which the store compiles once.
         const fixed = [
           { name: 'org_id', value: stamp.orgId },
           { name: 'created_at', value: stamp.at },

@@ -43,6 +43,7 @@ describe('the events of a request', () => {
       '\u0001\u001f',
       'ünïcødé 😀',
       '\u2028',
+      '\ud800 (a lone surrogate)',
       '</script>',
       '',
     ];
