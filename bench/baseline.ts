@@ -118,11 +118,25 @@ function insertSql(table: 'issuals' | 'earns', rows: number, dollar: boolean): s
   return `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values ${values.join(', ')}`;
 }
 
+// SQLite's inserts as its dialect sends them (src/db/dialect/sqlite.dialect.ts, insertPadded): the
+// values every row shares once, then a VALUES list of 100 rows (null rows, left out by the where, pad
+// a shorter request).
+const sqliteValues = (width: number) =>
+  Array.from({ length: BATCH }, () => `(${placeholders(width, 1, false)})`).join(', ');
+const sqliteInsertSql = (table: 'issuals' | 'earns') => {
+  const own = table === 'issuals' ? ISSUAL_COLUMNS.slice(4) : EARN_COLUMNS.slice(4);
+  return (
+    `insert into ${table} (${[...ISSUAL_COLUMNS.slice(0, 4), ...own].join(', ')}) select ?, ?, ?, ?, ` +
+    `${own.map((_, i) => `column${i + 1}`).join(', ')} from (values ${sqliteValues(own.length)}) ` +
+    'where column1 is not null'
+  );
+};
+
 // The outbox (src/db/dialect: insertEvents): a request's events in one statement.
 const SQLITE_EVENTS =
   'insert into events (org_id, xid, id, type, at, data) ' +
-  "select ?, 0, (select value from id_sequences where name = 'events') + j.key + 1, j.value ->> 0, ?, j.value ->> 1 " +
-  'from json_each(?) as j';
+  "select ?, 0, (select value from id_sequences where name = 'events') + column1, column2, ?, column3 " +
+  `from (values ${sqliteValues(3)}) where column1 is not null`;
 const SQLITE_EVENTS_ADVANCE = "update id_sequences set value = value + ? where name = 'events'";
 const PG_EVENTS =
   'insert into events (org_id, xid, id, type, at, data) ' +
@@ -231,6 +245,24 @@ function rowsOf(
   return values;
 }
 
+/** rowsOf for SQLite's statement: the values the rows share, then each row's own (a full batch: no padding). */
+function sqliteRowsOf(
+  action: Action,
+  orgId: number,
+  promotionId: number,
+  planned: { customerId: number; issualId: number }[],
+  ids: number[],
+): unknown[] {
+  if (planned.length !== BATCH) throw new Error(`a batch of ${planned.length} customers, not ${BATCH}`);
+  const values: unknown[] = [orgId, Date.now(), CREATED_BY, randomUUID()];
+  planned.forEach((p, i) => {
+    values.push(ids[i]);
+    if (action === 'EARN') values.push(p.issualId);
+    values.push(promotionId, p.customerId, SOURCE);
+  });
+  return values;
+}
+
 function sqliteRunner(job: BaselineJob): { run: BatchRunner; close: () => void } {
   const db = new Database(job.target);
   // The pragmas of src/db/database.ts.
@@ -245,8 +277,8 @@ function sqliteRunner(job: BaselineJob): { run: BatchRunner; close: () => void }
     'update "id_sequences" set "value" = value + case name when ? then ? else 0 end where "name" in (?) returning "name", "value"',
   );
   const inserts = {
-    issuals: db.prepare(insertSql('issuals', BATCH, false)),
-    earns: db.prepare(insertSql('earns', BATCH, false)),
+    issuals: db.prepare(sqliteInsertSql('issuals')),
+    earns: db.prepare(sqliteInsertSql('earns')),
   };
   const events = db.prepare(SQLITE_EVENTS);
   const eventsAdvance = db.prepare(SQLITE_EVENTS_ADVANCE);
@@ -268,9 +300,13 @@ function sqliteRunner(job: BaselineJob): { run: BatchRunner; close: () => void }
     const table = action === 'ENROL' ? 'issuals' : 'earns';
     const row = allocate.get(table, planned.length, table) as { value: number };
     const newIds = planned.map((_, i) => row.value - planned.length + 1 + i);
-    inserts[table].run(...rowsOf(action, job.orgId, promotionId, planned, newIds));
+    inserts[table].run(...sqliteRowsOf(action, job.orgId, promotionId, planned, newIds));
     const extras = extrasOf(action, job, promotionId, planned, newIds);
-    events.run(job.orgId, extras.at, JSON.stringify(extras.types.map((type, i) => [type, extras.data[i]])));
+    const eventRows: unknown[] = [];
+    extras.types.forEach((type, i) => {
+      eventRows.push(i + 1, type, extras.data[i]);
+    });
+    events.run(job.orgId, extras.at, ...eventRows);
     eventsAdvance.run(planned.length);
     counts.run(...extras.counts);
     release.run();

@@ -5,7 +5,8 @@
 // every statement the store driver runs: on SQLite the thread's CPU time inside the driver (a wait for
 // the CPU does not count, so a busy machine moves the figures less), on PostgreSQL the wall time from
 // sending a statement to its answer (round trip and waits included). Prints each statement's cost a
-// request, largest first. Not part of `npm run bench`: its figures are per statement, not throughput.
+// request, largest first, and the process's CPU time a request. Not part of `npm run bench`: its
+// figures are per statement, not throughput.
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -227,7 +228,9 @@ try {
     tallies.clear();
     counting = true;
     const started = performance.now();
+    const cpuStart = process.cpuUsage();
     await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+    const cpu = process.cpuUsage(cpuStart);
     const ms = performance.now() - started;
     counting = false;
     const rows = [...tallies.entries()].sort((a, b) => Number(b[1].ns - a[1].ns));
@@ -235,7 +238,9 @@ try {
     const unit = kind === 'sqlite' ? 'CPU' : 'wall';
     console.log(
       `\n== ${kind} ${action}: ${REQUESTS} requests, ${IN_FLIGHT} in flight, ${Math.round((REQUESTS / ms) * 1000)} req/s; ` +
-        `statements ${(total / 1e6 / REQUESTS).toFixed(2)} ms of ${unit} a request`,
+        `statements ${(total / 1e6 / REQUESTS).toFixed(2)} ms of ${unit} a request; the process ` +
+        `${((cpu.user + cpu.system) / 1e3 / REQUESTS).toFixed(2)} ms of CPU a request (all its threads, ` +
+        'the request injected without a socket)',
     );
     console.log('µs a request   runs a request   µs each   statement');
     for (const [text, t] of rows) {

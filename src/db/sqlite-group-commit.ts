@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 
 interface Pending<DB> {
   fn: (trx: Kysely<DB>) => Promise<unknown>;
@@ -8,6 +8,14 @@ interface Pending<DB> {
 
 // A bound on how long the first request of a group waits behind the others.
 const MAX_GROUP = 64;
+
+// Sent a few times a request: compiled once here rather than by Kysely on every call.
+const BEGIN = CompiledQuery.raw('begin immediate');
+const SAVEPOINT = CompiledQuery.raw('savepoint request');
+const RELEASE = CompiledQuery.raw('release request');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to request');
+const COMMIT = CompiledQuery.raw('commit');
+const ROLLBACK = CompiledQuery.raw('rollback');
 
 /**
  * Writers of one SQLite file in threads of one process (the server's requests, and the webhook
@@ -127,23 +135,23 @@ export class SqliteGroupCommit<DB> {
     const endTurn = await this.takeTurn();
     try {
       await this.db.connection().execute(async (conn) => {
-        await sql`begin immediate`.execute(conn);
+        await conn.executeQuery(BEGIN);
         try {
           for (const item of group) {
-            await sql`savepoint request`.execute(conn);
+            await conn.executeQuery(SAVEPOINT);
             try {
               const value = await item.fn(conn);
-              await sql`release request`.execute(conn);
+              await conn.executeQuery(RELEASE);
               outcomes.push({ ok: true, value });
             } catch (error) {
-              await sql`rollback to request`.execute(conn);
-              await sql`release request`.execute(conn);
+              await conn.executeQuery(ROLLBACK_TO);
+              await conn.executeQuery(RELEASE);
               outcomes.push({ ok: false, error });
             }
           }
-          await sql`commit`.execute(conn);
+          await conn.executeQuery(COMMIT);
         } catch (error) {
-          await sql`rollback`.execute(conn).catch(() => undefined);
+          await conn.executeQuery(ROLLBACK).catch(() => undefined);
           throw error;
         }
       });

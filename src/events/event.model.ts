@@ -10,6 +10,13 @@ export function isEventType(value: unknown): value is EventType {
 export interface NewEvent {
   type: EventType;
   data: EventData;
+  /** `JSON.stringify(data)`, when the plan made it already (see dataJson). */
+  json?: string;
+}
+
+/** The text the store keeps of an event's data. */
+export function dataJson(event: NewEvent): string {
+  return event.json ?? JSON.stringify(event.data);
 }
 
 /** A stored event row, as the feed reads it. */

@@ -23,6 +23,32 @@ function base(promotion: Promotion, stamp: WriteStamp, customerId: number, sourc
   } satisfies EventData;
 }
 
+/**
+ * `JSON.stringify` of base()'s data, and of it with an earnedId, from text made once a request: a
+ * request's hundred events share all but their customer, source and ids, and JSON.stringify of each
+ * took about a tenth of the server's time on a request outside the store. Its fields are base()'s,
+ * in base()'s order (the unit tests compare the two); a number's text (String) needs no escaping.
+ */
+function baseJson(promotion: Promotion, stamp: WriteStamp) {
+  const head =
+    `{"programId":${JSON.stringify(promotion.programId)},"promotionId":${JSON.stringify(promotion.id)}` +
+    (promotion.promoIdentifier !== null
+      ? `,"promoIdentifier":${JSON.stringify(promotion.promoIdentifier)}`
+      : '') +
+    ',"customerId":';
+  const tail = `,"requestId":${JSON.stringify(stamp.requestId)},"credential":${JSON.stringify(stamp.by)}`;
+  const sources = new Map<string, string>();
+  return (customerId: number, source: string, issualId: number, earnedId?: number): string => {
+    let quoted = sources.get(source);
+    if (quoted === undefined) {
+      quoted = JSON.stringify(source);
+      sources.set(source, quoted);
+    }
+    const earned = earnedId === undefined ? '' : `,"earnedId":"${String(earnedId)}"`;
+    return `${head}${JSON.stringify(customerId)},"issualId":"${String(issualId)}","source":${quoted}${tail}${earned}}`;
+  };
+}
+
 /** ENROL and EARN: an event per issual created, then one per earn created (an earn after its issual). */
 export function grantEvents(
   promotion: Promotion,
@@ -30,20 +56,23 @@ export function grantEvents(
   issuals: readonly NewIssual[],
   earns: readonly NewEarn[],
 ): NewEvent[] {
-  return [
-    ...issuals.map(
-      (i): NewEvent => ({
-        type: 'promotion.enrolled',
-        data: base(promotion, stamp, i.customerId, i.source, i.id),
-      }),
-    ),
-    ...earns.map(
-      (e): NewEvent => ({
-        type: 'promotion.earned',
-        data: { ...base(promotion, stamp, e.customerId, e.source, e.issualId), earnedId: String(e.id) },
-      }),
-    ),
-  ];
+  const json = baseJson(promotion, stamp);
+  const events: NewEvent[] = [];
+  for (const i of issuals) {
+    events.push({
+      type: 'promotion.enrolled',
+      data: base(promotion, stamp, i.customerId, i.source, i.id),
+      json: json(i.customerId, i.source, i.id),
+    });
+  }
+  for (const e of earns) {
+    events.push({
+      type: 'promotion.earned',
+      data: { ...base(promotion, stamp, e.customerId, e.source, e.issualId), earnedId: String(e.id) },
+      json: json(e.customerId, e.source, e.issualId, e.id),
+    });
+  }
+  return events;
 }
 
 /**

@@ -1,8 +1,9 @@
-import { sql } from 'kysely';
+import { type RawBuilder, type Selectable, sql } from 'kysely';
 import type { CustomerIdentifierName } from '../contract/enums.contract.js';
 import { type Store, type Trx, writeTransaction } from '../db/database.js';
 import type { SourceColumn } from '../db/dialect/store-dialect.js';
 import { allocateIds } from '../db/id-sequences.js';
+import type { PromotionsTable } from '../db/schema.js';
 import type { NewEvent } from '../events/event.model.js';
 import { createOutbox } from '../events/outbox.repository.js';
 import type { PromotionRef } from './bulk-request.js';
@@ -17,7 +18,8 @@ export interface CustomerMatch {
   /** The identifier value as stored, which the request's normalised value matched. */
   key: string | number;
   member: boolean;
-  sources: Set<string>;
+  /** Its registered sources (a few at most, so a list rather than a set a customer). */
+  sources: readonly string[];
 }
 
 export interface CustomerState {
@@ -98,6 +100,20 @@ const EARN_SOURCE: readonly SourceColumn[] = [
   { name: 'source', type: 'text' },
 ];
 
+// The promotion's columns, null when the program has no such promotion (a left join).
+type PromotionRow = { [K in keyof Selectable<PromotionsTable>]: Selectable<PromotionsTable>[K] | null };
+const PROMOTION_SELECT = sql.raw(PROMOTION_COLUMNS.map((c) => `pr.${c}`).join(', '));
+const NO_MATCH = sql` and false`;
+
+/** The join condition that picks the promotion `ref` names (by id, identifier or both). */
+function promotionMatch(ref: PromotionRef): RawBuilder<unknown> {
+  if (ref.promotionId === 'invalid') return NO_MATCH;
+  const byId = ref.promotionId === null ? sql`` : sql` and pr.id = ${ref.promotionId}`;
+  const byIdentifier =
+    ref.promoIdentifier === null ? sql`` : sql` and pr.promo_identifier = ${ref.promoIdentifier}`;
+  return sql`${byId}${byIdentifier}`;
+}
+
 export function createEnrolmentRepository(store: Store) {
   const { db, dialect } = store;
   const outbox = createOutbox(dialect);
@@ -118,7 +134,7 @@ export function createEnrolmentRepository(store: Store) {
           id: row.id,
           key: row.key,
           member: row.member === true || Number(row.member) === 1,
-          sources: new Set(row.sources ? row.sources.split(',') : []),
+          sources: row.sources ? row.sources.split(',') : [],
         }));
       },
 
@@ -182,24 +198,21 @@ export function createEnrolmentRepository(store: Store) {
       },
 
       async insert(stamp, issuals, earns) {
-        // Rows travel as a few list parameters rather than nine parameters a row: one statement shape
-        // for any count, which the store compiles once.
-        const stampColumns = sql`${stamp.orgId}, ${stamp.at}, ${stamp.by}, ${stamp.requestId}`;
+        // All of a request's rows in one statement a table, of a shape that does not change with
+        // their count (the dialect's insertRows), which the store compiles once.
+        const fixed = [
+          { name: 'org_id', value: stamp.orgId },
+          { name: 'created_at', value: stamp.at },
+          { name: 'created_by', value: stamp.by },
+          { name: 'request_id', value: stamp.requestId },
+        ];
         if (issuals.length > 0) {
-          const rows = dialect.rowSource(
-            ISSUAL_SOURCE,
-            issuals.map((i) => [i.id, i.promotionId, i.customerId, i.source]),
-          );
-          await sql`insert into issuals (org_id, created_at, created_by, request_id, id, promotion_id, customer_id, source)
-            select ${stampColumns}, ${rows.columns} from ${rows.from}`.execute(trx);
+          const rows = issuals.map((i) => [i.id, i.promotionId, i.customerId, i.source]);
+          await dialect.insertRows(trx, 'issuals', fixed, ISSUAL_SOURCE, rows);
         }
         if (earns.length > 0) {
-          const rows = dialect.rowSource(
-            EARN_SOURCE,
-            earns.map((e) => [e.id, e.issualId, e.promotionId, e.customerId, e.source]),
-          );
-          await sql`insert into earns (org_id, created_at, created_by, request_id, id, issual_id, promotion_id, customer_id, source)
-            select ${stampColumns}, ${rows.columns} from ${rows.from}`.execute(trx);
+          const rows = earns.map((e) => [e.id, e.issualId, e.promotionId, e.customerId, e.source]);
+          await dialect.insertRows(trx, 'earns', fixed, EARN_SOURCE, rows);
         }
       },
     };
@@ -212,22 +225,14 @@ export function createEnrolmentRepository(store: Store) {
       programId: number,
       ref: PromotionRef,
     ): Promise<{ programExists: boolean; promotion: Promotion | null }> {
-      const program = await db
-        .selectFrom('programs as p')
-        .leftJoin('promotions as pr', (join) => {
-          let on = join.onRef('pr.org_id', '=', 'p.org_id').onRef('pr.program_id', '=', 'p.id');
-          if (ref.promotionId === 'invalid') return on.on(sql.lit(false));
-          if (ref.promotionId !== null) on = on.on('pr.id', '=', ref.promotionId);
-          if (ref.promoIdentifier !== null) on = on.on('pr.promo_identifier', '=', ref.promoIdentifier);
-          return on;
-        })
-        .select(PROMOTION_COLUMNS.map((c) => `pr.${c}` as const))
-        .where('p.org_id', '=', orgId)
-        .where('p.id', '=', programId)
-        .executeTakeFirst();
+      // A raw statement of one of four shapes: the query builder took about 25 µs a request to build it.
+      const { rows } = await sql<PromotionRow>`select ${PROMOTION_SELECT}
+        from programs as p left join promotions as pr on pr.org_id = p.org_id and pr.program_id = p.id${promotionMatch(ref)}
+        where p.org_id = ${orgId} and p.id = ${programId}`.execute(db);
+      const program = rows[0];
       if (!program) return { programExists: false, promotion: null };
       if (program.id === null) return { programExists: true, promotion: null };
-      return { programExists: true, promotion: toPromotion(program as never) };
+      return { programExists: true, promotion: toPromotion(program as Selectable<PromotionsTable>) };
     },
 
     /**

@@ -48,13 +48,11 @@ function resolve(ref: CustomerRef, found: Map<string | number, CustomerMatch>): 
   if (ref.kind === 'malformed') return 8015;
   const customer = found.get(ref.key);
   if (!customer?.member) return 8015;
-  if (ref.source !== ANY_SOURCE && !customer.sources.has(ref.source)) return 8015;
-  return {
-    id: customer.id,
-    source: ref.source,
-    ...(ref.earnIds === undefined ? {} : { earnIds: ref.earnIds }),
-    ...(ref.issualId === undefined ? {} : { issualId: ref.issualId }),
-  };
+  if (ref.source !== ANY_SOURCE && !customer.sources.includes(ref.source)) return 8015;
+  const planned: Exclude<PlanCustomer, number> = { id: customer.id, source: ref.source };
+  if (ref.earnIds !== undefined) planned.earnIds = ref.earnIds;
+  if (ref.issualId !== undefined) planned.issualId = ref.issualId;
+  return planned;
 }
 
 const NO_IDS = { issuals: [], earns: [] };
@@ -164,11 +162,16 @@ export function createEnrolmentService({ repository, clock, onEvents }: Enrolmen
     // A job's rows are answered as enrolAndEarn (or revokeEnrolAndEarn) answers its customers.
     endpoint: BulkEndpoint = { actions: [request.action] },
   ): Promise<{ items: BulkItem[]; events: NewEvent[] }> {
-    const keys = [...new Set(request.customers.flatMap((c) => (c.kind === 'lookup' ? [c.key] : [])))];
-    const matches = await tx.findCustomers(stamp.orgId, request.programId, request.identifierName, keys);
-    const found = new Map(matches.map((m) => [m.key, m]));
+    // Plain loops: this runs for every customer of every request.
+    const keys = new Set<string | number>();
+    for (const c of request.customers) if (c.kind === 'lookup') keys.add(c.key);
+    const matches = await tx.findCustomers(stamp.orgId, request.programId, request.identifierName, [...keys]);
+    const found = new Map<string | number, CustomerMatch>();
+    for (const m of matches) found.set(m.key, m);
     const customers = request.customers.map((ref) => resolve(ref, found));
-    const customerIds = [...new Set(customers.flatMap((c) => (typeof c === 'number' ? [] : [c.id])))];
+    const ids = new Set<number>();
+    for (const c of customers) if (typeof c !== 'number') ids.add(c.id);
+    const customerIds = [...ids];
     await tx.lockCustomers(promotion.id, customerIds);
     const { action } = request;
     return action === 'ENROL' || action === 'EARN'

@@ -61,13 +61,18 @@ export const postgresDialect: StoreDialect = {
     return sql<string | null>`array_to_string(array(select ${sql.ref(column)} ${from}), ',')`;
   },
 
-  rowSource(columns, rows) {
+  // Rows travel as one array parameter a column, whatever their number: one statement shape.
+  async insertRows(trx, table, fixed, columns, rows) {
+    if (rows.length === 0) return;
     const lists = columns.map((c, i) => sql`${rows.map((row) => row[i])}::${sql.raw(c.type)}[]`);
-    const names = sql.raw(columns.map((c) => c.name).join(', '));
-    return {
-      columns: sql.join(columns.map((c) => sql.raw(`r.${c.name}`))),
-      from: sql`unnest(${sql.join(lists)}) as r(${names})`,
-    };
+    const names = sql.raw([...fixed, ...columns].map((c) => c.name).join(', '));
+    const values = sql.join([
+      ...fixed.map((c) => sql`${c.value}`),
+      ...columns.map((c) => sql.raw(`r.${c.name}`)),
+    ]);
+    const rowNames = sql.raw(columns.map((c) => c.name).join(', '));
+    await sql`insert into ${sql.table(table)} (${names})
+      select ${values} from unnest(${sql.join(lists)}) as r(${rowNames})`.execute(trx);
   },
 
   async lockKind(trx, kind) {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, type LogEvent, type SqlBool, SqliteDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, type LogEvent, type SqlBool, SqliteDialect, sql } from 'kysely';
 import type { StoreConfig } from '../../config.js';
 import type { Database } from '../schema.js';
 import { newWriterTurns, SqliteGroupCommit, type WriterTurns } from '../sqlite-group-commit.js';
@@ -14,6 +14,7 @@ import type {
   SequenceName,
   Store,
   StoreDialect,
+  Trx,
 } from './store-dialect.js';
 
 // One group committer per database (see sqlite-group-commit.ts); PostgreSQL groups commits itself.
@@ -21,6 +22,48 @@ const groupCommits = new WeakMap<Db, SqliteGroupCommit<Database>>();
 
 // Lists travel as one JSON parameter, read back row by row with json_each.
 const jsonList = (values: unknown) => sql`json_each(${JSON.stringify(values)})`;
+
+// Rows go as a VALUES list of their count rounded up to a hundred, the unused rows null and left out
+// by a where on the first column (never null in a real row): a handful of statement shapes in all,
+// each compiled once. Its text is made here once, not by Kysely on every call (about 100 µs for 400
+// values), and the store reads it faster than rows sent as one JSON list: about 140 against 200 µs
+// for 100 issuals, 115 against 170 for 100 events, their JSON included.
+const ROWS_ROUNDED_TO = 100;
+// Well under SQLite's 32,766 parameters a statement; a bulk request writes at most 200 rows a table.
+const MOST_ROWS = 2_000;
+const statements = new Map<string, string>();
+
+/**
+ * Inserts `count` rows, in one statement for any bulk request: `statement(list)` is its text, `list`
+ * being a VALUES list; `before`, then each row's `width` values (`row(i)` is the i-th row; the
+ * padding rows are nulls), are its parameters. `name` names the statement, for its text's cache.
+ */
+async function insertPadded(
+  trx: Trx,
+  name: string,
+  count: number,
+  width: number,
+  before: readonly unknown[],
+  row: (i: number) => readonly unknown[],
+  statement: (list: string) => string,
+): Promise<void> {
+  for (let from = 0; from < count; from += MOST_ROWS) {
+    const rows = Math.min(Math.ceil((count - from) / ROWS_ROUNDED_TO) * ROWS_ROUNDED_TO, MOST_ROWS);
+    const key = `${name} ${rows}`;
+    let text = statements.get(key);
+    if (text === undefined) {
+      const values = `(${Array.from({ length: width }, () => '?').join(', ')})`;
+      text = statement(Array.from({ length: rows }, () => values).join(', '));
+      statements.set(key, text);
+    }
+    const parameters = [...before];
+    for (let i = from; i < from + rows; i++) {
+      if (i < count) parameters.push(...row(i));
+      else for (let c = 0; c < width; c++) parameters.push(null);
+    }
+    await trx.executeQuery(CompiledQuery.raw(text, parameters));
+  }
+}
 
 export const sqliteDialect: StoreDialect = {
   name: 'sqlite',
@@ -55,11 +98,20 @@ export const sqliteDialect: StoreDialect = {
     return sql<string | null>`(select group_concat(${sql.ref(column)}, ',') ${from})`;
   },
 
-  rowSource(columns, rows) {
-    return {
-      columns: sql.join(columns.map((_, i) => sql.raw(`value ->> ${i}`))),
-      from: jsonList(rows),
-    };
+  insertRows(trx, table, fixed, columns, rows) {
+    const names = [...fixed, ...columns].map((c) => c.name).join(', ');
+    const head =
+      `insert into ${table} (${names}) select ${fixed.map(() => '?').join(', ')}, ` +
+      columns.map((_, i) => `column${i + 1}`).join(', ');
+    return insertPadded(
+      trx,
+      `${table} (${names})`,
+      rows.length,
+      columns.length,
+      fixed.map((c) => c.value),
+      (i) => rows[i] as readonly unknown[],
+      (list) => `${head} from (values ${list}) where column1 is not null`,
+    );
   },
 
   // Write transactions are serial already: each took the database's write lock when it began.
@@ -67,20 +119,15 @@ export const sqliteDialect: StoreDialect = {
   async lockPairs() {},
 
   async nextIds(trx, wanted) {
+    // A raw statement: the query builder took about 10 µs a request to build it.
     const increments = sql.join(
       wanted.map(([name, n]) => sql`when ${name} then ${n}`),
       sql` `,
     );
-    const rows = await trx
-      .updateTable('id_sequences')
-      .set({ value: sql`value + case name ${increments} else 0 end` })
-      .where(
-        'name',
-        'in',
-        wanted.map(([name]) => name),
-      )
-      .returning(['name', 'value'])
-      .execute();
+    const names = sql.join(wanted.map(([name]) => name));
+    const { rows } = await sql<{ name: string; value: number }>`update id_sequences
+      set value = value + case name ${increments} else 0 end
+      where name in (${names}) returning name, value`.execute(trx);
     const ids: [SequenceName, number][] = [];
     for (const row of rows) {
       const n = wanted.find(([name]) => name === row.name)?.[1] ?? 0;
@@ -160,10 +207,17 @@ export const sqliteDialect: StoreDialect = {
   // come from the 'events' counter, moved past the request's events by one update after the insert
   // (a row trigger did it before, an update a row: a third of the insert's time).
   async insertEvents(trx, orgId, at, types, data) {
-    await sql`insert into events (org_id, xid, id, type, at, data)
-      select ${orgId}, 0, (select value from id_sequences where name = 'events') + j.key + 1,
-        j.value ->> 0, ${at}, j.value ->> 1
-      from ${jsonList(types.map((type, i) => [type, data[i]]))} as j`.execute(trx);
+    await insertPadded(
+      trx,
+      'events',
+      types.length,
+      3,
+      [orgId, at],
+      (i) => [i + 1, types[i], data[i]],
+      (list) => `insert into events (org_id, xid, id, type, at, data)
+      select ?, 0, (select value from id_sequences where name = 'events') + column1, column2, ?, column3
+      from (values ${list}) where column1 is not null`,
+    );
     await sql`update id_sequences set value = value + ${types.length} where name = 'events'`.execute(trx);
   },
   eventHorizon: sql<number>`1`,

@@ -73,10 +73,16 @@ export interface CustomerLookupRow {
   sources: string | null;
 }
 
-/** A column of rows sent as parameters (see StoreDialect.rowSource). */
+/** A column of rows sent as parameters (see StoreDialect.insertRows). */
 export interface SourceColumn {
   name: string;
   type: 'bigint' | 'text';
+}
+
+/** A column whose value is the same in every row of an insert (see StoreDialect.insertRows). */
+export interface FixedColumn {
+  name: string;
+  value: number | string;
 }
 
 /**
@@ -121,11 +127,18 @@ export interface StoreDialect {
   ): RawBuilder<SqlBool>;
   /** The values of `column` over the rows of `from` (`from ... where ...`), joined with commas; null if none. */
   textList(column: string, from: RawBuilder<unknown>): RawBuilder<string | null>;
-  /** Rows as a few list parameters: the select list of their columns and the row source after `from`. */
-  rowSource(
+  /**
+   * Inserts `rows` into `table` in one statement, of a shape that does not change with each count
+   * (the store compiles it once): each row is the `fixed` values, which all rows share, then its own
+   * values of `columns`. The first of `columns` is never null (an id).
+   */
+  insertRows(
+    trx: Trx,
+    table: 'issuals' | 'earns',
+    fixed: readonly FixedColumn[],
     columns: readonly SourceColumn[],
     rows: readonly (readonly (number | string)[])[],
-  ): { columns: RawBuilder<unknown>; from: RawBuilder<unknown> };
+  ): Promise<void>;
 
   /** Inside a write transaction: waits until no other transaction holds the lock of `kind`. */
   lockKind(trx: Trx, kind: string): Promise<void>;

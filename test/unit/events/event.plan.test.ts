@@ -22,12 +22,44 @@ describe('the events of a request', () => {
     const direct = promotion({ type: 'DIRECT', maxEarnsPerCustomer: 1 });
     const plan = planGrant('EARN', direct, [customer(1), 8015, customer(2), customer(2)], states());
     const { issuals, earns } = completeGrant(plan, direct, { issuals: [10, 11], earns: [20, 21] });
+    const withJson = (type: string, d: ReturnType<typeof data>) => ({
+      type,
+      data: d,
+      json: JSON.stringify(d),
+    });
     expect(grantEvents(direct, stamp, issuals, earns)).toStrictEqual([
-      { type: 'promotion.enrolled', data: data(1, '10') },
-      { type: 'promotion.enrolled', data: data(2, '11') },
-      { type: 'promotion.earned', data: data(1, '10', { earnedId: '20' }) },
-      { type: 'promotion.earned', data: data(2, '11', { earnedId: '21' }) },
+      withJson('promotion.enrolled', data(1, '10')),
+      withJson('promotion.enrolled', data(2, '11')),
+      withJson('promotion.earned', data(1, '10', { earnedId: '20' })),
+      withJson('promotion.earned', data(2, '11', { earnedId: '21' })),
     ]);
+  });
+
+  it('carry their data as JSON text exactly as JSON.stringify writes it, whatever the strings hold', () => {
+    const odd = [
+      '"quoted"',
+      'back\\slash',
+      'line\nfeed\ttab',
+      '\u0001\u001f',
+      'ünïcødé 😀',
+      '\u2028',
+      '\ud800 (a lone surrogate)',
+      '</script>',
+      '',
+    ];
+    for (const text of odd) {
+      for (const promoIdentifier of [text, null]) {
+        const direct = promotion({ type: 'DIRECT', promoIdentifier, maxEarnsPerCustomer: null });
+        const plan = planGrant('EARN', direct, [customer(1, text), customer(2)], states());
+        const { issuals, earns } = completeGrant(plan, direct, {
+          issuals: [10, 11],
+          earns: [20, 2 ** 53 - 1],
+        });
+        const events = grantEvents(direct, { ...stamp, by: text, requestId: text }, issuals, earns);
+        expect(events).toHaveLength(4);
+        for (const event of events) expect(event.json).toBe(JSON.stringify(event.data));
+      }
+    }
   });
 
   it('leave out promoIdentifier when the promotion has none', () => {
