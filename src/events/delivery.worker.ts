@@ -182,8 +182,12 @@ export function createDeliveryWorker({ repository, config, clock, log, box, onAt
       const flight = flights[k];
       if (!flight) break;
       // The last message is on its way: the next round's events are read meanwhile (no lock).
-      if (!halted && !following && flights.length === messages.length)
+      if (!halted && !following && flights.length === messages.length) {
         following = repository.eventsAfter(w.org_id, from, scanOf(w));
+        // Handled where it is awaited, below; until then a failed read must not count as unhandled
+        // (which would end the thread, or on the requests' loop the process).
+        following.catch(() => undefined);
+      }
       const result = await flight.result;
       const now = clock.now();
       const decision = decide(result, flight.attempt, flight.firstAttemptAt, now, policy);
