@@ -157,6 +157,7 @@ export function createDeliveryWorker({ repository, config, clock, log, box, onAt
     let done = 0;
     let stop: RoundEnd['stop'];
     let halted = false;
+    let fellBack = false;
     let following: Promise<EventRow[]> | undefined;
     const from = (messages[messages.length - 1] as Message).end;
     for (let k = 0; k < messages.length; k++) {
@@ -191,15 +192,19 @@ export function createDeliveryWorker({ repository, config, clock, log, box, onAt
       const result = await flight.result;
       const now = clock.now();
       const decision = decide(result, flight.attempt, flight.firstAttemptAt, now, policy);
-      if (!halted && 'error' in result && !result.timedOut && flight.behind) {
+      if ('error' in result && !result.timedOut && flight.behind && (!halted || fellBack)) {
         // The connection failed under a message sent behind another (a receiver, or something on
-        // the way, that does not take HTTP/1.1 pipelining): not counted as an attempt; it goes again
-        // at once, and the endpoint's messages one at a time from now on. (A timeout is an attempt.)
-        serialUntil.set(w.id, now + SERIAL_MS);
-        log.warn(
-          { err: result.error, webhookId: w.id },
-          'a webhook receiver dropped a message sent behind another; its messages go one at a time for 10 minutes',
-        );
+        // the way, that does not take HTTP/1.1 pipelining): neither it nor the ones behind it that
+        // failed the same way count as attempts; they go again at once, and the endpoint's messages
+        // one at a time from now on. (A timeout is an attempt.)
+        if (!fellBack) {
+          serialUntil.set(w.id, now + SERIAL_MS);
+          log.warn(
+            { err: result.error, webhookId: w.id },
+            'a webhook receiver dropped a message sent behind another; its messages go one at a time for 10 minutes',
+          );
+        }
+        fellBack = true;
         halted = true;
         continue;
       }
