@@ -238,11 +238,23 @@ function rowsOf(
   const requestId = randomUUID();
   const values: unknown[] = [];
   planned.forEach((p, i) => {
-    values.push(orgId, at, CREATED_BY, requestId, ids[i]);
-    if (action === 'EARN') values.push(p.issualId);
-    values.push(promotionId, p.customerId, SOURCE);
+    values.push(orgId, at, CREATED_BY, requestId);
+    pushOwn(values, action, promotionId, p, ids[i]);
   });
   return values;
+}
+
+/** A row's own values, after the ones every row of a batch shares. */
+function pushOwn(
+  values: unknown[],
+  action: Action,
+  promotionId: number,
+  p: { customerId: number; issualId: number },
+  id: number | undefined,
+): void {
+  values.push(id);
+  if (action === 'EARN') values.push(p.issualId);
+  values.push(promotionId, p.customerId, SOURCE);
 }
 
 /** rowsOf for SQLite's statement: the values the rows share, then each row's own (a full batch: no padding). */
@@ -256,9 +268,7 @@ function sqliteRowsOf(
   if (planned.length !== BATCH) throw new Error(`a batch of ${planned.length} customers, not ${BATCH}`);
   const values: unknown[] = [orgId, Date.now(), CREATED_BY, randomUUID()];
   planned.forEach((p, i) => {
-    values.push(ids[i]);
-    if (action === 'EARN') values.push(p.issualId);
-    values.push(promotionId, p.customerId, SOURCE);
+    pushOwn(values, action, promotionId, p, ids[i]);
   });
   return values;
 }
