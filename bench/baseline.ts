@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { FALLBACK_AUTOCHECKPOINT, startCheckpointer } from '../src/db/sqlite-checkpointer.js';
 import { MS_PER_DAY, shardOf } from '../src/promotions/promotion-counts.plan.js';
 import {
   type Action,
@@ -273,13 +274,18 @@ function sqliteRowsOf(
   return values;
 }
 
-function sqliteRunner(job: BaselineJob): { run: BatchRunner; close: () => void } {
+function sqliteRunner(job: BaselineJob): { run: BatchRunner; close: () => Promise<void> } {
   const db = new Database(job.target);
-  // The pragmas of src/db/database.ts.
+  // The pragmas of src/db/dialect/sqlite.dialect.ts, and its WAL checkpoints in a thread of their own.
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  let failed: Error | undefined;
+  const checkpointer = startCheckpointer(job.target, (error) => {
+    failed = error;
+  });
+  db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT}`);
   const find = db.prepare(SQLITE_FIND);
   const statsOf = db.prepare(SQLITE_STATS);
   const earnCounts = db.prepare(SQLITE_EARN_COUNTS);
@@ -322,16 +328,22 @@ function sqliteRunner(job: BaselineJob): { run: BatchRunner; close: () => void }
     release.run();
   };
   const run: BatchRunner = (action, batches) => {
+    if (failed) throw failed;
     begin.run();
     try {
       for (const batch of batches) one(action, batch);
       commit.run();
+      checkpointer.committed();
     } catch (err) {
       rollback.run();
       throw err;
     }
   };
-  return { run, close: () => db.close() };
+  const close = async () => {
+    await checkpointer.stop();
+    db.close();
+  };
+  return { run, close };
 }
 
 const PG_INT8_OID = 20;
@@ -507,7 +519,7 @@ async function run(job: BaselineJob): Promise<BaselineResult> {
       const earn = await phase('EARN', job, [runBatch], job.slots, enrol.batchesSent);
       return { concurrency: 1, batchesPerCommit: job.group, enrol, earn };
     } finally {
-      close();
+      await close();
     }
   }
   const { runs, analyze, close } = await postgresRunners(job);

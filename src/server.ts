@@ -43,13 +43,19 @@ export async function startServer(
   const warnings: string[] = [];
   const config = await resolveSecretKey(given, (message) => warnings.push(message));
   const secrets = requireSecretBox(config);
-  const store = createStore(config.store, { onIdleError: (err) => log?.(err) });
+  const store = createStore(config.store, { onIdleError: (err) => log?.(err), sqliteCheckpointThread: true });
   try {
     await migrateToLatest(store.db, { secrets });
     const sealed = await checkSealedSecrets(store, secrets);
     const demo = await loadDemo(config, store);
     const app = await buildApp(config, { ...extra, store });
-    log = (err) => app.log.warn({ err }, 'an idle store connection failed; the pool replaces it');
+    log = (err) =>
+      app.log.warn(
+        { err },
+        config.store.kind === 'postgres'
+          ? 'an idle store connection failed; the pool replaces it'
+          : 'the WAL checkpoint thread failed; commits checkpoint for themselves again',
+      );
     for (const warning of warnings) app.log.warn(warning);
     if (adminTokenTooShort(config)) {
       app.log.warn(

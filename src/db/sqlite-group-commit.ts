@@ -73,6 +73,8 @@ export class SqliteGroupCommit<DB> {
   constructor(
     private readonly db: Kysely<DB>,
     private readonly turns?: WriterTurns,
+    /** Told after each commit (the checkpoint thread copies the group's pages). */
+    private readonly afterCommit?: () => void,
   ) {
     this.slots = turns ? new Int32Array(turns.buffer) : undefined;
   }
@@ -150,6 +152,7 @@ export class SqliteGroupCommit<DB> {
             }
           }
           await conn.executeQuery(COMMIT);
+          this.afterCommit?.();
         } catch (error) {
           await conn.executeQuery(ROLLBACK).catch(() => undefined);
           throw error;

@@ -17,9 +17,7 @@ export function createStore(config: StoreConfig, options: StoreOptions = {}): St
         if (event.level === 'query') options.onQuery?.(event.query.sql, event.query.parameters);
       }
     : undefined;
-  return config.kind === 'postgres'
-    ? openPostgres(config, options, log)
-    : openSqlite(config, log, options.sqliteGuestOf);
+  return config.kind === 'postgres' ? openPostgres(config, options, log) : openSqlite(config, log, options);
 }
 
 /** Another connection opened from this configuration reaches the same data (not so in-memory SQLite). */

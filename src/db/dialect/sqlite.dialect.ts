@@ -4,6 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, Kysely, type LogEvent, type SqlBool, SqliteDialect, sql } from 'kysely';
 import type { StoreConfig } from '../../config.js';
 import type { Database } from '../schema.js';
+import { FALLBACK_AUTOCHECKPOINT, startCheckpointer } from '../sqlite-checkpointer.js';
 import { newWriterTurns, SqliteGroupCommit, type WriterTurns } from '../sqlite-group-commit.js';
 import { cachingSqlite } from '../statement-cache.js';
 import { exactId } from '../store-errors.js';
@@ -14,6 +15,7 @@ import type {
   SequenceName,
   Store,
   StoreDialect,
+  StoreOptions,
   Trx,
 } from './store-dialect.js';
 
@@ -228,8 +230,9 @@ export const sqliteDialect: StoreDialect = {
 export function openSqlite(
   config: Extract<StoreConfig, { kind: 'sqlite' }>,
   log: ((event: LogEvent) => void) | undefined,
-  guestOf?: SharedArrayBuffer,
+  options: Pick<StoreOptions, 'sqliteGuestOf' | 'sqliteCheckpointThread' | 'onIdleError'> = {},
 ): Store {
+  const guestOf = options.sqliteGuestOf;
   if (config.filename !== ':memory:')
     mkdirSync(path.dirname(path.resolve(config.filename)), { recursive: true });
   const database = new SqliteDatabase(config.filename);
@@ -249,11 +252,24 @@ export function openSqlite(
     : config.filename !== ':memory:'
       ? { buffer: newWriterTurns(), role: 'host' }
       : undefined;
-  groupCommits.set(db, new SqliteGroupCommit(db, turns));
+  const checkpointer =
+    options.sqliteCheckpointThread && !guestOf && config.filename !== ':memory:'
+      ? startCheckpointer(config.filename, (error) => {
+          // The commits checkpoint for themselves again, as SQLite does by default.
+          database.pragma('wal_autocheckpoint = 1000');
+          options.onIdleError?.(error);
+        })
+      : undefined;
+  if (checkpointer) database.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT}`);
+  groupCommits.set(db, new SqliteGroupCommit(db, turns, checkpointer?.committed));
   return {
     db,
     dialect: sqliteDialect,
-    destroy: () => db.destroy(),
+    // The thread's connection closes first, so that the last one to close (ours) checkpoints in full.
+    destroy: async () => {
+      await checkpointer?.stop();
+      await db.destroy();
+    },
     ...(turns?.role === 'host' ? { writerTurns: turns.buffer } : {}),
   };
 }

@@ -53,13 +53,22 @@ export interface PoolStats {
 export interface StoreOptions {
   /** Called with the SQL and parameters of every statement sent to the store (tests count and explain them). */
   onQuery?: (sqlText: string, parameters: readonly unknown[]) => void;
-  /** Told of errors of idle connections (a restarted server, say); the pool replaces them itself. */
+  /**
+   * Told of errors of connections the requests do not wait on: PostgreSQL's idle ones (a restarted
+   * server, say), which the pool replaces itself; SQLite's checkpoint thread, whose work the commits
+   * then take back.
+   */
   onIdleError?: (err: Error) => void;
   /**
    * SQLite: this store is another thread's connection to the file of the store whose `writerTurns`
    * this is, and its writes take turns with that store's (see sqlite-group-commit.ts).
    */
   sqliteGuestOf?: SharedArrayBuffer | undefined;
+  /**
+   * SQLite (a file): checkpoint the WAL in a thread of its own rather than in the commit that fills
+   * it (see sqlite-checkpointer.ts). The server's store does; short-lived commands need not.
+   */
+  sqliteCheckpointThread?: boolean;
 }
 
 /** A customer found by an identifier, with what the bulk path checks of them. */
