@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { pgEventsInsert } from '../src/db/dialect/postgres.dialect.js';
 import { FALLBACK_AUTOCHECKPOINT, startCheckpointer } from '../src/db/sqlite-checkpointer.js';
 import { MS_PER_DAY, shardOf } from '../src/promotions/promotion-counts.plan.js';
 import {
@@ -139,10 +140,8 @@ const SQLITE_EVENTS =
   "select ?, 0, (select value from id_sequences where name = 'events') + column1, column2, ?, column3 " +
   `from (values ${sqliteValues(3)}) where column1 is not null`;
 const SQLITE_EVENTS_ADVANCE = "update id_sequences set value = value + ? where name = 'events'";
-const PG_EVENTS =
-  'insert into events (org_id, xid, id, type, at, data) ' +
-  "select $1::bigint, pg_current_xact_id()::text::bigint, nextval('events_id_seq'), r.type, $2::bigint, r.data " +
-  'from unnest($3::text[], $4::text[]) as r(type, data)';
+// PostgreSQL: the service's statement for a hundred events (their type and data as text parameters).
+const PG_EVENTS = pgEventsInsert(BATCH);
 
 // The promotion's counters of the day (src/promotions/promotion-counts.repository.ts): one upsert.
 const countsSql = (dollar: boolean) =>
@@ -412,7 +411,12 @@ async function postgresRunners(
           values: rowsOf(action, job.orgId, promotionId, planned, newIds),
         });
         const extras = extrasOf(action, job, promotionId, planned, newIds);
-        await client.query({ ...q.events, values: [job.orgId, extras.at, extras.types, extras.data] });
+        const eventValues: unknown[] = [job.orgId, extras.at];
+        extras.types.forEach((type, i) => {
+          eventValues.push(type, extras.data[i]);
+        });
+        for (let i = extras.types.length; i < BATCH; i++) eventValues.push(null, null);
+        await client.query({ ...q.events, values: eventValues });
         await client.query({ ...q.counts, values: extras.counts });
         await client.query('commit');
       } catch (err) {

@@ -1,4 +1,4 @@
-import { Kysely, type LogEvent, PostgresDialect, type SqlBool, sql } from 'kysely';
+import { CompiledQuery, Kysely, type LogEvent, PostgresDialect, type SqlBool, sql } from 'kysely';
 import pg from 'pg';
 import type { StoreConfig } from '../../config.js';
 import type { Database } from '../schema.js';
@@ -15,6 +15,29 @@ import type {
 } from './store-dialect.js';
 
 const PG_INT8_OID = 20;
+
+// A request's events in one statement of a few shapes: the rows rounded up to a hundred, the unused
+// ones null and left out by the where (a type is never null).
+const EVENT_ROWS_ROUNDED_TO = 100;
+const EVENTS_AT_ONCE = 2_000;
+const eventInserts = new Map<number, string>();
+
+/**
+ * The insert of `rows` events (a multiple of a hundred): $1 the org, $2 the time, then each row's
+ * type and data (null for padding). The bench's raw-store baseline sends the same statement.
+ */
+export function pgEventsInsert(rows: number): string {
+  let text = eventInserts.get(rows);
+  if (text === undefined) {
+    const list = Array.from({ length: rows }, (_, i) => `($${2 * i + 3}::text, $${2 * i + 4}::text)`);
+    text =
+      'insert into events (org_id, xid, id, type, at, data) ' +
+      "select $1::bigint, pg_current_xact_id()::text::bigint, nextval('events_id_seq'), v.type, $2::bigint, v.data " +
+      `from (values ${list.join(', ')}) as v(type, data) where v.type is not null`;
+    eventInserts.set(rows, text);
+  }
+  return text;
+}
 
 function lockKey(first: number, second: number): bigint {
   return BigInt.asIntN(64, (BigInt(first) << 32n) ^ BigInt(second));
@@ -184,10 +207,20 @@ export const postgresDialect: StoreDialect = {
   // whose transaction id is below the current snapshot's xmin: every transaction below it has ended,
   // and every transaction still to commit has an id at or above it, so whatever shows up later sorts
   // after what was read. (xmin is the cluster's: a long write transaction anywhere delays the feed.)
+  // The events' data go as plain text parameters of a VALUES list, not as a text[]: the driver
+  // escapes every quote of an array's elements (100 events of JSON: 100-190 µs of the request's
+  // thread), while a text parameter goes as it is. PostgreSQL does the same work either way.
   async insertEvents(trx, orgId, at, types, data) {
-    await sql`insert into events (org_id, xid, id, type, at, data)
-      select ${orgId}::bigint, pg_current_xact_id()::text::bigint, nextval('events_id_seq'), r.type, ${at}::bigint, r.data
-      from unnest(${types}::text[], ${data}::text[]) as r(type, data)`.execute(trx);
+    for (let from = 0; from < types.length; from += EVENTS_AT_ONCE) {
+      const count = Math.min(EVENTS_AT_ONCE, types.length - from);
+      const rows = Math.ceil(count / EVENT_ROWS_ROUNDED_TO) * EVENT_ROWS_ROUNDED_TO;
+      const parameters: unknown[] = [orgId, at];
+      for (let i = from; i < from + rows; i++) {
+        if (i < from + count) parameters.push(types[i], data[i]);
+        else parameters.push(null, null);
+      }
+      await trx.executeQuery(CompiledQuery.raw(pgEventsInsert(rows), parameters));
+    }
   },
   eventHorizon: sql<number>`pg_snapshot_xmin(pg_current_snapshot())::text::bigint`,
   skipLocked: sql`for update skip locked`,
