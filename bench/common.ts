@@ -151,7 +151,10 @@ export interface LoadJob {
    * loop, `connections` requests always in flight.
    */
   rate?: number;
-  /** ENROL: start the walk at this batch (the batches before it were enrolled by an earlier phase). */
+  /**
+   * Start the walk at this batch: ENROL, past the batches an earlier phase enrolled; EARN, at the
+   * first batch the phase before it enrolled.
+   */
   firstBatch?: number;
 }
 
@@ -178,12 +181,54 @@ export interface LoadResult {
   /** Open loop: the rate asked for, and requests that were due in the measured window. */
   rate?: number;
   due?: number;
+  /** Open loop: where the tail came from (see Stalls). */
+  stalls?: StallReport;
   /** Batches sent, warm-up included, counted from the walk's start: the EARN phase cycles over these. */
   batchesSent: number;
   /** The walk ran out of fresh customers before the time was up. */
   exhausted: boolean;
   /** CPU seconds the load generator itself used (user + system). */
   cpuSeconds: number;
+}
+
+/** The slowest requests of an open-loop phase, by when they were due, to tell stalls from queueing. */
+export interface StallReport {
+  /** The slowest requests: seconds into the window when each was due, and its latency (ms). */
+  slowest: { atS: number; ms: number }[];
+  /** Requests over 25 ms (the p99 target) due in each second of the window. */
+  over25PerSecond: number[];
+}
+
+/**
+ * Each open-loop request's due time and latency. A stall (the server's event loop held by a
+ * collection, a checkpoint or a long commit) shows as a run of slow requests due together; queueing
+ * at a rate near capacity as slow requests spread through the phase.
+ */
+export class Stalls {
+  private readonly at = new Samples();
+  private readonly ms = new Samples();
+  constructor(private readonly from: number) {}
+  add(due: number, latency: number): void {
+    this.at.push(due - this.from);
+    this.ms.push(latency);
+  }
+  report(seconds: number, top = 10): StallReport {
+    const at = this.at.values();
+    const ms = this.ms.values();
+    const order = Array.from(ms.keys()).sort((a, b) => (ms[b] as number) - (ms[a] as number));
+    const over = Array.from({ length: Math.ceil(seconds) }, () => 0);
+    for (let i = 0; i < ms.length; i++) {
+      const second = Math.floor((at[i] as number) / 1000);
+      if ((ms[i] as number) > 25 && second >= 0 && second < over.length)
+        over[second] = (over[second] ?? 0) + 1;
+    }
+    return {
+      slowest: order
+        .slice(0, top)
+        .map((i) => ({ atS: round((at[i] as number) / 1000, 3), ms: round(ms[i] as number, 1) })),
+      over25PerSecond: over,
+    };
+  }
 }
 
 /** What the orchestrator asks the raw-store baseline process to do. */
