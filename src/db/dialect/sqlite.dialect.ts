@@ -256,7 +256,7 @@ export function openSqlite(
     options.sqliteCheckpointThread && !guestOf && config.filename !== ':memory:'
       ? startCheckpointer(config.filename, (error) => {
           // The commits checkpoint for themselves again, as SQLite does by default.
-          database.pragma('wal_autocheckpoint = 1000');
+          if (database.open) database.pragma('wal_autocheckpoint = 1000');
           options.onIdleError?.(error);
         })
       : undefined;
