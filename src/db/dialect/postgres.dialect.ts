@@ -1,9 +1,10 @@
-import { CompiledQuery, Kysely, type LogEvent, PostgresDialect, type SqlBool, sql } from 'kysely';
+import { Kysely, type LogEvent, PostgresDialect, type SqlBool, sql } from 'kysely';
 import pg from 'pg';
 import type { StoreConfig } from '../../config.js';
 import type { Database } from '../schema.js';
 import { namedStatementPool } from '../statement-cache.js';
 import { CommitOutcomeUnknown, commitMayHaveHappened, exactId } from '../store-errors.js';
+import { insertPadded } from './padded-rows.js';
 import { hostPools, listenOnHosts, parseHosts } from './postgres-hosts.js';
 import type {
   CustomerLookupRow,
@@ -16,10 +17,7 @@ import type {
 
 const PG_INT8_OID = 20;
 
-// A request's events in one statement of a few shapes: the rows rounded up to a hundred, the unused
-// ones null and left out by the where (a type is never null).
-const EVENT_ROWS_ROUNDED_TO = 100;
-const EVENTS_AT_ONCE = 2_000;
+// A request's events in one statement of a few shapes (padded-rows.ts; a type is never null).
 const eventInserts = new Map<number, string>();
 
 /**
@@ -211,16 +209,7 @@ export const postgresDialect: StoreDialect = {
   // escapes every quote of an array's elements (100 events of JSON: 100-190 µs of the request's
   // thread), while a text parameter goes as it is. PostgreSQL does the same work either way.
   async insertEvents(trx, orgId, at, types, data) {
-    for (let from = 0; from < types.length; from += EVENTS_AT_ONCE) {
-      const count = Math.min(EVENTS_AT_ONCE, types.length - from);
-      const rows = Math.ceil(count / EVENT_ROWS_ROUNDED_TO) * EVENT_ROWS_ROUNDED_TO;
-      const parameters: unknown[] = [orgId, at];
-      for (let i = from; i < from + rows; i++) {
-        if (i < from + count) parameters.push(types[i], data[i]);
-        else parameters.push(null, null);
-      }
-      await trx.executeQuery(CompiledQuery.raw(pgEventsInsert(rows), parameters));
-    }
+    await insertPadded(trx, types.length, 2, [orgId, at], (i) => [types[i], data[i]], pgEventsInsert);
   },
   eventHorizon: sql<number>`pg_snapshot_xmin(pg_current_snapshot())::text::bigint`,
   skipLocked: sql`for update skip locked`,

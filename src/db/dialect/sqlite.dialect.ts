@@ -1,13 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { CompiledQuery, Kysely, type LogEvent, type SqlBool, SqliteDialect, sql } from 'kysely';
+import { Kysely, type LogEvent, type SqlBool, SqliteDialect, sql } from 'kysely';
 import type { StoreConfig } from '../../config.js';
 import type { Database } from '../schema.js';
 import { FALLBACK_AUTOCHECKPOINT, startCheckpointer } from '../sqlite-checkpointer.js';
 import { newWriterTurns, SqliteGroupCommit, type WriterTurns } from '../sqlite-group-commit.js';
 import { cachingSqlite } from '../statement-cache.js';
 import { exactId } from '../store-errors.js';
+import { insertPadded } from './padded-rows.js';
 import type {
   CustomerLookupRow,
   CustomerStateRow,
@@ -16,7 +17,6 @@ import type {
   Store,
   StoreDialect,
   StoreOptions,
-  Trx,
 } from './store-dialect.js';
 
 // One group committer per database (see sqlite-group-commit.ts); PostgreSQL groups commits itself.
@@ -25,32 +25,14 @@ const groupCommits = new WeakMap<Db, SqliteGroupCommit<Database>>();
 // Lists travel as one JSON parameter, read back row by row with json_each.
 const jsonList = (values: unknown) => sql`json_each(${JSON.stringify(values)})`;
 
-// Rows go as a VALUES list of their count rounded up to a hundred, the unused rows null and left out
-// by a where on the first column (never null in a real row): a handful of statement shapes in all,
-// each compiled once. Its text is made here once, not by Kysely on every call (about 100 µs for 400
-// values), and the store reads it faster than rows sent as one JSON list: about 140 against 200 µs
-// for 100 issuals, 115 against 170 for 100 events, their JSON included.
-const ROWS_ROUNDED_TO = 100;
-// Well under SQLite's 32,766 parameters a statement; a bulk request writes at most 200 rows a table.
-const MOST_ROWS = 2_000;
+// SQLite's statement texts for padded rows (padded-rows.ts), made here once, not by Kysely on every
+// call (about 100 µs for 400 values); the store reads a VALUES list faster than rows sent as one JSON
+// list: about 140 against 200 µs for 100 issuals, 115 against 170 for 100 events, their JSON included.
 const statements = new Map<string, string>();
 
-/**
- * Inserts `count` rows, in one statement for any bulk request: `statement(list)` is its text, `list`
- * being a VALUES list; `before`, then each row's `width` values (`row(i)` is the i-th row; the
- * padding rows are nulls), are its parameters. `name` names the statement, for its text's cache.
- */
-async function insertPadded(
-  trx: Trx,
-  name: string,
-  count: number,
-  width: number,
-  before: readonly unknown[],
-  row: (i: number) => readonly unknown[],
-  statement: (list: string) => string,
-): Promise<void> {
-  for (let from = 0; from < count; from += MOST_ROWS) {
-    const rows = Math.min(Math.ceil((count - from) / ROWS_ROUNDED_TO) * ROWS_ROUNDED_TO, MOST_ROWS);
+/** `statement(list)` for `rows` rows of `width` placeholders, `list` being the VALUES list; cached by `name`. */
+function sqliteText(name: string, width: number, statement: (list: string) => string) {
+  return (rows: number): string => {
     const key = `${name} ${rows}`;
     let text = statements.get(key);
     if (text === undefined) {
@@ -58,14 +40,17 @@ async function insertPadded(
       text = statement(Array.from({ length: rows }, () => values).join(', '));
       statements.set(key, text);
     }
-    const parameters = [...before];
-    for (let i = from; i < from + rows; i++) {
-      if (i < count) parameters.push(...row(i));
-      else for (let c = 0; c < width; c++) parameters.push(null);
-    }
-    await trx.executeQuery(CompiledQuery.raw(text, parameters));
-  }
+    return text;
+  };
 }
+
+const EVENTS_TEXT = sqliteText(
+  'events',
+  3,
+  (list) => `insert into events (org_id, xid, id, type, at, data)
+      select ?, 0, (select value from id_sequences where name = 'events') + column1, column2, ?, column3
+      from (values ${list}) where column1 is not null`,
+);
 
 export const sqliteDialect: StoreDialect = {
   name: 'sqlite',
@@ -107,12 +92,15 @@ export const sqliteDialect: StoreDialect = {
       columns.map((_, i) => `column${i + 1}`).join(', ');
     return insertPadded(
       trx,
-      `${table} (${names})`,
       rows.length,
       columns.length,
       fixed.map((c) => c.value),
       (i) => rows[i] as readonly unknown[],
-      (list) => `${head} from (values ${list}) where column1 is not null`,
+      sqliteText(
+        `${table} (${names})`,
+        columns.length,
+        (list) => `${head} from (values ${list}) where column1 is not null`,
+      ),
     );
   },
 
@@ -209,17 +197,7 @@ export const sqliteDialect: StoreDialect = {
   // come from the 'events' counter, moved past the request's events by one update after the insert
   // (a row trigger did it before, an update a row: a third of the insert's time).
   async insertEvents(trx, orgId, at, types, data) {
-    await insertPadded(
-      trx,
-      'events',
-      types.length,
-      3,
-      [orgId, at],
-      (i) => [i + 1, types[i], data[i]],
-      (list) => `insert into events (org_id, xid, id, type, at, data)
-      select ?, 0, (select value from id_sequences where name = 'events') + column1, column2, ?, column3
-      from (values ${list}) where column1 is not null`,
-    );
+    await insertPadded(trx, types.length, 3, [orgId, at], (i) => [i + 1, types[i], data[i]], EVENTS_TEXT);
     await sql`update id_sequences set value = value + ${types.length} where name = 'events'`.execute(trx);
   },
   eventHorizon: sql<number>`1`,
