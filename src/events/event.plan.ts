@@ -2,7 +2,7 @@ import type { BulkItem } from '../client/types.js';
 import type { PlanCustomer } from '../promotions/bulk-item.js';
 import type { ActiveEarn, NewEarn, NewIssual, WriteStamp } from '../promotions/enrolment.repository.js';
 import type { Promotion } from '../promotions/promotion.model.js';
-import type { EventData, NewEvent } from './event.model.js';
+import { type EventData, type NewEvent, newEvent } from './event.model.js';
 
 /**
  * The events of one request's writes: pure, so that "one event per record created or revoked, none
@@ -27,7 +27,7 @@ function base(promotion: Promotion, stamp: WriteStamp, customerId: number, sourc
  * `JSON.stringify` of base()'s data, and of it with an earnedId, from text made once a request: a
  * request's hundred events share all but their customer, source and ids, and JSON.stringify of each
  * took about a tenth of the server's time on a request outside the store. Its fields are base()'s,
- * in base()'s order (the unit tests compare the two); a number's text (String) needs no escaping.
+ * in base()'s order (the unit tests compare it with JSON.stringify of that data); a number's text (String) needs no escaping.
  */
 function baseJson(promotion: Promotion, stamp: WriteStamp) {
   const head =
@@ -59,18 +59,10 @@ export function grantEvents(
   const json = baseJson(promotion, stamp);
   const events: NewEvent[] = [];
   for (const i of issuals) {
-    events.push({
-      type: 'promotion.enrolled',
-      data: base(promotion, stamp, i.customerId, i.source, i.id),
-      json: json(i.customerId, i.source, i.id),
-    });
+    events.push({ type: 'promotion.enrolled', json: json(i.customerId, i.source, i.id) });
   }
   for (const e of earns) {
-    events.push({
-      type: 'promotion.earned',
-      data: { ...base(promotion, stamp, e.customerId, e.source, e.issualId), earnedId: String(e.id) },
-      json: json(e.customerId, e.source, e.issualId, e.id),
-    });
+    events.push({ type: 'promotion.earned', json: json(e.customerId, e.source, e.issualId, e.id) });
   }
   return events;
 }
@@ -93,21 +85,22 @@ export function revokeEvents(
     const result = item.result;
     if (!result || item.errors.length > 0 || customer === undefined || typeof customer === 'number') return;
     if (result.revokedIssualId !== undefined) {
-      events.push({
-        type: 'promotion.enrolment_revoked',
-        data: base(promotion, stamp, customer.id, customer.source, Number(result.revokedIssualId)),
-      });
+      events.push(
+        newEvent(
+          'promotion.enrolment_revoked',
+          base(promotion, stamp, customer.id, customer.source, Number(result.revokedIssualId)),
+        ),
+      );
     }
     for (const earnedId of result.revokedEarnIds ?? []) {
       const issualId = issualOf.get(earnedId) ?? Number(result.revokedIssualId ?? result.issualId);
-      events.push({
-        type: 'promotion.earn_revoked',
-        // Events keep their string ids (docs/events.md), whatever the revoke page answers.
-        data: {
+      // Events keep their string ids (docs/events.md), whatever the revoke page answers.
+      events.push(
+        newEvent('promotion.earn_revoked', {
           ...base(promotion, stamp, customer.id, customer.source, issualId),
           earnedId: String(earnedId),
-        },
-      });
+        }),
+      );
     }
   });
   return events;

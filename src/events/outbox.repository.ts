@@ -1,5 +1,5 @@
 import type { Dialect, Trx } from '../db/database.js';
-import { dataJson, type NewEvent } from './event.model.js';
+import type { NewEvent } from './event.model.js';
 
 export type Outbox = ReturnType<typeof createOutbox>;
 
@@ -14,7 +14,7 @@ export function createOutbox(dialect: Dialect) {
         orgId,
         at,
         events.map((e) => e.type),
-        events.map(dataJson),
+        events.map((e) => e.json),
       );
     },
   };

@@ -1,6 +1,6 @@
 import type { Store } from '../../src/db/database.js';
 import { writeTransaction } from '../../src/db/database.js';
-import type { EventType, NewEvent } from '../../src/events/event.model.js';
+import { type EventType, type NewEvent, newEvent } from '../../src/events/event.model.js';
 import { createOutbox } from '../../src/events/outbox.repository.js';
 import type { TestApp } from '../helpers/test-app.js';
 
@@ -17,19 +17,16 @@ export async function writeEvents(
 
 export function someEvent(type: EventType, n: number, requestId = `req-${n}`): NewEvent {
   const revoke = type.endsWith('revoked');
-  return {
-    type,
-    data: {
-      programId: 1,
-      promotionId: 2,
-      customerId: 1000 + n,
-      issualId: String(5000 + n),
-      ...(type.includes('earn') && !type.includes('enrol') ? { earnedId: String(9000 + n) } : {}),
-      source: revoke ? 'WEBSITE' : 'INSTORE',
-      requestId,
-      credential: 'till:test',
-    },
-  };
+  return newEvent(type, {
+    programId: 1,
+    promotionId: 2,
+    customerId: 1000 + n,
+    issualId: String(5000 + n),
+    ...(type.includes('earn') && !type.includes('enrol') ? { earnedId: String(9000 + n) } : {}),
+    source: revoke ? 'WEBSITE' : 'INSTORE',
+    requestId,
+    credential: 'till:test',
+  });
 }
 
 export async function newOrg(t: TestApp): Promise<number> {

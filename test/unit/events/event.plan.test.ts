@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { newEvent } from '../../../src/events/event.model.js';
 import { grantEvents, revokeEvents } from '../../../src/events/event.plan.js';
 import { completeGrant, planGrant } from '../../../src/promotions/grant.plan.js';
 import { planRevoke } from '../../../src/promotions/revoke.plan.js';
@@ -22,11 +23,7 @@ describe('the events of a request', () => {
     const direct = promotion({ type: 'DIRECT', maxEarnsPerCustomer: 1 });
     const plan = planGrant('EARN', direct, [customer(1), 8015, customer(2), customer(2)], states());
     const { issuals, earns } = completeGrant(plan, direct, { issuals: [10, 11], earns: [20, 21] });
-    const withJson = (type: string, d: ReturnType<typeof data>) => ({
-      type,
-      data: d,
-      json: JSON.stringify(d),
-    });
+    const withJson = (type: string, d: ReturnType<typeof data>) => ({ type, json: JSON.stringify(d) });
     expect(grantEvents(direct, stamp, issuals, earns)).toStrictEqual([
       withJson('promotion.enrolled', data(1, '10')),
       withJson('promotion.enrolled', data(2, '11')),
@@ -56,8 +53,26 @@ describe('the events of a request', () => {
           earns: [20, 2 ** 53 - 1],
         });
         const events = grantEvents(direct, { ...stamp, by: text, requestId: text }, issuals, earns);
-        expect(events).toHaveLength(4);
-        for (const event of events) expect(event.json).toBe(JSON.stringify(event.data));
+        // The fields of docs/events.md, in their order, as JSON.stringify writes them.
+        const expected = (customerId: number, issualId: string, source: string, earnedId?: string) => ({
+          programId: 5,
+          promotionId: 70,
+          ...(promoIdentifier !== null ? { promoIdentifier } : {}),
+          customerId,
+          issualId,
+          source,
+          requestId: text,
+          credential: text,
+          ...(earnedId !== undefined ? { earnedId } : {}),
+        });
+        expect(events.map((e) => e.json)).toStrictEqual(
+          [
+            expected(1, '10', text),
+            expected(2, '11', 'INSTORE'),
+            expected(1, '10', text, '20'),
+            expected(2, '11', 'INSTORE', String(2 ** 53 - 1)),
+          ].map((d) => JSON.stringify(d)),
+        );
       }
     }
   });
@@ -68,7 +83,8 @@ describe('the events of a request', () => {
       issuals: [10],
       earns: [],
     });
-    expect(grantEvents(plain, stamp, issuals, earns)[0]?.data).not.toHaveProperty('promoIdentifier');
+    const [event] = grantEvents(plain, stamp, issuals, earns);
+    expect(JSON.parse(event?.json ?? '{}')).not.toHaveProperty('promoIdentifier');
   });
 
   it('of a revoke are one per issual and earn revoked, with the source the revoking request gave', () => {
@@ -84,12 +100,12 @@ describe('the events of a request', () => {
     expect(revokeEvents(promotion(), stamp, customers, refused.items, earns)).toStrictEqual([]);
     const all = planRevoke('REVOKE_EARN', promotion(), customers, enrolled(), earns);
     expect(revokeEvents(promotion(), stamp, customers, all.items, earns)).toStrictEqual([
-      { type: 'promotion.earn_revoked', data: { ...data(1, '40', { earnedId: '30' }), ...website } },
-      { type: 'promotion.earn_revoked', data: { ...data(1, '40', { earnedId: '31' }), ...website } },
+      newEvent('promotion.earn_revoked', { ...data(1, '40', { earnedId: '30' }), ...website }),
+      newEvent('promotion.earn_revoked', { ...data(1, '40', { earnedId: '31' }), ...website }),
     ]);
     const plan = planRevoke('REVOKE_ENROL', promotion(), customers, enrolled(), []);
     expect(revokeEvents(promotion(), stamp, customers, plan.items, [])).toStrictEqual([
-      { type: 'promotion.enrolment_revoked', data: { ...data(1, '40'), ...website } },
+      newEvent('promotion.enrolment_revoked', { ...data(1, '40'), ...website }),
     ]);
     const one = planRevoke(
       'REVOKE_EARN',
@@ -99,7 +115,7 @@ describe('the events of a request', () => {
       earns,
     );
     expect(revokeEvents(promotion(), stamp, [customer(1)], one.items, earns)).toStrictEqual([
-      { type: 'promotion.earn_revoked', data: data(1, '40', { earnedId: '31' }) },
+      newEvent('promotion.earn_revoked', data(1, '40', { earnedId: '31' })),
     ]);
   });
 });
