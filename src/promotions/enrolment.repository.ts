@@ -2,6 +2,7 @@ import { type RawBuilder, type Selectable, sql } from 'kysely';
 import type { CustomerIdentifierName } from '../contract/enums.contract.js';
 import { type Store, type Trx, writeTransaction } from '../db/database.js';
 import type { SourceColumn } from '../db/dialect/store-dialect.js';
+import { runFixed } from '../db/fixed-statement.js';
 import { allocateIds } from '../db/id-sequences.js';
 import type { PromotionsTable } from '../db/schema.js';
 import type { NewEvent } from '../events/event.model.js';
@@ -105,13 +106,17 @@ type PromotionRow = { [K in keyof Selectable<PromotionsTable>]: Selectable<Promo
 const PROMOTION_SELECT = sql.raw(PROMOTION_COLUMNS.map((c) => `pr.${c}`).join(', '));
 const NO_MATCH = sql` and false`;
 
-/** The join condition that picks the promotion `ref` names (by id, identifier or both). */
-function promotionMatch(ref: PromotionRef): RawBuilder<unknown> {
-  if (ref.promotionId === 'invalid') return NO_MATCH;
+/** The join condition that picks the promotion `ref` names (by id, identifier or both), and its values. */
+function promotionMatch(ref: PromotionRef): { shape: string; values: unknown[]; match: RawBuilder<unknown> } {
+  if (ref.promotionId === 'invalid') return { shape: 'none', values: [], match: NO_MATCH };
   const byId = ref.promotionId === null ? sql`` : sql` and pr.id = ${ref.promotionId}`;
   const byIdentifier =
     ref.promoIdentifier === null ? sql`` : sql` and pr.promo_identifier = ${ref.promoIdentifier}`;
-  return sql`${byId}${byIdentifier}`;
+  return {
+    shape: `${ref.promotionId !== null} ${ref.promoIdentifier !== null}`,
+    values: [ref.promotionId, ref.promoIdentifier].filter((v) => v !== null),
+    match: sql`${byId}${byIdentifier}`,
+  };
 }
 
 export function createEnrolmentRepository(store: Store) {
@@ -226,9 +231,15 @@ export function createEnrolmentRepository(store: Store) {
       ref: PromotionRef,
     ): Promise<{ programExists: boolean; promotion: Promotion | null }> {
       // A raw statement of one of four shapes: the query builder took about 25 µs a request to build it.
-      const { rows } = await sql<PromotionRow>`select ${PROMOTION_SELECT}
-        from programs as p left join promotions as pr on pr.org_id = p.org_id and pr.program_id = p.id${promotionMatch(ref)}
-        where p.org_id = ${orgId} and p.id = ${programId}`.execute(db);
+      const { shape, values, match } = promotionMatch(ref);
+      const rows = await runFixed<PromotionRow>(
+        db,
+        `findPromotion ${shape}`,
+        [...values, orgId, programId],
+        () => sql`select ${PROMOTION_SELECT}
+        from programs as p left join promotions as pr on pr.org_id = p.org_id and pr.program_id = p.id${match}
+        where p.org_id = ${orgId} and p.id = ${programId}`,
+      );
       const program = rows[0];
       if (!program) return { programExists: false, promotion: null };
       if (program.id === null) return { programExists: true, promotion: null };

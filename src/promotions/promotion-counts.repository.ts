@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Trx } from '../db/database.js';
+import { runFixed } from '../db/fixed-statement.js';
 import { type CountDelta, MS_PER_DAY, shardOf } from './promotion-counts.plan.js';
 
 /** Who wrote and when, as the enrolment repository stamps its records. */
@@ -24,9 +25,22 @@ export async function addPromotionCounts(
   promotionId: number,
   d: CountDelta,
 ): Promise<void> {
-  const shard = shardOf(stamp.at, stamp.requestId);
-  await sql`insert into promotion_day_counts as t (org_id, promotion_id, day, shard, issuals, issuals_revoked, earns, earns_revoked, customers)
-    values (${stamp.orgId}, ${promotionId}, ${Math.floor(stamp.at / MS_PER_DAY)}, ${shard},
-      ${d.issuals}, ${d.issualsRevoked}, ${d.earns}, ${d.earnsRevoked}, ${d.customers})
-    on conflict (org_id, promotion_id, day, shard) do update set ${ADD}`.execute(trx);
+  const values = [
+    stamp.orgId,
+    promotionId,
+    Math.floor(stamp.at / MS_PER_DAY),
+    shardOf(stamp.at, stamp.requestId),
+    d.issuals,
+    d.issualsRevoked,
+    d.earns,
+    d.earnsRevoked,
+    d.customers,
+  ];
+  await runFixed(
+    trx,
+    'add promotion counts',
+    values,
+    () => sql`insert into promotion_day_counts as t (org_id, promotion_id, day, shard, issuals, issuals_revoked, earns, earns_revoked, customers)
+    values (${sql.join(values)}) on conflict (org_id, promotion_id, day, shard) do update set ${ADD}`,
+  );
 }

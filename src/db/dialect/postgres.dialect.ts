@@ -1,6 +1,7 @@
 import { Kysely, type LogEvent, PostgresDialect, type SqlBool, sql } from 'kysely';
 import pg from 'pg';
 import type { StoreConfig } from '../../config.js';
+import { runFixed } from '../fixed-statement.js';
 import type { Database } from '../schema.js';
 import { namedStatementPool } from '../statement-cache.js';
 import { CommitOutcomeUnknown, commitMayHaveHappened, exactId } from '../store-errors.js';
@@ -85,15 +86,23 @@ export const postgresDialect: StoreDialect = {
   // Rows travel as one array parameter a column, whatever their number: one statement shape.
   async insertRows(trx, table, fixed, columns, rows) {
     if (rows.length === 0) return;
-    const lists = columns.map((c, i) => sql`${rows.map((row) => row[i])}::${sql.raw(c.type)}[]`);
-    const names = sql.raw([...fixed, ...columns].map((c) => c.name).join(', '));
-    const values = sql.join([
-      ...fixed.map((c) => sql`${c.value}`),
-      ...columns.map((c) => sql.raw(`r.${c.name}`)),
-    ]);
-    const rowNames = sql.raw(columns.map((c) => c.name).join(', '));
-    await sql`insert into ${sql.table(table)} (${names})
-      select ${values} from unnest(${sql.join(lists)}) as r(${rowNames})`.execute(trx);
+    const columnValues = columns.map((_, i) => rows.map((row) => row[i]));
+    const names = [...fixed, ...columns].map((c) => c.name).join(', ');
+    await runFixed(
+      trx,
+      `postgres insert ${table} (${names}) ${columns.map((c) => c.type).join(' ')}`,
+      [...fixed.map((c) => c.value), ...columnValues],
+      () => {
+        const lists = columns.map((c, i) => sql`${columnValues[i]}::${sql.raw(c.type)}[]`);
+        const values = sql.join([
+          ...fixed.map((c) => sql`${c.value}`),
+          ...columns.map((c) => sql.raw(`r.${c.name}`)),
+        ]);
+        const rowNames = sql.raw(columns.map((c) => c.name).join(', '));
+        return sql`insert into ${sql.table(table)} (${sql.raw(names)})
+      select ${values} from unnest(${sql.join(lists)}) as r(${rowNames})`;
+      },
+    );
   },
 
   async lockKind(trx, kind) {
@@ -106,19 +115,29 @@ export const postgresDialect: StoreDialect = {
     const keys = [...new Set(seconds.map((second) => lockKey(first, second)))]
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
       .map(String);
-    await sql`select pg_advisory_xact_lock(k) from unnest(${keys}::bigint[]) as t(k)`.execute(trx);
+    await runFixed(
+      trx,
+      'postgres lock pairs',
+      [keys],
+      () => sql`select pg_advisory_xact_lock(k) from unnest(${keys}::bigint[]) as t(k)`,
+    );
   },
 
   // Real sequences, so that concurrent transactions never wait on each other for ids.
   async nextIds(trx, wanted) {
-    const parts = wanted.map(
-      ([name, n]) =>
-        sql`select ${name}::text as name, nextval(${`${name}_id_seq`}::regclass)::text as id from generate_series(1, ${n}::int)`,
+    const values = wanted.flatMap(([name, n]) => [name, `${name}_id_seq`, n]);
+    const rows = await runFixed<{ name: SequenceName; id: string }>(
+      trx,
+      `postgres nextIds ${wanted.map(([name]) => name).join(' ')}`,
+      values,
+      () => {
+        const parts = wanted.map(
+          ([name, n]) =>
+            sql`select ${name}::text as name, nextval(${`${name}_id_seq`}::regclass)::text as id from generate_series(1, ${n}::int)`,
+        );
+        return sql`${sql.join(parts, sql` union all `)}`;
+      },
     );
-    const { rows } = await sql<{
-      name: SequenceName;
-      id: string;
-    }>`${sql.join(parts, sql` union all `)}`.execute(trx);
     // int8 arrives as digits: past 2^53-1, Number() would round them into another record's id.
     return rows.map((row) => [row.name, exactId(row.name, row.id)]);
   },
@@ -143,18 +162,22 @@ export const postgresDialect: StoreDialect = {
    * customer. LIMIT 1 (an identifier is unique in the org) keeps the subquery from being flattened
    * into a join, so each key is one probe of the identifier's own index.
    */
-  async findCustomers(trx, orgId, programId, column, keys) {
-    const type = typeof keys[0] === 'string' ? sql`text[]` : sql`bigint[]`;
-    const { rows } = await sql<CustomerLookupRow>`
+  findCustomers(trx, orgId, programId, column, keys) {
+    const texts = typeof keys[0] === 'string';
+    const distinct = [...new Set(keys)];
+    const shape = `postgres findCustomers ${column} ${texts ? 'text' : 'bigint'}`;
+    return runFixed<CustomerLookupRow>(trx, shape, [programId, distinct, orgId], () => {
+      const type = texts ? sql`text[]` : sql`bigint[]`;
+      return sql`
     select c.id, c.key,
       exists (select 1 from program_members m
         where m.org_id = c.org_id and m.program_id = ${programId} and m.customer_id = c.id) as member,
       array_to_string(array(select s.source from customer_sources s
         where s.org_id = c.org_id and s.customer_id = c.id), ',') as sources
-    from unnest(${[...new Set(keys)]}::${type}) as k(key)
+    from unnest(${distinct}::${type}) as k(key)
     cross join lateral (select c.id, c.org_id, ${sql.ref(column)} as key from customers c
-      where c.org_id = ${orgId} and ${sql.ref(column)} = k.key limit 1) c`.execute(trx);
-    return rows;
+      where c.org_id = ${orgId} and ${sql.ref(column)} = k.key limit 1) c`;
+    });
   },
 
   /**
@@ -162,18 +185,20 @@ export const postgresDialect: StoreDialect = {
    * index probe, and the earns are counted beside it. Probes per customer rather than a join, so that
    * no statistics can turn it into a scan of the promotion's issuals.
    */
-  async customerStates(trx, orgId, promotionId, customerIds, countEarns) {
-    const earns = countEarns
-      ? sql`(select count(*) from earns e where e.org_id = ${orgId} and e.promotion_id = ${promotionId}
+  customerStates(trx, orgId, promotionId, customerIds, countEarns) {
+    const values = [...(countEarns ? [orgId, promotionId] : []), customerIds, orgId, promotionId];
+    return runFixed<CustomerStateRow>(trx, `postgres states ${countEarns}`, values, () => {
+      const earns = countEarns
+        ? sql`(select count(*) from earns e where e.org_id = ${orgId} and e.promotion_id = ${promotionId}
         and e.customer_id = k.customer_id and e.revoked_at is null)`
-      : sql`null`;
-    const { rows } = await sql<CustomerStateRow>`
+        : sql`null`;
+      return sql`
     select k.customer_id, s.total, s.active_id, ${earns} as active_earns
     from unnest(${customerIds}::bigint[]) as k(customer_id)
     cross join lateral (select count(*) as total, max(i.id) filter (where i.revoked_at is null) as active_id
       from issuals i where i.org_id = ${orgId} and i.promotion_id = ${promotionId}
-        and i.customer_id = k.customer_id) s`.execute(trx);
-    return rows;
+        and i.customer_id = k.customer_id) s`;
+    });
   },
 
   forUpdate(query, skipLocked) {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, type LogEvent, type SqlBool, SqliteDialect, sql } from 'kysely';
 import type { StoreConfig } from '../../config.js';
+import { runFixed } from '../fixed-statement.js';
 import type { Database } from '../schema.js';
 import { FALLBACK_AUTOCHECKPOINT, startCheckpointer } from '../sqlite-checkpointer.js';
 import { newWriterTurns, SqliteGroupCommit, type WriterTurns } from '../sqlite-group-commit.js';
@@ -109,15 +110,19 @@ export const sqliteDialect: StoreDialect = {
   async lockPairs() {},
 
   async nextIds(trx, wanted) {
-    // A raw statement: the query builder took about 10 µs a request to build it.
     const increments = sql.join(
       wanted.map(([name, n]) => sql`when ${name} then ${n}`),
       sql` `,
     );
-    const names = sql.join(wanted.map(([name]) => name));
-    const { rows } = await sql<{ name: string; value: number }>`update id_sequences
+    const names = wanted.map(([name]) => name);
+    const rows = await runFixed<{ name: string; value: number }>(
+      trx,
+      `sqlite nextIds ${names.join(' ')}`,
+      [...wanted.flat(), ...names],
+      () => sql`update id_sequences
       set value = value + case name ${increments} else 0 end
-      where name in (${names}) returning name, value`.execute(trx);
+      where name in (${sql.join(names)}) returning name, value`,
+    );
     const ids: [SequenceName, number][] = [];
     for (const row of rows) {
       const n = wanted.find(([name]) => name === row.name)?.[1] ?? 0;
@@ -146,16 +151,21 @@ export const sqliteDialect: StoreDialect = {
    * SQLite's planner picks the identifier's index for a list of keys by itself, with or without
    * statistics (test/plans). Membership and sources are correlated subqueries: a few index probes each.
    */
-  async findCustomers(trx, orgId, programId, column, keys) {
-    const { rows } = await sql<CustomerLookupRow>`
+  findCustomers(trx, orgId, programId, column, keys) {
+    const list = JSON.stringify(keys);
+    return runFixed<CustomerLookupRow>(
+      trx,
+      `sqlite findCustomers ${column}`,
+      [programId, orgId, list],
+      () => sql`
     select c.id, ${sql.ref(column)} as key,
       exists (select 1 from program_members m
         where m.org_id = c.org_id and m.program_id = ${programId} and m.customer_id = c.id) as member,
       (select group_concat(s.source, ',') from customer_sources s
         where s.org_id = c.org_id and s.customer_id = c.id) as sources
     from customers c
-    where c.org_id = ${orgId} and ${sql.ref(column)} in (select value from ${jsonList(keys)})`.execute(trx);
-    return rows;
+    where c.org_id = ${orgId} and ${sql.ref(column)} in (select value from json_each(${list}))`,
+    );
   },
 
   /**
@@ -165,19 +175,30 @@ export const sqliteDialect: StoreDialect = {
    */
   async customerStates(trx, orgId, promotionId, customerIds, countEarns) {
     const ids = JSON.stringify(customerIds);
-    const { rows } = await sql<CustomerStateRow>`
+    const values = [orgId, promotionId, ids];
+    const rows = await runFixed<CustomerStateRow>(
+      trx,
+      'sqlite issual states',
+      values,
+      () => sql`
     select customer_id, count(*) as total, max(case when revoked_at is null then id end) as active_id,
       null as active_earns
     from issuals where org_id = ${orgId} and promotion_id = ${promotionId}
       and customer_id in (select value from json_each(${ids}))
-    group by customer_id`.execute(trx);
+    group by customer_id`,
+    );
     if (!countEarns) return rows;
-    const earns = await sql<CustomerStateRow>`
+    const earns = await runFixed<CustomerStateRow>(
+      trx,
+      'sqlite earn states',
+      values,
+      () => sql`
     select customer_id, null as total, null as active_id, count(*) as active_earns
     from earns where org_id = ${orgId} and promotion_id = ${promotionId} and revoked_at is null
       and customer_id in (select value from json_each(${ids}))
-    group by customer_id`.execute(trx);
-    return [...rows, ...earns.rows];
+    group by customer_id`,
+    );
+    return [...rows, ...earns];
   },
 
   // The write transaction took the database's write lock when it began: no other can touch the rows.
@@ -198,7 +219,13 @@ export const sqliteDialect: StoreDialect = {
   // (a row trigger did it before, an update a row: a third of the insert's time).
   async insertEvents(trx, orgId, at, types, data) {
     await insertPadded(trx, types.length, 3, [orgId, at], (i) => [i + 1, types[i], data[i]], EVENTS_TEXT);
-    await sql`update id_sequences set value = value + ${types.length} where name = 'events'`.execute(trx);
+    const n = types.length;
+    await runFixed(
+      trx,
+      'sqlite events advance',
+      [n],
+      () => sql`update id_sequences set value = value + ${n} where name = 'events'`,
+    );
   },
   eventHorizon: sql<number>`1`,
   // Writers take the whole database in turn: there is no row lock to pass over.
