@@ -27,7 +27,8 @@ function base(promotion: Promotion, stamp: WriteStamp, customerId: number, sourc
  * `JSON.stringify` of base()'s data, and of it with an earnedId, from text made once a request: a
  * request's hundred events share all but their customer, source and ids, and JSON.stringify of each
  * took about a tenth of the server's time on a request outside the store. Its fields are base()'s,
- * in base()'s order (the unit tests compare it with JSON.stringify of that data); a number's text (String) needs no escaping.
+ * in base()'s order (the unit tests compare it with JSON.stringify of that data); a number's text
+ * (String) needs no escaping.
  */
 function baseJson(promotion: Promotion, stamp: WriteStamp) {
   const head =

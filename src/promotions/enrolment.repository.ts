@@ -106,16 +106,25 @@ type PromotionRow = { [K in keyof Selectable<PromotionsTable>]: Selectable<Promo
 const PROMOTION_SELECT = sql.raw(PROMOTION_COLUMNS.map((c) => `pr.${c}`).join(', '));
 const NO_MATCH = sql` and false`;
 
-/** The join condition that picks the promotion `ref` names (by id, identifier or both), and its values. */
-function promotionMatch(ref: PromotionRef): { shape: string; values: unknown[]; match: RawBuilder<unknown> } {
-  if (ref.promotionId === 'invalid') return { shape: 'none', values: [], match: NO_MATCH };
-  const byId = ref.promotionId === null ? sql`` : sql` and pr.id = ${ref.promotionId}`;
-  const byIdentifier =
-    ref.promoIdentifier === null ? sql`` : sql` and pr.promo_identifier = ${ref.promoIdentifier}`;
+/**
+ * The join condition that picks the promotion `ref` names (by id, identifier or both): its shape, its
+ * values, and the condition itself (built only when its shape is first compiled).
+ */
+function promotionMatch(ref: PromotionRef): {
+  shape: string;
+  values: unknown[];
+  match: () => RawBuilder<unknown>;
+} {
+  const { promotionId: id, promoIdentifier: identifier } = ref;
+  if (id === 'invalid') return { shape: 'none', values: [], match: () => NO_MATCH };
   return {
-    shape: `${ref.promotionId !== null} ${ref.promoIdentifier !== null}`,
-    values: [ref.promotionId, ref.promoIdentifier].filter((v) => v !== null),
-    match: sql`${byId}${byIdentifier}`,
+    shape: `${id !== null} ${identifier !== null}`,
+    values: [id, identifier].filter((v) => v !== null),
+    match: () => {
+      const byId = id === null ? sql`` : sql` and pr.id = ${id}`;
+      const byIdentifier = identifier === null ? sql`` : sql` and pr.promo_identifier = ${identifier}`;
+      return sql`${byId}${byIdentifier}`;
+    },
   };
 }
 
@@ -237,7 +246,7 @@ export function createEnrolmentRepository(store: Store) {
         `findPromotion ${shape}`,
         [...values, orgId, programId],
         () => sql`select ${PROMOTION_SELECT}
-        from programs as p left join promotions as pr on pr.org_id = p.org_id and pr.program_id = p.id${match}
+        from programs as p left join promotions as pr on pr.org_id = p.org_id and pr.program_id = p.id${match()}
         where p.org_id = ${orgId} and p.id = ${programId}`,
       );
       const program = rows[0];

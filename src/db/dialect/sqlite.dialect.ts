@@ -110,18 +110,20 @@ export const sqliteDialect: StoreDialect = {
   async lockPairs() {},
 
   async nextIds(trx, wanted) {
-    const increments = sql.join(
-      wanted.map(([name, n]) => sql`when ${name} then ${n}`),
-      sql` `,
-    );
     const names = wanted.map(([name]) => name);
     const rows = await runFixed<{ name: string; value: number }>(
       trx,
       `sqlite nextIds ${names.join(' ')}`,
       [...wanted.flat(), ...names],
-      () => sql`update id_sequences
+      () => {
+        const increments = sql.join(
+          wanted.map(([name, n]) => sql`when ${name} then ${n}`),
+          sql` `,
+        );
+        return sql`update id_sequences
       set value = value + case name ${increments} else 0 end
-      where name in (${sql.join(names)}) returning name, value`,
+      where name in (${sql.join(names)}) returning name, value`;
+      },
     );
     const ids: [SequenceName, number][] = [];
     for (const row of rows) {
