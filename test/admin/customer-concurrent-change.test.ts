@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/admin-helpers.js';
 import { type StandardOrg, seedStandardOrg } from '../helpers/fixtures.js';
 import { STORES } from '../helpers/stores.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -16,6 +17,10 @@ describe.runIf(STORES.includes('postgres'))(
     let t: TestApp;
     let org: StandardOrg;
     let other: pg.Client;
+    // Outside the transaction that holds the row: within one, pg_stat_activity is read once and
+    // then shows that first read for the rest of it, so a look taken before the PATCH reached the
+    // lock would never see it wait.
+    let watcher: pg.Client;
 
     beforeAll(async () => {
       t = await startTestApp('postgres');
@@ -23,11 +28,14 @@ describe.runIf(STORES.includes('postgres'))(
       const config = t.testStore.config;
       if (config.kind !== 'postgres') throw new Error('expected a PostgreSQL store');
       other = new pg.Client({ connectionString: config.connectionString });
+      watcher = new pg.Client({ connectionString: config.connectionString });
       await other.connect();
+      await watcher.connect();
     });
 
     afterAll(async () => {
       await other?.end();
+      await watcher?.end();
       await t?.close();
     });
 
@@ -43,13 +51,12 @@ describe.runIf(STORES.includes('postgres'))(
         mobile: '919900112233',
       });
       // Until the PATCH waits on the row this transaction holds.
-      for (;;) {
-        const { rows } = await other.query(
+      await waitFor(async () => {
+        const { rows } = await watcher.query(
           "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()",
         );
-        if (rows[0].n > 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+        return rows[0].n > 0;
+      }, 'the PATCH to wait on the row the other transaction holds');
       await other.query('commit');
 
       const answer = await patch;
