@@ -10,6 +10,19 @@ const ROWS_ROUNDED_TO = 100;
 // 200 rows a table.
 const MOST_ROWS = 2_000;
 
+const texts = new Map<string, string>();
+
+/** The statement `make(rows)` for `rows` padded rows, made once for each `name` and row count. */
+export function paddedText(name: string, rows: number, make: (rows: number) => string): string {
+  const key = `${name} ${rows}`;
+  let text = texts.get(key);
+  if (text === undefined) {
+    text = make(rows);
+    texts.set(key, text);
+  }
+  return text;
+}
+
 /**
  * Inserts `count` rows in as few statements as MOST_ROWS allows: `text(rows)` is the statement for
  * that many rows (a multiple of a hundred, cached by the dialect); its parameters are `before`, then

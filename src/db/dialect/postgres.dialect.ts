@@ -5,7 +5,7 @@ import { runFixed } from '../fixed-statement.js';
 import type { Database } from '../schema.js';
 import { namedStatementPool } from '../statement-cache.js';
 import { CommitOutcomeUnknown, commitMayHaveHappened, exactId } from '../store-errors.js';
-import { insertPadded } from './padded-rows.js';
+import { insertPadded, paddedText } from './padded-rows.js';
 import { hostPools, listenOnHosts, parseHosts } from './postgres-hosts.js';
 import type {
   CustomerLookupRow,
@@ -18,24 +18,20 @@ import type {
 
 const PG_INT8_OID = 20;
 
-// A request's events in one statement of a few shapes (padded-rows.ts; a type is never null).
-const eventInserts = new Map<number, string>();
-
 /**
- * The insert of `rows` events (a multiple of a hundred): $1 the org, $2 the time, then each row's
- * type and data (null for padding). The bench's raw-store baseline sends the same statement.
+ * The insert of `rows` events (a multiple of a hundred; padded-rows.ts, a type is never null): $1 the
+ * org, $2 the time, then each row's type and data (null for padding). The bench's raw-store baseline
+ * sends the same statement.
  */
 export function pgEventsInsert(rows: number): string {
-  let text = eventInserts.get(rows);
-  if (text === undefined) {
-    const list = Array.from({ length: rows }, (_, i) => `($${2 * i + 3}::text, $${2 * i + 4}::text)`);
-    text =
+  return paddedText('postgres events', rows, (n) => {
+    const list = Array.from({ length: n }, (_, i) => `($${2 * i + 3}::text, $${2 * i + 4}::text)`);
+    return (
       'insert into events (org_id, xid, id, type, at, data) ' +
       "select $1::bigint, pg_current_xact_id()::text::bigint, nextval('events_id_seq'), v.type, $2::bigint, v.data " +
-      `from (values ${list.join(', ')}) as v(type, data) where v.type is not null`;
-    eventInserts.set(rows, text);
-  }
-  return text;
+      `from (values ${list.join(', ')}) as v(type, data) where v.type is not null`
+    );
+  });
 }
 
 function lockKey(first: number, second: number): bigint {
