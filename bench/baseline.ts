@@ -9,7 +9,9 @@
 // started by run.ts.
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
+import { CompiledQuery } from 'kysely';
 import pg from 'pg';
+import { joinedWrites } from '../src/db/dialect/joined-writes.js';
 import { pgEventsInsert } from '../src/db/dialect/postgres.dialect.js';
 import { FALLBACK_AUTOCHECKPOINT, startCheckpointer } from '../src/db/sqlite-checkpointer.js';
 import { MS_PER_DAY, shardOf } from '../src/promotions/promotion-counts.plan.js';
@@ -406,18 +408,25 @@ async function postgresRunners(
           values: [table, `${table}_id_seq`, planned.length],
         });
         const newIds = allocated.rows.map((r) => Number(r.id));
-        await client.query({
-          ...q[table],
-          values: rowsOf(action, job.orgId, promotionId, planned, newIds),
-        });
         const extras = extrasOf(action, job, promotionId, planned, newIds);
         const eventValues: unknown[] = [job.orgId, extras.at];
         extras.types.forEach((type, i) => {
           eventValues.push(type, extras.data[i]);
         });
         for (let i = extras.types.length; i < BATCH; i++) eventValues.push(null, null);
-        await client.query({ ...q.events, values: eventValues });
-        await client.query({ ...q.counts, values: extras.counts });
+        // The records, their events and the counters in one statement, as the service sends them
+        // (StoreDialect.runWrites).
+        const [writes] = joinedWrites([
+          CompiledQuery.raw(q[table].text, rowsOf(action, job.orgId, promotionId, planned, newIds)),
+          CompiledQuery.raw(q.events.text, eventValues),
+          CompiledQuery.raw(q.counts.text, extras.counts),
+        ]);
+        if (!writes) throw new Error('the writes were not joined');
+        await client.query({
+          name: `bl_writes_${table}`,
+          text: writes.sql,
+          values: writes.parameters as unknown[],
+        });
         await client.query('commit');
       } catch (err) {
         await client.query('rollback').catch(() => undefined);

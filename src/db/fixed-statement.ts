@@ -17,6 +17,17 @@ export async function runFixed<R>(
   values: readonly unknown[],
   build: () => RawBuilder<R>,
 ): Promise<R[]> {
+  const { rows } = await db.executeQuery<R>(fixedQuery(db, shape, values, build));
+  return rows;
+}
+
+/** runFixed's statement, not sent: for statements sent together (StoreDialect.runWrites). */
+export function fixedQuery(
+  db: Db | Trx,
+  shape: string,
+  values: readonly unknown[],
+  build: () => RawBuilder<unknown>,
+): CompiledQuery {
   const dialect = db.getExecutor().adapter.constructor;
   let shapes = texts.get(dialect);
   if (!shapes) {
@@ -32,6 +43,5 @@ export async function runFixed<R>(
     text = compiled.sql;
     shapes.set(shape, text);
   }
-  const { rows } = await db.executeQuery<R>(CompiledQuery.raw(text, values as unknown[]));
-  return rows;
+  return CompiledQuery.raw(text, values as unknown[]);
 }

@@ -39,8 +39,6 @@ export function dryRunTx(tx: EnrolmentTx, overlay: DryOverlay): EnrolmentTx {
     });
   return {
     findCustomers: (...args) => tx.findCustomers(...args),
-    // A dry run writes nothing, counters included.
-    async addCounts() {},
     lockCustomers: (...args) => tx.lockCustomers(...args),
     async customerStates(orgId, promotionId, customerIds, countEarns) {
       const states = await tx.customerStates(orgId, promotionId, customerIds, countEarns);
@@ -70,7 +68,9 @@ export function dryRunTx(tx: EnrolmentTx, overlay: DryOverlay): EnrolmentTx {
     async allocateIds(issuals, earns) {
       return { issuals: placeholders(issuals), earns: placeholders(earns) };
     },
-    async insert(_stamp, issuals, earns) {
+    // A dry run writes nothing (counters and events included: it tells no other system of anything),
+    // and remembers the records it would have made.
+    async write(_stamp, _promotionId, { issuals, earns }) {
       for (const issual of issuals) {
         const added = overlay.issuals.get(issual.customerId);
         overlay.issuals.set(issual.customerId, { added: (added?.added ?? 0) + 1, active: issual.id });
@@ -82,7 +82,5 @@ export function dryRunTx(tx: EnrolmentTx, overlay: DryOverlay): EnrolmentTx {
       for (const id of issualIds) overlay.revokedIssuals.add(id);
       for (const id of earnIds) overlay.revokedEarns.add(id);
     },
-    // A dry run writes nothing, so it tells no other system of anything.
-    async appendEvents() {},
   };
 }

@@ -1,4 +1,4 @@
-import { type RawBuilder, type Selectable, sql } from 'kysely';
+import { type CompiledQuery, type RawBuilder, type Selectable, sql } from 'kysely';
 import type { CustomerIdentifierName } from '../contract/enums.contract.js';
 import { type Store, type Trx, writeTransaction } from '../db/database.js';
 import type { SourceColumn } from '../db/dialect/store-dialect.js';
@@ -12,7 +12,7 @@ import { findReplay, type IdempotencyKey, type StoredReplay, saveReplay } from '
 import { IDENTIFIER_COLUMNS, PROMOTION_COLUMNS, toPromotion } from './promotion.mapper.js';
 import type { Promotion } from './promotion.model.js';
 import type { CountDelta } from './promotion-counts.plan.js';
-import { addPromotionCounts } from './promotion-counts.repository.js';
+import { promotionCountsUpsert } from './promotion-counts.repository.js';
 
 export interface CustomerMatch {
   id: number;
@@ -70,13 +70,23 @@ export interface EnrolmentTx {
   /** The customers' active (unrevoked) earns in the promotion, oldest first. */
   activeEarns(orgId: number, promotionId: number, customerIds: number[]): Promise<ActiveEarn[]>;
   allocateIds(issuals: number, earns: number): Promise<{ issuals: number[]; earns: number[] }>;
-  insert(stamp: WriteStamp, issuals: NewIssual[], earns: NewEarn[]): Promise<void>;
   /** Marks issuals and earns revoked, with when and by whom; nothing is deleted. */
   revoke(stamp: WriteStamp, issualIds: number[], earnIds: number[]): Promise<void>;
-  /** The events of the request's writes, into the outbox: one statement, none when there are none. */
-  appendEvents(stamp: WriteStamp, events: readonly NewEvent[]): Promise<void>;
-  /** Adds what the request wrote to the promotion's counters (the management API's counts). */
-  addCounts(stamp: WriteStamp, promotionId: number, delta: CountDelta): Promise<void>;
+  /**
+   * What the request writes once planned, sent together (StoreDialect.runWrites: one statement and
+   * one round trip on PostgreSQL): its new records, their events into the outbox, and its promotion's
+   * counters (the management API's counts).
+   */
+  write(stamp: WriteStamp, promotionId: number, writes: RequestWrites): Promise<void>;
+}
+
+/** A request's writes after its plan; any part may be empty. */
+export interface RequestWrites {
+  issuals: readonly NewIssual[];
+  earns: readonly NewEarn[];
+  events: readonly NewEvent[];
+  /** Added to the promotion's counters of the day; null when the request changed none. */
+  counts: CountDelta | null;
 }
 
 export interface ActiveEarn {
@@ -134,7 +144,6 @@ export function createEnrolmentRepository(store: Store) {
 
   function tx(trx: Trx): EnrolmentTx {
     return {
-      appendEvents: (stamp, events) => outbox.append(trx, stamp.orgId, stamp.at, events),
       async findCustomers(orgId, programId, identifierName, keys) {
         if (keys.length === 0) return [];
         const rows = await dialect.findCustomers(
@@ -203,31 +212,32 @@ export function createEnrolmentRepository(store: Store) {
         }
       },
 
-      addCounts(stamp, promotionId, delta) {
-        return addPromotionCounts(trx, stamp, promotionId, delta);
-      },
-
       async allocateIds(issuals, earns) {
         return allocateIds(trx, dialect, { issuals, earns });
       },
 
-      async insert(stamp, issuals, earns) {
+      async write(stamp, promotionId, { issuals, earns, events, counts }) {
         // All of a request's rows in one statement a table, of a shape that does not change with
-        // their count (the dialect's insertRows), which the store compiles once.
+        // their count (the dialect's rowsInsert), which the store compiles once.
         const fixed = [
           { name: 'org_id', value: stamp.orgId },
           { name: 'created_at', value: stamp.at },
           { name: 'created_by', value: stamp.by },
           { name: 'request_id', value: stamp.requestId },
         ];
+        const queries: CompiledQuery[] = [];
         if (issuals.length > 0) {
           const rows = issuals.map((i) => [i.id, i.promotionId, i.customerId, i.source]);
-          await dialect.insertRows(trx, 'issuals', fixed, ISSUAL_SOURCE, rows);
+          queries.push(...dialect.rowsInsert(trx, 'issuals', fixed, ISSUAL_SOURCE, rows));
         }
         if (earns.length > 0) {
           const rows = earns.map((e) => [e.id, e.issualId, e.promotionId, e.customerId, e.source]);
-          await dialect.insertRows(trx, 'earns', fixed, EARN_SOURCE, rows);
+          queries.push(...dialect.rowsInsert(trx, 'earns', fixed, EARN_SOURCE, rows));
         }
+        queries.push(...outbox.queries(stamp.orgId, stamp.at, events));
+        // Last: on PostgreSQL the counter row stays locked until the commit, and requests share its shards.
+        if (counts) queries.push(promotionCountsUpsert(trx, stamp, promotionId, counts));
+        await dialect.runWrites(trx, queries);
       },
     };
   }

@@ -97,10 +97,8 @@ export function createEnrolmentService({ repository, clock, onEvents }: Enrolmen
     const ids = writes ? await tx.allocateIds(plan.issuals.length, plan.earns.length) : NO_IDS;
     const { items, issuals, earns } = completeGrant(plan, promotion, ids, namingOf(request, endpoint));
     const events = grantEvents(promotion, stamp, issuals, earns);
-    if (writes) await tx.insert(stamp, issuals, earns);
-    await tx.appendEvents(stamp, events);
-    // Last: on PostgreSQL the counter row stays locked until the commit, and requests share its shards.
-    if (writes) await tx.addCounts(stamp, promotion.id, grantCounts(issuals, earns, stored));
+    const counts = writes ? grantCounts(issuals, earns, stored) : null;
+    await tx.write(stamp, promotion.id, { issuals, earns, events, counts });
     return { items, events };
   }
 
@@ -120,9 +118,13 @@ export function createEnrolmentService({ repository, clock, onEvents }: Enrolmen
     const plan = planRevoke(action, promotion, customers, stored, earns, namingOf(request, endpoint));
     const events = revokeEvents(promotion, stamp, customers, plan.items, earns);
     await tx.revoke(stamp, plan.issualIds, plan.earnIds);
-    await tx.appendEvents(stamp, events);
     const counts = revokeCounts(plan.issualIds, plan.earnIds);
-    if (!isNoChange(counts)) await tx.addCounts(stamp, promotion.id, counts);
+    await tx.write(stamp, promotion.id, {
+      issuals: [],
+      earns: [],
+      events,
+      counts: isNoChange(counts) ? null : counts,
+    });
     return { items: plan.items, events };
   }
 

@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
-import type { Trx } from '../db/database.js';
-import { runFixed } from '../db/fixed-statement.js';
+import { type CompiledQuery, sql } from 'kysely';
+import type { Db, Trx } from '../db/database.js';
+import { fixedQuery } from '../db/fixed-statement.js';
 import { type CountDelta, MS_PER_DAY, shardOf } from './promotion-counts.plan.js';
 
 /** Who wrote and when, as the enrolment repository stamps its records. */
@@ -15,16 +15,16 @@ const ADD = sql`issuals = t.issuals + excluded.issuals, issuals_revoked = t.issu
   customers = t.customers + excluded.customers`;
 
 /**
- * Adds a request's counts to its promotion's counters of the day, in the request's own transaction:
- * one statement, whatever the number of customers (a promotion's totals are the sum of its days).
- * Both stores speak this upsert alike.
+ * The statement that adds a request's counts to its promotion's counters of the day, sent in the
+ * request's own transaction (StoreDialect.runWrites): one, whatever the number of customers (a
+ * promotion's totals are the sum of its days). Both stores speak this upsert alike.
  */
-export async function addPromotionCounts(
-  trx: Trx,
+export function promotionCountsUpsert(
+  db: Db | Trx,
   stamp: Stamp,
   promotionId: number,
   d: CountDelta,
-): Promise<void> {
+): CompiledQuery {
   const values = [
     stamp.orgId,
     promotionId,
@@ -36,8 +36,8 @@ export async function addPromotionCounts(
     d.earnsRevoked,
     d.customers,
   ];
-  await runFixed(
-    trx,
+  return fixedQuery(
+    db,
     'add promotion counts',
     values,
     () => sql`insert into promotion_day_counts as t (org_id, promotion_id, day, shard, issuals, issuals_revoked, earns, earns_revoked, customers)

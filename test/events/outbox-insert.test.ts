@@ -37,7 +37,7 @@ for (const kind of STORES) {
           .executeTakeFirst();
         const from = Number(before?.id ?? 0);
         await writeTransaction(t.store, (trx) =>
-          t.store.dialect.insertEvents(trx, 1, 1_700_000_000_000, types, data),
+          t.store.dialect.runWrites(trx, t.store.dialect.eventsInsert(1, 1_700_000_000_000, types, data)),
         );
         const rows = await t.store.db
           .selectFrom('events')

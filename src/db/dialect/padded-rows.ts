@@ -1,5 +1,4 @@
 import { CompiledQuery } from 'kysely';
-import type { Trx } from './store-dialect.js';
 
 // Rows go as a VALUES list of their count rounded up to a hundred, the unused rows null and left out
 // by a where on a column never null in a real row: a handful of statement shapes in all, each made
@@ -24,18 +23,19 @@ export function paddedText(name: string, rows: number, make: (rows: number) => s
 }
 
 /**
- * Inserts `count` rows in as few statements as MOST_ROWS allows: `text(rows)` is the statement for
- * that many rows (a multiple of a hundred, cached by the dialect); its parameters are `before`, then
- * each row's `width` values (`row(i)` is the i-th row; the padding rows are nulls).
+ * The statements that insert `count` rows, as few as MOST_ROWS allows (one for any bulk request):
+ * `text(rows)` is the statement for that many rows (a multiple of a hundred, cached by the dialect);
+ * its parameters are `before`, then each row's `width` values (`row(i)` is the i-th row; the padding
+ * rows are nulls).
  */
-export async function insertPadded(
-  trx: Trx,
+export function paddedInserts(
   count: number,
   width: number,
   before: readonly unknown[],
   row: (i: number) => readonly unknown[],
   text: (rows: number) => string,
-): Promise<void> {
+): CompiledQuery[] {
+  const queries: CompiledQuery[] = [];
   for (let from = 0; from < count; from += MOST_ROWS) {
     const rows = Math.min(Math.ceil((count - from) / ROWS_ROUNDED_TO) * ROWS_ROUNDED_TO, MOST_ROWS);
     const parameters = [...before];
@@ -43,6 +43,7 @@ export async function insertPadded(
       if (i < count) parameters.push(...row(i));
       else for (let c = 0; c < width; c++) parameters.push(null);
     }
-    await trx.executeQuery(CompiledQuery.raw(text(rows), parameters));
+    queries.push(CompiledQuery.raw(text(rows), parameters));
   }
+  return queries;
 }

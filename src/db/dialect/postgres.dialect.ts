@@ -1,11 +1,12 @@
 import { Kysely, type LogEvent, PostgresDialect, type SqlBool, sql } from 'kysely';
 import pg from 'pg';
 import type { StoreConfig } from '../../config.js';
-import { runFixed } from '../fixed-statement.js';
+import { fixedQuery, runFixed } from '../fixed-statement.js';
 import type { Database } from '../schema.js';
 import { namedStatementPool } from '../statement-cache.js';
 import { CommitOutcomeUnknown, commitMayHaveHappened, exactId } from '../store-errors.js';
-import { insertPadded, paddedText } from './padded-rows.js';
+import { joinedWrites } from './joined-writes.js';
+import { paddedInserts, paddedText } from './padded-rows.js';
 import { hostPools, listenOnHosts, parseHosts } from './postgres-hosts.js';
 import type {
   CustomerLookupRow,
@@ -80,25 +81,31 @@ export const postgresDialect: StoreDialect = {
   },
 
   // Rows travel as one array parameter a column, whatever their number: one statement shape.
-  async insertRows(trx, table, fixed, columns, rows) {
-    if (rows.length === 0) return;
+  rowsInsert(db, table, fixed, columns, rows) {
+    if (rows.length === 0) return [];
     const columnValues = columns.map((_, i) => rows.map((row) => row[i]));
     const names = [...fixed, ...columns].map((c) => c.name).join(', ');
-    await runFixed(
-      trx,
-      `postgres insert ${table} (${names}) ${columns.map((c) => c.type).join(' ')}`,
-      [...fixed.map((c) => c.value), ...columnValues],
-      () => {
-        const lists = columns.map((c, i) => sql`${columnValues[i]}::${sql.raw(c.type)}[]`);
-        const values = sql.join([
-          ...fixed.map((c) => sql`${c.value}`),
-          ...columns.map((c) => sql.raw(`r.${c.name}`)),
-        ]);
-        const rowNames = sql.raw(columns.map((c) => c.name).join(', '));
-        return sql`insert into ${sql.table(table)} (${sql.raw(names)})
+    return [
+      fixedQuery(
+        db,
+        `postgres insert ${table} (${names}) ${columns.map((c) => c.type).join(' ')}`,
+        [...fixed.map((c) => c.value), ...columnValues],
+        () => {
+          const lists = columns.map((c, i) => sql`${columnValues[i]}::${sql.raw(c.type)}[]`);
+          const values = sql.join([
+            ...fixed.map((c) => sql`${c.value}`),
+            ...columns.map((c) => sql.raw(`r.${c.name}`)),
+          ]);
+          const rowNames = sql.raw(columns.map((c) => c.name).join(', '));
+          return sql`insert into ${sql.table(table)} (${sql.raw(names)})
       select ${values} from unnest(${sql.join(lists)}) as r(${rowNames})`;
-      },
-    );
+        },
+      ),
+    ];
+  },
+
+  async runWrites(trx, queries) {
+    for (const query of joinedWrites(queries)) await trx.executeQuery(query);
   },
 
   async lockKind(trx, kind) {
@@ -229,8 +236,8 @@ export const postgresDialect: StoreDialect = {
   // The events' data go as plain text parameters of a VALUES list, not as a text[]: the driver
   // escapes every quote of an array's elements (100 events of JSON: 100-190 µs of the request's
   // thread), while a text parameter goes as it is. PostgreSQL does the same work either way.
-  async insertEvents(trx, orgId, at, types, data) {
-    await insertPadded(trx, types.length, 2, [orgId, at], (i) => [types[i], data[i]], pgEventsInsert);
+  eventsInsert(orgId, at, types, data) {
+    return paddedInserts(types.length, 2, [orgId, at], (i) => [types[i], data[i]], pgEventsInsert);
   },
   eventHorizon: sql<number>`pg_snapshot_xmin(pg_current_snapshot())::text::bigint`,
   skipLocked: sql`for update skip locked`,

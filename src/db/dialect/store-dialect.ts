@@ -1,4 +1,4 @@
-import type { Kysely, RawBuilder, SelectQueryBuilder, SqlBool } from 'kysely';
+import type { CompiledQuery, Kysely, RawBuilder, SelectQueryBuilder, SqlBool } from 'kysely';
 import type { Database } from '../schema.js';
 
 export type Db = Kysely<Database>;
@@ -82,13 +82,13 @@ export interface CustomerLookupRow {
   sources: string | null;
 }
 
-/** A column of rows sent as parameters (see StoreDialect.insertRows). */
+/** A column of rows sent as parameters (see StoreDialect.rowsInsert). */
 export interface SourceColumn {
   name: string;
   type: 'bigint' | 'text';
 }
 
-/** A column whose value is the same in every row of an insert (see StoreDialect.insertRows). */
+/** A column whose value is the same in every row of an insert (see StoreDialect.rowsInsert). */
 export interface FixedColumn {
   name: string;
   value: number | string;
@@ -137,17 +137,26 @@ export interface StoreDialect {
   /** The values of `column` over the rows of `from` (`from ... where ...`), joined with commas; null if none. */
   textList(column: string, from: RawBuilder<unknown>): RawBuilder<string | null>;
   /**
-   * Inserts `rows` into `table` in one statement, of a shape that does not change with each count
-   * (the store compiles it once): each row is the `fixed` values, which all rows share, then its own
-   * values of `columns`. The first of `columns` is never null (an id).
+   * The insert of `rows` into `table` (for runWrites): one statement, of a shape that does not change
+   * with each count (the store compiles it once), where each row is the `fixed` values, which all
+   * rows share, then its own values of `columns`. The first of `columns` is never null (an id).
    */
-  insertRows(
-    trx: Trx,
+  rowsInsert(
+    db: Db | Trx,
     table: 'issuals' | 'earns',
     fixed: readonly FixedColumn[],
     columns: readonly SourceColumn[],
     rows: readonly (readonly (number | string)[])[],
-  ): Promise<void>;
+  ): CompiledQuery[];
+
+  /**
+   * Inside a write transaction: sends writes whose results nobody reads. PostgreSQL sends writes of
+   * different tables as one statement (each but the last a WITH part: one round trip, where each
+   * statement of a request costs the server a wake-up of PostgreSQL); such parts run in no set
+   * order and none sees another's rows, so writes of one table go one after another, in turn.
+   * SQLite, in the same process, sends them in turn.
+   */
+  runWrites(trx: Trx, queries: readonly CompiledQuery[]): Promise<void>;
 
   /** Inside a write transaction: waits until no other transaction holds the lock of `kind`. */
   lockKind(trx: Trx, kind: string): Promise<void>;
@@ -200,17 +209,11 @@ export interface StoreDialect {
   refreshStatistics(db: Db, tables: readonly string[]): Promise<string[]>;
 
   /**
-   * The events of one transaction for one org, (types[i], data[i]), inserted in one statement (on
-   * SQLite a second moves the id counter past them). Each row records its writing transaction's id
-   * (xid) beside its own id; the feed reads in (xid, id) order.
+   * The insert of one transaction's events for one org, (types[i], data[i]), for runWrites: one
+   * statement (on SQLite a second moves the id counter past them). Each row records its writing
+   * transaction's id (xid) beside its own id; the feed reads in (xid, id) order.
    */
-  insertEvents(
-    trx: Trx,
-    orgId: number,
-    at: number,
-    types: readonly string[],
-    data: readonly string[],
-  ): Promise<void>;
+  eventsInsert(orgId: number, at: number, types: readonly string[], data: readonly string[]): CompiledQuery[];
   /**
    * Events whose xid is below this have writers that have all ended: the feed reads only those, so
    * that an event committed later never sorts before one already read (see the PostgreSQL dialect).
