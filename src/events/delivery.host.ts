@@ -10,16 +10,20 @@ export interface Delivery {
   start(): void;
   /** Events were written: look for work now rather than at the next poll. */
   nudge(): void;
+  /** An endpoint was made or changed in this process: look for work now, endpoints or none before. */
+  endpointsChanged(): void;
   /** Stops claiming, and waits for the attempts in flight (each ends within the timeout). */
   stop(): Promise<void>;
 }
 
-export type ToThread = 'nudge' | 'stop';
+export type ToThread = 'nudge' | 'endpoints' | 'stop';
 /** What the thread is started with. */
 export interface ThreadData {
   config: Config;
   /** SQLite: the server's store's writer turns, which the thread's connection takes part in. */
   writerTurns?: SharedArrayBuffer | undefined;
+  /** One Int32: 0 while the thread's last poll found no enabled endpoint (no nudge is passed on). */
+  endpoints: SharedArrayBuffer;
 }
 export type FromThread =
   | { kind: 'attempt'; webhookId: string; outcome: Outcome }
@@ -56,7 +60,10 @@ const NUDGE_MS = 10;
  * leases, and dies with its process.
  */
 export function createDeliveryThread({ config, log, onAttempt, writerTurns }: DeliveryThreadDeps): Delivery {
-  const workerData: ThreadData = { config, writerTurns };
+  const endpoints = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+  // Until the thread's first poll says otherwise, as if there were endpoints.
+  Atomics.store(endpoints, 0, 1);
+  const workerData: ThreadData = { config, writerTurns, endpoints: endpoints.buffer as SharedArrayBuffer };
   const source = import.meta.url.endsWith('.ts');
   const entry = new URL(`./delivery.thread.${source ? 'ts' : 'js'}`, import.meta.url);
   // From the TypeScript sources (tests, the benches), the thread compiles its modules with tsx's
@@ -103,13 +110,19 @@ export function createDeliveryThread({ config, log, onAttempt, writerTurns }: De
       spawn();
     },
     nudge(): void {
-      if (!thread || nudgeTimer) return;
+      // No endpoint to send to: waking the thread (a message, and a look in the store) would be
+      // work for nothing on every commit; an endpoint made in another process is found by a poll.
+      if (!thread || nudgeTimer || Atomics.load(endpoints, 0) === 0) return;
       const wait = lastNudge + NUDGE_MS - Date.now();
       if (wait <= 0) passNudge();
       else {
         nudgeTimer = setTimeout(passNudge, wait);
         nudgeTimer.unref();
       }
+    },
+    endpointsChanged(): void {
+      Atomics.store(endpoints, 0, 1);
+      thread?.postMessage('endpoints' satisfies ToThread);
     },
     async stop(): Promise<void> {
       stopping = true;

@@ -15,7 +15,8 @@ import { createWebhookRepository } from './webhook.repository.js';
 
 const port = parentPort;
 if (!port) throw new Error('delivery.thread.ts runs as a worker thread only');
-const { config, writerTurns } = workerData as ThreadData;
+const { config, writerTurns, endpoints } = workerData as ThreadData;
+const endpointsFlag = new Int32Array(endpoints);
 const tell = (message: FromThread) => port.postMessage(message);
 const store = createStore(deliveryStoreConfig(config), { sqliteGuestOf: writerTurns });
 const worker = createDeliveryWorker({
@@ -30,10 +31,13 @@ const worker = createDeliveryWorker({
     },
   },
   onAttempt: (webhookId, outcome) => tell({ kind: 'attempt', webhookId, outcome }),
+  // The server passes nudges on only while there are endpoints (delivery.host.ts).
+  onEndpoints: (any) => Atomics.store(endpointsFlag, 0, any ? 1 : 0),
 });
 
 port.on('message', (message: ToThread) => {
   if (message === 'nudge') worker.nudge();
+  else if (message === 'endpoints') worker.endpointsChanged();
   else if (message === 'stop')
     // Kept-alive connections to receivers would keep the thread alive: it ends once the store is closed.
     void worker

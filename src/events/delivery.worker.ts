@@ -34,6 +34,8 @@ export interface DeliveryWorkerDeps {
   box: SecretBox;
   /** Told of every attempt's outcome (metrics). */
   onAttempt?: (webhookId: string, outcome: Outcome) => void;
+  /** Told whenever a poll finds that there are enabled endpoints, or none, unlike the one before. */
+  onEndpoints?: (any: boolean) => void;
 }
 
 export type DeliveryWorker = ReturnType<typeof createDeliveryWorker>;
@@ -75,7 +77,15 @@ const idsOf = (events: readonly EventRow[]) => events.map((r) => eventId(Number(
  * endpoint's messages in feed order, a round of them per write (delivery.round.ts), several
  * endpoints at once up to a bound.
  */
-export function createDeliveryWorker({ repository, config, clock, log, box, onAttempt }: DeliveryWorkerDeps) {
+export function createDeliveryWorker({
+  repository,
+  config,
+  clock,
+  log,
+  box,
+  onAttempt,
+  onEndpoints,
+}: DeliveryWorkerDeps) {
   const owner = `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`;
   const policy: RetryPolicy = {
     baseMs: config.retryBaseMs,
@@ -95,6 +105,12 @@ export function createDeliveryWorker({ repository, config, clock, log, box, onAt
   let stopped = true;
   let lastPrune = 0;
   let lastWarning = 0;
+  // Whether any endpoint is enabled, as the last poll found (until then, as if one were). With none,
+  // a nudge looks for nothing: most stores have no endpoint, and every request's commit nudges.
+  let endpoints = true;
+  // Counts the changes of endpoints this process was told of, so that a poll that read before one
+  // does not undo it.
+  let changes = 0;
 
   function warn(err: unknown, msg: string) {
     // A store that is down fails every tick: say so once a minute, not twice a second.
@@ -276,7 +292,16 @@ export function createDeliveryWorker({ repository, config, clock, log, box, onAt
     }
   }
 
-  async function tick(): Promise<void> {
+  /** A poll's look at the endpoints: an endpoint made by another process is found within a poll. */
+  async function lookForEndpoints(): Promise<void> {
+    const before = changes;
+    const any = await repository.anyEnabled();
+    if (before !== changes || any === endpoints) return;
+    endpoints = any;
+    onEndpoints?.(any);
+  }
+
+  async function tick(polled = false): Promise<void> {
     if (stopped) return;
     if (ticking) {
       again = true;
@@ -289,8 +314,9 @@ export function createDeliveryWorker({ repository, config, clock, log, box, onAt
         lastPrune = now;
         await repository.prune(now - config.retentionMs, 10_000);
       }
+      if (polled) await lookForEndpoints();
       const free = config.concurrency - active.size;
-      if (free > 0) {
+      if (free > 0 && endpoints) {
         for (const row of await repository.claim(owner, now, config.leaseMs, free)) {
           const run: Promise<void> = deliver(row).finally(() => {
             active.delete(run);
@@ -319,12 +345,21 @@ export function createDeliveryWorker({ repository, config, clock, log, box, onAt
     start(): void {
       if (!stopped) return;
       stopped = false;
-      timer = setInterval(() => void tick(), config.pollMs);
+      timer = setInterval(() => void tick(true), config.pollMs);
       timer.unref();
       nudge();
     },
     /** Events were written: look for work now rather than at the next poll. */
     nudge,
+    /** An endpoint was made or changed here: there may be endpoints to send to, now. */
+    endpointsChanged(): void {
+      changes += 1;
+      if (!endpoints) {
+        endpoints = true;
+        onEndpoints?.(true);
+      }
+      nudge();
+    },
     /** Stops claiming, and waits for the attempts in flight (each ends within the timeout). */
     async stop(): Promise<void> {
       stopped = true;

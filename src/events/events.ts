@@ -55,7 +55,7 @@ export function createEvents({ store, config, clock, log, box, thread }: EventsD
     clock,
     allowPrivate: config.allowPrivate,
     box,
-    onChange: () => worker.nudge(),
+    onChange: () => worker.endpointsChanged(),
   });
   return {
     outbox: createOutbox(store.dialect),

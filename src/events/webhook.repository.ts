@@ -178,6 +178,12 @@ export function createWebhookRepository(store: Store) {
      * even when it changes nothing, and the requests' group commit would wait behind it. Then one
      * statement claims; on PostgreSQL, claimers in other processes skip the rows this one locks.
      */
+    /** Whether any org has an enabled endpoint. */
+    async anyEnabled(): Promise<boolean> {
+      const { rows } = await sql`select 1 as one from webhooks where enabled = 1 limit 1`.execute(db);
+      return rows.length > 0;
+    },
+
     async claim(owner: string, now: number, leaseMs: number, limit: number): Promise<WebhookRow[]> {
       const claimable = sql`select w.org_id, w.id from webhooks w
           where w.enabled = 1 and w.lease_until < ${now} and w.next_attempt_at <= ${now}

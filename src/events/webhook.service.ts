@@ -26,7 +26,7 @@ export interface WebhookServiceDeps {
   allowPrivate: boolean;
   /** Seals the endpoints' secrets (LOYALTY_SECRET_KEY). */
   box: SecretBox;
-  /** Told when an endpoint may have something to send at once (enabled again, replayed). */
+  /** Told when an endpoint may have something to send at once (made, enabled again, replayed). */
   onChange?: () => void;
 }
 
@@ -124,6 +124,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
         updated_at: now,
       };
       await repository.create(row);
+      deps.onChange?.();
       return toWebhook(row, secret);
     },
 
