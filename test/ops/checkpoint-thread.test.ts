@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StoreConfig } from '../../src/config.js';
 import { createStore, type Store, writeTransaction } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrator.js';
-import { FALLBACK_AUTOCHECKPOINT } from '../../src/db/sqlite-checkpointer.js';
+import { CHECKPOINT_SPACING_MS, FALLBACK_AUTOCHECKPOINT } from '../../src/db/sqlite-checkpointer.js';
 
 // SQLite only: PostgreSQL checkpoints in a process of its own already. The server's store is opened
 // with the thread (src/server.ts); the benches measure what it changes (docs/performance.md).
@@ -74,15 +74,18 @@ describe('WAL checkpoints of a SQLite file in a thread of their own', () => {
     expect(Number(count.n)).toBe(4_000);
   });
 
-  /** Waits until the database file has stopped growing: the thread has copied what was committed. */
+  /**
+   * Waits until the database file has stopped growing for longer than the thread waits between two
+   * checkpoints: the thread has copied what was committed.
+   */
   async function copied(): Promise<void> {
     let last = -1;
-    let same = 0;
+    let since = Date.now();
     await until(() => {
       const size = fileSize();
-      same = size === last ? same + 1 : 0;
+      if (size !== last) since = Date.now();
       last = size;
-      return same >= 5;
+      return Date.now() - since > CHECKPOINT_SPACING_MS + 200;
     }, 'the thread to copy the last writes');
   }
 
