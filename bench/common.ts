@@ -183,6 +183,11 @@ export interface LoadResult {
   due?: number;
   /** Open loop: where the tail came from (see Stalls). */
   stalls?: StallReport;
+  /**
+   * Open loop: how late the load generator itself sent each request (ms after it was due), a stall of
+   * its own that a request's latency includes: a tail that shows here too is not the server's.
+   */
+  sendLate?: LatencySummary;
   /** Batches sent, warm-up included, counted from the walk's start: the EARN phase cycles over these. */
   batchesSent: number;
   /** The walk ran out of fresh customers before the time was up. */

@@ -147,6 +147,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
   // rather than hidden by sending less (coordinated omission). A request counts if it was due in
   // the window, whenever its answer came.
   let due = 0;
+  const late = new Samples();
   async function timetable(rate: number): Promise<void> {
     const interval = 1000 / rate;
     const inFlight = new Set<Promise<Outcome>>();
@@ -158,7 +159,10 @@ async function run(job: LoadJob): Promise<LoadResult> {
       const payload = nextPayload();
       if (payload === undefined) break;
       const inWindow = at >= measureFrom;
-      if (inWindow) due++;
+      if (inWindow) {
+        due++;
+        late.push(performance.now() - at);
+      }
       const sent = send(payload, at, () => inWindow);
       inFlight.add(sent);
       void sent.finally(() => inFlight.delete(sent));
@@ -178,7 +182,14 @@ async function run(job: LoadJob): Promise<LoadResult> {
     ...result,
     latency: summarize(latencies.values()),
     perSecond: timeline.perSecond(job.durationMs / 1000),
-    ...(job.rate !== undefined ? { rate: job.rate, due, stalls: stalls.report(job.durationMs / 1000) } : {}),
+    ...(job.rate !== undefined
+      ? {
+          rate: job.rate,
+          due,
+          stalls: stalls.report(job.durationMs / 1000),
+          sendLate: summarize(late.values()),
+        }
+      : {}),
     batchesSent: next,
     exhausted,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,

@@ -533,6 +533,7 @@ interface PhaseReport
   rate?: number;
   due?: number;
   stalls?: LoadResult['stalls'];
+  sendLate?: LoadResult['sendLate'];
   latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number };
   server: ProcessSample;
   loadGeneratorCores: number;
@@ -581,7 +582,7 @@ async function phase(
     firstCustomersPerSecond: Math.round(first * BATCH),
     firstShare: round((first * BATCH) / Math.max(1, customersPerSecond), 3),
     perSecond: load.perSecond,
-    ...(open ? { rate: load.rate, due: load.due, stalls: load.stalls } : {}),
+    ...(open ? { rate: load.rate, due: load.due, stalls: load.stalls, sendLate: load.sendLate } : {}),
     latencyMs: {
       p50: load.latency.p50,
       p90: load.latency.p90,
@@ -719,6 +720,12 @@ function printPhase(mode: string, p: PhaseReport): void {
     const slowest = p.stalls.slowest.map((s) => `${s.ms} ms at ${s.atS} s`).join(', ');
     console.log(`    slowest: ${slowest}`);
     console.log(`    over 25 ms, each second: ${p.stalls.over25PerSecond.join(' ')}`);
+    if (p.sendLate) {
+      const l = p.sendLate;
+      console.log(
+        `    the load generator sent late by: p99 ${l.p99} ms, p99.9 ${l.p999} ms, at most ${l.max} ms`,
+      );
+    }
   }
 }
 
