@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
  * the requests' thread, blocked 8 to 20 ms several times a second while it copied the WAL's pages
  * into the database file and synced it (a fifth of its commit time, and the longest waits a request
  * met at a steady load). Here a thread with a connection of its own copies the pages after a group
- * commit, at most every 500 ms (PASSIVE: it takes no lock a writer needs, and the writer goes on
+ * commit, at most every 50 ms (PASSIVE: it takes no lock a writer needs, and the writer goes on
  * appending); once it has copied the WAL in full before a group begins, that group's writer starts
  * the WAL over from its first page. The requests' connection keeps an autocheckpoint, at a higher
  * mark, for when this thread falls behind: then it copies what is left and the WAL starts over.
@@ -24,13 +24,9 @@ export const FALLBACK_AUTOCHECKPOINT = 8_000;
 
 const COMMITS = 0;
 const STOP = 1;
-// Checkpoints at most this often under a steady load; one after each commit when commits are further
-// apart. Each checkpoint syncs the database file, and a writer's commit whose WAL sync meets it waits
-// for it (on ext4, a sync waits for the journal commit the other's data is in): at 50 ms apart, a
-// bulk load's commits took 100-616 ms at times, and every request behind them waited; at 500 ms they
-// took 30-47 ms twice a second, no more (docs/performance.md, 8th session). The WAL meanwhile grows by
-// a few MB, under the writer's own mark (FALLBACK_AUTOCHECKPOINT).
-export const CHECKPOINT_SPACING_MS = 500;
+// Checkpoints at most this often under a steady load (SQLite's own mark came about 8 times a second
+// under a bulk load); one after each commit when commits are further apart.
+const CHECKPOINT_SPACING_MS = 50;
 
 // Plain CommonJS, evaluated by the thread: no module of ours to load, so that it costs a few MB.
 const THREAD = `
