@@ -61,10 +61,25 @@ const PHASES: [string, (fn: string, url: string) => boolean][] = [
   ['other code of the service', (_, url) => /\/dist\//.test(url)],
 ];
 
+// A socket write of the PostgreSQL driver runs through Node's net and stream frames, which the
+// table above counts as HTTP: it is a statement's, when a driver frame comes before any of the HTTP
+// server's (pg writes each statement with `writev` under Query.submit).
+const DRIVER = /node_modules\/(pg|pg-protocol|pg-pool)\//;
+const HTTP_SERVER = /^node:_http|node_modules\/(fastify|@fastify|find-my-way|light-my-request)\//;
+
 function phaseOf(path: ProfileNode[]): string {
   for (const node of path) {
     const { functionName, url } = node.callFrame;
-    for (const [phase, matches] of PHASES) if (matches(functionName, url)) return phase;
+    for (const [phase, matches] of PHASES) {
+      if (!matches(functionName, url)) continue;
+      if (phase.startsWith('HTTP') && url.startsWith('node:')) {
+        const driver = path.findIndex((n) => DRIVER.test(n.callFrame.url));
+        const server = path.findIndex((n) => HTTP_SERVER.test(n.callFrame.url));
+        if (driver >= 0 && (server < 0 || driver < server))
+          return 'statements (driver, query builder, store)';
+      }
+      return phase;
+    }
   }
   return 'other (Node internals, idle callbacks)';
 }
