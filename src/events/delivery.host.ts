@@ -61,8 +61,6 @@ const NUDGE_MS = 10;
  */
 export function createDeliveryThread({ config, log, onAttempt, writerTurns }: DeliveryThreadDeps): Delivery {
   const endpoints = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
-  // Until the thread's first poll says otherwise, as if there were endpoints.
-  Atomics.store(endpoints, 0, 1);
   const workerData: ThreadData = { config, writerTurns, endpoints: endpoints.buffer as SharedArrayBuffer };
   const source = import.meta.url.endsWith('.ts');
   const entry = new URL(`./delivery.thread.${source ? 'ts' : 'js'}`, import.meta.url);
@@ -85,6 +83,9 @@ export function createDeliveryThread({ config, log, onAttempt, writerTurns }: De
   }
 
   function spawn(): void {
+    // Until the new thread's first poll says otherwise, as if there were endpoints (its worker starts
+    // so, and tells only of a change).
+    Atomics.store(endpoints, 0, 1);
     const started = boot ? new Worker(boot, { eval: true, workerData }) : new Worker(entry, { workerData });
     started.on('message', (message: FromThread) => {
       if (message.kind === 'attempt') onAttempt?.(message.webhookId, message.outcome);
