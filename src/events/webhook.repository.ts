@@ -172,18 +172,18 @@ export function createWebhookRepository(store: Store) {
         .execute();
     },
 
-    /**
-     * Leases up to `limit` endpoints that have something to send now and that no live process holds.
-     * A read looks first: it takes no lock, where the claim's update takes the write lock on SQLite
-     * even when it changes nothing, and the requests' group commit would wait behind it. Then one
-     * statement claims; on PostgreSQL, claimers in other processes skip the rows this one locks.
-     */
     /** Whether any org has an enabled endpoint. */
     async anyEnabled(): Promise<boolean> {
       const { rows } = await sql`select 1 as one from webhooks where enabled = 1 limit 1`.execute(db);
       return rows.length > 0;
     },
 
+    /**
+     * Leases up to `limit` endpoints that have something to send now and that no live process holds.
+     * A read looks first: it takes no lock, where the claim's update takes the write lock on SQLite
+     * even when it changes nothing, and the requests' group commit would wait behind it. Then one
+     * statement claims; on PostgreSQL, claimers in other processes skip the rows this one locks.
+     */
     async claim(owner: string, now: number, leaseMs: number, limit: number): Promise<WebhookRow[]> {
       const claimable = sql`select w.org_id, w.id from webhooks w
           where w.enabled = 1 and w.lease_until < ${now} and w.next_attempt_at <= ${now}
