@@ -19,9 +19,11 @@ import {
   type Action,
   BATCH,
   type BaselineJob,
+  type BaselineOpenPhase,
   type BaselinePhase,
   type BaselineResult,
   batchAt,
+  openLoopRateOf,
   round,
   Samples,
   type Slots,
@@ -523,6 +525,125 @@ async function phase(
   };
 }
 
+/**
+ * The raw store at a fixed rate, as the service's open-loop phases are run: batch k is due at
+ * start + k / rate and queued then; the runners take what is queued (SQLite's one writer up to
+ * `group` batches a commit, PostgreSQL's connections one each), and a batch's latency runs from when
+ * it was due to its commit. What this shows is the store's own tail at that rate (its commits' syncs,
+ * its checkpoints), with no HTTP and no service code: the floor under the service's.
+ */
+async function openPhase(
+  action: Action,
+  job: BaselineJob,
+  runs: BatchRunner[],
+  rate: number,
+  firstBatch: number,
+  cycle: number | undefined,
+): Promise<BaselineOpenPhase> {
+  const capacity = slotCapacity(job.slots);
+  const start = performance.now();
+  const measureFrom = start + (job.openLoop?.settleMs ?? 0);
+  const end = measureFrom + job.durationMs;
+  const latencies = new Samples();
+  const late = new Samples();
+  const timeline = new Timeline(measureFrom);
+  const queue: { batch: Batch; due: number; inWindow: boolean }[] = [];
+  // Runners with nothing queued wait here; a queued batch wakes one, the timetable's end all.
+  const idle: (() => void)[] = [];
+  let done = false;
+  let next = firstBatch;
+  let due = 0;
+  let exhausted = false;
+
+  async function runner(run: BatchRunner): Promise<void> {
+    for (;;) {
+      if (queue.length === 0) {
+        if (done) return;
+        await new Promise<void>((resolve) => idle.push(resolve));
+        continue;
+      }
+      const taken = queue.splice(0, job.group);
+      await run(
+        action,
+        taken.map((t) => t.batch),
+      );
+      const t1 = performance.now();
+      for (const t of taken) {
+        if (!t.inWindow) continue;
+        latencies.push(t1 - t.due);
+        timeline.add(t1);
+      }
+    }
+  }
+
+  async function timetable(): Promise<void> {
+    const interval = 1000 / rate;
+    for (let k = 0; ; k++) {
+      const at = start + k * interval;
+      if (at >= end) break;
+      const wait = at - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      if (action === 'ENROL' && next >= capacity) {
+        exhausted = true;
+        break;
+      }
+      const n = next++;
+      // As the load generator walks: EARN cycles over the batches enrolled before it (cycle).
+      const slot = batchAt(job.slots, cycle === undefined ? n : n % cycle);
+      if (!slot) throw new Error(`batch ${n} is outside the walk`);
+      const inWindow = at >= measureFrom;
+      if (inWindow) {
+        due++;
+        late.push(performance.now() - at);
+      }
+      queue.push({
+        batch: {
+          promotionId: slot.promotionId,
+          ids: Array.from({ length: BATCH }, (_, i) => slot.firstId + i),
+        },
+        due: at,
+        inWindow,
+      });
+      idle.shift()?.();
+    }
+    done = true;
+    for (const wake of idle.splice(0)) wake();
+  }
+
+  await Promise.all([timetable(), ...runs.map(runner)]);
+  return {
+    action,
+    rate,
+    due,
+    latency: summarize(latencies.values()),
+    perSecond: timeline.perSecond(job.durationMs / 1000),
+    sendLate: summarize(late.values()),
+    batchesSent: next,
+    exhausted,
+  };
+}
+
+/** The open-loop phases after the closed-loop ones, walking on where the closed-loop ENROL stopped. */
+async function openPhases(
+  job: BaselineJob,
+  runs: BatchRunner[],
+  enrol: BaselinePhase,
+  earn: BaselinePhase,
+): Promise<Pick<BaselineResult, 'openEnrol' | 'openEarn'>> {
+  const open = job.openLoop;
+  if (!open) return {};
+  const rateOf = (closed: BaselinePhase) =>
+    open.rate ?? (open.share ? openLoopRateOf(closed.batchesPerSecond, open.share) : 0);
+  const enrolRate = rateOf(enrol);
+  const earnRate = rateOf(earn);
+  if (!(enrolRate > 0 && earnRate > 0)) return {};
+  const openEnrol = await openPhase('ENROL', job, runs, enrolRate, enrol.batchesSent, undefined);
+  // Earns for the customers the open-loop ENROL just enrolled: a customer's first earn, as in the
+  // service's open-loop EARN (bench/run.ts).
+  const openEarn = await openPhase('EARN', job, runs, earnRate, enrol.batchesSent, openEnrol.batchesSent);
+  return { openEnrol, openEarn };
+}
+
 async function run(job: BaselineJob): Promise<BaselineResult> {
   if (job.store === 'sqlite') {
     const { run: runBatch, close } = sqliteRunner(job);
@@ -530,7 +651,8 @@ async function run(job: BaselineJob): Promise<BaselineResult> {
       // One writer: the batches run one after another (each call is synchronous).
       const enrol = await phase('ENROL', job, [runBatch], job.slots, undefined);
       const earn = await phase('EARN', job, [runBatch], job.slots, enrol.batchesSent);
-      return { concurrency: 1, batchesPerCommit: job.group, enrol, earn };
+      const open = await openPhases(job, [runBatch], enrol, earn);
+      return { concurrency: 1, batchesPerCommit: job.group, enrol, earn, ...open };
     } finally {
       await close();
     }
@@ -540,7 +662,8 @@ async function run(job: BaselineJob): Promise<BaselineResult> {
   try {
     const enrol = await phase('ENROL', job, runs, job.slots, undefined, maybe);
     const earn = await phase('EARN', job, runs, job.slots, enrol.batchesSent, maybe);
-    return { concurrency: runs.length, batchesPerCommit: 1, enrol, earn };
+    const open = await openPhases(job, runs, enrol, earn);
+    return { concurrency: runs.length, batchesPerCommit: 1, enrol, earn, ...open };
   } finally {
     await close();
   }

@@ -251,6 +251,32 @@ export interface BaselineJob {
   durationMs: number;
   /** PostgreSQL, warm mode only: ANALYZE issuals and earns halfway through each warm-up. */
   analyze: boolean;
+  /**
+   * After the closed-loop phases, an ENROL and an EARN at a fixed rate: this many requests a second,
+   * or this share of the closed-loop phase's batches a second (the service's open-loop rates); both
+   * absent, none.
+   */
+  openLoop?: { rate?: number; share?: number; settleMs: number };
+}
+
+/** The open-loop phases' rate: a share of the raw store's batches a second, as run.ts asks of both. */
+export function openLoopRateOf(batchesPerSecond: number, share: number): number {
+  return round(batchesPerSecond * share, 1);
+}
+
+/** The raw store at a fixed rate (see baseline.ts openPhase). */
+export interface BaselineOpenPhase {
+  action: Action;
+  /** Batches a second asked for, and batches due in the measured window. */
+  rate: number;
+  due: number;
+  /** From each batch's due time to its commit. */
+  latency: LatencySummary;
+  perSecond: number[];
+  /** How late the timetable queued each batch (ms): the baseline process's own stalls. */
+  sendLate: LatencySummary;
+  batchesSent: number;
+  exhausted: boolean;
 }
 
 export interface BaselinePhase {
@@ -272,6 +298,8 @@ export interface BaselineResult {
   batchesPerCommit: number;
   enrol: BaselinePhase;
   earn: BaselinePhase;
+  openEnrol?: BaselineOpenPhase;
+  openEarn?: BaselineOpenPhase;
 }
 
 export type ChildMessage<T> = { ok: true; result: T } | { ok: false; error: string };
