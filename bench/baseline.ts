@@ -27,6 +27,7 @@ import {
   round,
   Samples,
   type Slots,
+  Stalls,
   serveOneJob,
   slotCapacity,
   summarize,
@@ -547,6 +548,7 @@ async function openPhase(
   const latencies = new Samples();
   const late = new Samples();
   const timeline = new Timeline(measureFrom);
+  const stalls = new Stalls(measureFrom);
   const queue: { batch: Batch; due: number; inWindow: boolean }[] = [];
   // Runners with nothing queued wait here; a queued batch wakes one, the timetable's end all.
   const idle: (() => void)[] = [];
@@ -571,6 +573,7 @@ async function openPhase(
       for (const t of taken) {
         if (!t.inWindow) continue;
         latencies.push(t1 - t.due);
+        stalls.add(t.due, t1 - t.due);
         timeline.add(t1);
       }
     }
@@ -617,6 +620,7 @@ async function openPhase(
     due,
     latency: summarize(latencies.values()),
     perSecond: timeline.perSecond(job.durationMs / 1000),
+    stalls: stalls.report(job.durationMs / 1000),
     sendLate: summarize(late.values()),
     batchesSent: next,
     exhausted,

@@ -273,6 +273,8 @@ export interface BaselineOpenPhase {
   /** From each batch's due time to its commit. */
   latency: LatencySummary;
   perSecond: number[];
+  /** The slowest batches by due time, as the service's open-loop phases report them. */
+  stalls: StallReport;
   /** How late the timetable queued each batch (ms): the baseline process's own stalls. */
   sendLate: LatencySummary;
   batchesSent: number;

@@ -29,11 +29,13 @@ import {
   batchesPerPromotion,
   errorText,
   FIRST_SECONDS,
+  type LatencySummary,
   type LoadJob,
   type LoadResult,
   openLoopRateOf,
   round,
   type Slots,
+  type StallReport,
   type StoreKind,
 } from './common.js';
 import {
@@ -719,17 +721,16 @@ function printPhase(mode: string, p: PhaseReport): void {
       `p50 ${p.latencyMs.p50} ms, p99 ${p.latencyMs.p99} ms, p99.9 ${p.latencyMs.p999} ms, server ${p.server.peakRssMb} MB, ` +
       `${p.server.serverCores} cores${p.server.postgresCores ? `, postgres ${p.server.postgresCores} cores` : ''}`,
   );
-  if (p.stalls) {
-    const slowest = p.stalls.slowest.map((s) => `${s.ms} ms at ${s.atS} s`).join(', ');
-    console.log(`    slowest: ${slowest}`);
-    console.log(`    over 25 ms, each second: ${p.stalls.over25PerSecond.join(' ')}`);
-    if (p.sendLate) {
-      const l = p.sendLate;
-      console.log(
-        `    the load generator sent late by: p99 ${l.p99} ms, p99.9 ${l.p999} ms, at most ${l.max} ms`,
-      );
-    }
-  }
+  if (p.stalls) printStalls(p.stalls, p.sendLate, 'the load generator sent late by');
+}
+
+/** Where an open-loop phase's tail came from: its slowest requests by due time, and how late they went out. */
+function printStalls(stalls: StallReport, late: LatencySummary | undefined, lateLabel: string): void {
+  const slowest = stalls.slowest.map((s) => `${s.ms} ms at ${s.atS} s`).join(', ');
+  console.log(`    slowest: ${slowest}`);
+  console.log(`    over 25 ms, each second: ${stalls.over25PerSecond.join(' ')}`);
+  if (late)
+    console.log(`    ${lateLabel}: p99 ${late.p99} ms, p99.9 ${late.p999} ms, at most ${late.max} ms`);
 }
 
 interface BaselineReport extends BaselineResult {
@@ -788,9 +789,9 @@ async function runBaseline(store: BenchStore, seeded: Seeded, options: Options):
     if (!p) continue;
     console.log(
       `  baseline open loop ${p.action} at ${p.rate} batches/s asked (${p.due} due): ` +
-        `p50 ${p.latency.p50} ms, p99 ${p.latency.p99} ms, p99.9 ${p.latency.p999} ms, at most ${p.latency.max} ms; ` +
-        `queued late by p99 ${p.sendLate.p99} ms, at most ${p.sendLate.max} ms`,
+        `p50 ${p.latency.p50} ms, p99 ${p.latency.p99} ms, p99.9 ${p.latency.p999} ms, at most ${p.latency.max} ms`,
     );
+    printStalls(p.stalls, p.sendLate, 'the baseline queued batches late by');
   }
   return { ...result, processes };
 }
