@@ -1,8 +1,9 @@
 // The raw-store baseline: the statements the service sends for one 100-customer ENROL and one EARN
 // (src/promotions/enrolment.repository.ts), hand-written and prepared, issued straight to the store
-// with no HTTP and no service code: the lookup, the lock (PostgreSQL), the states, the ids, the insert,
-// the outbox's insert of the request's 100 events (with the data the service writes; on SQLite the
-// update that moves the event id counter past them) and the counter upsert of the promotion's day. SQLite has one writer: it runs the batches one after another, and
+// with no HTTP and no service code: the lookup (on PostgreSQL with the customers' locks), the states,
+// the ids, the insert, the outbox's insert of the request's 100 events (with the data the service
+// writes; on SQLite the update that moves the event id counter past them) and the counter upsert of
+// the promotion's day. SQLite has one writer: it runs the batches one after another, and
 // commits them the way the service's group commit does at best, `group` batches per transaction with a
 // savepoint each (so that the baseline is the store's limit under the same durability, not its fsync
 // rate). PostgreSQL runs them on C connections in parallel, a transaction each. A process of its own,
@@ -67,6 +68,12 @@ const PG_FIND =
   'and m.customer_id = c.id) as member, array_to_string(array(select s.source from customer_sources s ' +
   "where s.org_id = c.org_id and s.customer_id = c.id), ',') as sources from unnest($3::bigint[]) as k(key) " +
   'cross join lateral (select c.id, c.org_id, c.id as key from customers c where c.org_id = $2 and c.id = k.key limit 1) c';
+// The lookup that also locks each found customer's pair with the promotion, in key order, as the
+// service's (postgres.dialect.ts findCustomers): the lock costs no statement of its own.
+const PG_FIND_LOCKED =
+  `with found as materialized (${PG_FIND}), locked as (select count(pg_advisory_xact_lock(l.k)) as n ` +
+  'from (select distinct ($4::bigint << 32) # f.id as k from found f order by 1 offset 0) l) ' +
+  'select f.id, f.key, f.member, f.sources from found f cross join locked';
 const SQLITE_FIND =
   'select c.id, c.id as key, exists (select 1 from program_members m where m.org_id = c.org_id and m.program_id = ? ' +
   "and m.customer_id = c.id) as member, (select group_concat(s.source, ',') from customer_sources s " +
@@ -354,10 +361,6 @@ const PG_INT8_OID = 20;
 const int8AsNumber = ((oid: number, format?: 'text' | 'binary') =>
   oid === PG_INT8_OID ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser;
 
-function lockKey(promotionId: number, customerId: number): bigint {
-  return BigInt.asIntN(64, (BigInt(promotionId) << 32n) ^ BigInt(customerId));
-}
-
 async function postgresRunners(
   job: BaselineJob,
 ): Promise<{ runs: BatchRunner[]; analyze: () => Promise<void>; close: () => Promise<void> }> {
@@ -377,8 +380,7 @@ async function postgresRunners(
   // Named statements, as the service sends them: parsed once per connection, and planned generically
   // after five runs. A generic plan made before the warm-up's ANALYZE is dropped by that ANALYZE.
   const q = {
-    find: { name: 'bl_find', text: PG_FIND },
-    lock: { name: 'bl_lock', text: 'select pg_advisory_xact_lock(k) from unnest($1::bigint[]) as t(k)' },
+    find: { name: 'bl_find', text: PG_FIND_LOCKED },
     ENROL: { name: 'bl_states_enrol', text: pgStatesSql(false) },
     EARN: { name: 'bl_states_earn', text: pgStatesSql(true) },
     ids: {
@@ -394,12 +396,11 @@ async function postgresRunners(
     const one = async (action: Action, { promotionId, ids }: Batch) => {
       await client.query('begin');
       try {
-        const found = await client.query<Found>({ ...q.find, values: [job.programId, job.orgId, ids] });
+        const found = await client.query<Found>({
+          ...q.find,
+          values: [job.programId, job.orgId, ids, promotionId],
+        });
         const customers = eligible(found.rows, ids);
-        const keys = [...new Set(customers.map((id) => lockKey(promotionId, id)))]
-          .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-          .map(String);
-        await client.query({ ...q.lock, values: [keys] });
         const stats = await client.query<Stats>({
           ...q[action],
           values: [job.orgId, promotionId, customers],

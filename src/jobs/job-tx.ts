@@ -39,7 +39,6 @@ export function dryRunTx(tx: EnrolmentTx, overlay: DryOverlay): EnrolmentTx {
     });
   return {
     findCustomers: (...args) => tx.findCustomers(...args),
-    lockCustomers: (...args) => tx.lockCustomers(...args),
     async customerStates(orgId, promotionId, customerIds, countEarns) {
       const states = await tx.customerStates(orgId, promotionId, customerIds, countEarns);
       for (const id of customerIds) {

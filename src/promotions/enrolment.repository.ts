@@ -52,14 +52,17 @@ export interface WriteStamp {
 
 /** The statements of one bulk request, all inside one write transaction. */
 export interface EnrolmentTx {
+  /**
+   * The customers the keys name, each locked in the promotion until this transaction ends: a
+   * concurrent request for the same customers of the promotion waits here, before reading their states.
+   */
   findCustomers(
     orgId: number,
     programId: number,
     identifierName: CustomerIdentifierName,
     keys: (string | number)[],
+    promotionId: number,
   ): Promise<CustomerMatch[]>;
-  /** Serialises concurrent requests for the same customers of a promotion until this transaction ends. */
-  lockCustomers(promotionId: number, customerIds: number[]): Promise<void>;
   /** Each customer's issuals in the promotion, and with `countEarns` their active earns, in one statement. */
   customerStates(
     orgId: number,
@@ -144,7 +147,7 @@ export function createEnrolmentRepository(store: Store) {
 
   function tx(trx: Trx): EnrolmentTx {
     return {
-      async findCustomers(orgId, programId, identifierName, keys) {
+      async findCustomers(orgId, programId, identifierName, keys, promotionId) {
         if (keys.length === 0) return [];
         const rows = await dialect.findCustomers(
           trx,
@@ -152,6 +155,7 @@ export function createEnrolmentRepository(store: Store) {
           programId,
           IDENTIFIER_COLUMNS[identifierName],
           keys,
+          promotionId,
         );
         return rows.map((row) => ({
           id: row.id,
@@ -159,10 +163,6 @@ export function createEnrolmentRepository(store: Store) {
           member: row.member === true || Number(row.member) === 1,
           sources: row.sources ? row.sources.split(',') : [],
         }));
-      },
-
-      lockCustomers(promotionId, customerIds) {
-        return dialect.lockPairs(trx, promotionId, customerIds);
       },
 
       async customerStates(orgId, promotionId, customerIds, countEarns) {

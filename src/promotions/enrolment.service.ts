@@ -167,14 +167,20 @@ export function createEnrolmentService({ repository, clock, onEvents }: Enrolmen
     // Plain loops: this runs for every customer of every request.
     const keys = new Set<string | number>();
     for (const c of request.customers) if (c.kind === 'lookup') keys.add(c.key);
-    const matches = await tx.findCustomers(stamp.orgId, request.programId, request.identifierName, [...keys]);
+    // Found and locked in the promotion in one statement: the states read next are this request's alone.
+    const matches = await tx.findCustomers(
+      stamp.orgId,
+      request.programId,
+      request.identifierName,
+      [...keys],
+      promotion.id,
+    );
     const found = new Map<string | number, CustomerMatch>();
     for (const m of matches) found.set(m.key, m);
     const customers = request.customers.map((ref) => resolve(ref, found));
     const ids = new Set<number>();
     for (const c of customers) if (typeof c !== 'number') ids.add(c.id);
     const customerIds = [...ids];
-    await tx.lockCustomers(promotion.id, customerIds);
     const { action } = request;
     return action === 'ENROL' || action === 'EARN'
       ? grant(tx, stamp, action, promotion, customers, customerIds, request, endpoint)

@@ -35,10 +35,6 @@ export function pgEventsInsert(rows: number): string {
   });
 }
 
-function lockKey(first: number, second: number): bigint {
-  return BigInt.asIntN(64, (BigInt(first) << 32n) ^ BigInt(second));
-}
-
 export const postgresDialect: StoreDialect = {
   name: 'postgres',
   embedded: false,
@@ -112,20 +108,6 @@ export const postgresDialect: StoreDialect = {
     await sql`select pg_advisory_xact_lock(hashtext(${`loyalty:${kind}`}))`.execute(trx);
   },
 
-  async lockPairs(trx, first, seconds) {
-    if (seconds.length === 0) return;
-    // Sorted so that two transactions over overlapping pairs always lock in the same order.
-    const keys = [...new Set(seconds.map((second) => lockKey(first, second)))]
-      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(String);
-    await runFixed(
-      trx,
-      'postgres lock pairs',
-      [keys],
-      () => sql`select pg_advisory_xact_lock(k) from unnest(${keys}::bigint[]) as t(k)`,
-    );
-  },
-
   // Real sequences, so that concurrent transactions never wait on each other for ids.
   async nextIds(trx, wanted) {
     const values = wanted.flatMap(([name, n]) => [name, `${name}_id_seq`, n]);
@@ -165,13 +147,15 @@ export const postgresDialect: StoreDialect = {
    * customer. LIMIT 1 (an identifier is unique in the org) keeps the subquery from being flattened
    * into a join, so each key is one probe of the identifier's own index.
    */
-  findCustomers(trx, orgId, programId, column, keys) {
+  findCustomers(trx, orgId, programId, column, keys, lockPromotionId) {
     const texts = typeof keys[0] === 'string';
     const distinct = [...new Set(keys)];
-    const shape = `postgres findCustomers ${column} ${texts ? 'text' : 'bigint'}`;
-    return runFixed<CustomerLookupRow>(trx, shape, [programId, distinct, orgId], () => {
+    const locking = lockPromotionId !== undefined;
+    const shape = `postgres findCustomers ${column} ${texts ? 'text' : 'bigint'}${locking ? ' locked' : ''}`;
+    const values = locking ? [programId, distinct, orgId, lockPromotionId] : [programId, distinct, orgId];
+    return runFixed<CustomerLookupRow>(trx, shape, values, () => {
       const type = texts ? sql`text[]` : sql`bigint[]`;
-      return sql`
+      const lookup = sql<CustomerLookupRow>`
     select c.id, c.key,
       exists (select 1 from program_members m
         where m.org_id = c.org_id and m.program_id = ${programId} and m.customer_id = c.id) as member,
@@ -180,6 +164,17 @@ export const postgresDialect: StoreDialect = {
     from unnest(${distinct}::${type}) as k(key)
     cross join lateral (select c.id, c.org_id, ${sql.ref(column)} as key from customers c
       where c.org_id = ${orgId} and ${sql.ref(column)} = k.key limit 1) c`;
+      if (!locking) return lookup;
+      // The lock of each pair is a 64-bit key, the promotion in the high half and the customer
+      // xor'ed into it. The sort (kept by OFFSET 0 under the aggregate that calls the lock) takes
+      // them in one order whatever the request's; the join on the aggregate's one row makes every
+      // lock held before the statement answers. Found customers who fail a later check are locked
+      // too, which only narrows what may run beside this request.
+      return sql<CustomerLookupRow>`
+    with found as materialized (${lookup}),
+    locked as (select count(pg_advisory_xact_lock(l.k)) as n
+      from (select distinct (${lockPromotionId}::bigint << 32) # f.id as k from found f order by 1 offset 0) l)
+    select f.id, f.key, f.member, f.sources from found f cross join locked`;
     });
   },
 

@@ -106,7 +106,6 @@ export const sqliteDialect: StoreDialect = {
 
   // Write transactions are serial already: each took the database's write lock when it began.
   async lockKind() {},
-  async lockPairs() {},
 
   async nextIds(trx, wanted) {
     const names = wanted.map(([name]) => name);

@@ -160,8 +160,6 @@ export interface StoreDialect {
 
   /** Inside a write transaction: waits until no other transaction holds the lock of `kind`. */
   lockKind(trx: Trx, kind: string): Promise<void>;
-  /** Inside a write transaction: holds a lock on each pair (`first`, one of `seconds`) until it ends. */
-  lockPairs(trx: Trx, first: number, seconds: readonly number[]): Promise<void>;
 
   /** `n` fresh ids from each named sequence, in one statement. */
   nextIds(trx: Trx, wanted: readonly (readonly [SequenceName, number])[]): Promise<[SequenceName, number][]>;
@@ -174,6 +172,12 @@ export interface StoreDialect {
    * The org's customers whose `column` (c.id, c.mobile or c.email) is one of `keys`, each with
    * whether they are in the program and their sources: a few index probes per key, whatever the
    * statistics say (no plan reads the org's every customer or member).
+   *
+   * With `lockPromotionId`, it also holds a lock on each found customer's pair (promotion, customer)
+   * until the transaction ends, so that two requests for the same customers of a promotion never
+   * both read their states before either wrote. PostgreSQL takes the locks in the same statement,
+   * in key order (two requests over overlapping customers never deadlock): a round trip fewer than
+   * a statement of their own. SQLite's one writer runs one transaction at a time and needs none.
    */
   findCustomers(
     trx: Trx,
@@ -181,6 +185,7 @@ export interface StoreDialect {
     programId: number,
     column: string,
     keys: readonly (number | string)[],
+    lockPromotionId?: number,
   ): Promise<CustomerLookupRow[]>;
 
   /** Each customer's issual count and active issual in the promotion, and with `countEarns` active earns. */
