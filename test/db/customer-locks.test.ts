@@ -104,9 +104,9 @@ for (const kind of STORES) {
       expect(await second).toStrictEqual({ found: [2, 3], sources: ['FIRST'] });
     });
 
-    it.runIf(kind === 'postgres')(
-      'holds nothing against other customers, another promotion or a lookup without a lock',
-      async () => {
+    // PostgreSQL only: SQLite's one writer runs one transaction at a time, so there is nothing beside.
+    if (kind === 'postgres')
+      it('holds nothing against other customers, another promotion or a lookup without a lock', async () => {
         const first = await holding([1, 2], 'AGAIN');
         try {
           // Each of these commits while the first transaction still holds its locks.
@@ -119,8 +119,7 @@ for (const kind of STORES) {
           first.release();
         }
         await first.done;
-      },
-    );
+      });
 
     it('the locks end with their transaction', async () => {
       // After the first test's two transactions, the same customers are found at once.
