@@ -913,23 +913,20 @@ function openLoopRates(options: Options, raw: BaselineReport | undefined): OpenL
   };
 }
 
-/** An open-loop phase's median round: by p99, which is what that phase is for. */
-function medianLatency(phases: PhaseReport[]): PhaseReport | undefined {
-  if (phases.length === 0) return undefined;
-  const sorted = [...phases].sort((a, b) => a.latencyMs.p99 - b.latencyMs.p99);
+/** The middle one of `items` by `key` (the lower middle one for an even count); undefined if none. */
+function middleBy<P>(items: P[], key: (item: P) => number): P | undefined {
+  const sorted = [...items].sort((a, b) => key(a) - key(b));
   return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
-/** The raw store's open-loop phase of the median round by p99, as medianLatency for the service. */
-function medianOpen(phases: BaselineOpenPhase[]): BaselineOpenPhase | undefined {
-  const sorted = [...phases].sort((a, b) => a.latency.p99 - b.latency.p99);
-  return sorted[Math.floor((sorted.length - 1) / 2)];
-}
+/** An open-loop phase's median round: by p99, which is what that phase is for. */
+const medianLatency = (phases: PhaseReport[]) => middleBy(phases, (p) => p.latencyMs.p99);
+/** The raw store's open-loop phase of the median round, by p99 as for the service. */
+const medianOpen = (phases: BaselineOpenPhase[]) => middleBy(phases, (p) => p.latency.p99);
 
 /** The phase of the median round by customers/s (the lower middle one for an even count). */
 function median<P extends { customersPerSecond: number }>(phases: P[]): P {
-  const sorted = [...phases].sort((a, b) => a.customersPerSecond - b.customersPerSecond);
-  return sorted[Math.floor((sorted.length - 1) / 2)] as P;
+  return middleBy(phases, (p) => p.customersPerSecond) as P;
 }
 
 function printSpread(baselines: BaselineReport[], modes: Map<AuthMode, ModeReport[]>): void {
