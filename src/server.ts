@@ -43,7 +43,11 @@ export async function startServer(
   const warnings: string[] = [];
   const config = await resolveSecretKey(given, (message) => warnings.push(message));
   const secrets = requireSecretBox(config);
-  const store = createStore(config.store, { onIdleError: (err) => log?.(err), sqliteCheckpointThread: true });
+  const store = createStore(config.store, {
+    onIdleError: (err) => log?.(err),
+    sqliteCheckpointThread: true,
+    sqliteSyncOffThread: true,
+  });
   try {
     await migrateToLatest(store.db, { secrets });
     const sealed = await checkSealedSecrets(store, secrets);

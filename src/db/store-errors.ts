@@ -43,8 +43,11 @@ export function isInvalidValue(err: unknown): boolean {
  */
 export class CommitOutcomeUnknown extends Error {
   readonly code = 'LOYALTY_COMMIT_OUTCOME_UNKNOWN';
-  constructor(cause: unknown) {
-    super('the store went away during COMMIT: the transaction may or may not have been written', { cause });
+  constructor(
+    cause: unknown,
+    message = 'the store went away during COMMIT: the transaction may or may not have been written',
+  ) {
+    super(message, { cause });
     this.name = 'CommitOutcomeUnknown';
   }
 }

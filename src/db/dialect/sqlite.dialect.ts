@@ -7,6 +7,7 @@ import { runFixed } from '../fixed-statement.js';
 import type { Database } from '../schema.js';
 import { FALLBACK_AUTOCHECKPOINT, startCheckpointer } from '../sqlite-checkpointer.js';
 import { newWriterTurns, SqliteGroupCommit, type WriterTurns } from '../sqlite-group-commit.js';
+import { WalSync } from '../sqlite-wal-sync.js';
 import { cachingSqlite } from '../statement-cache.js';
 import { exactId } from '../store-errors.js';
 import { paddedInserts, paddedText } from './padded-rows.js';
@@ -233,7 +234,10 @@ export const sqliteDialect: StoreDialect = {
 export function openSqlite(
   config: Extract<StoreConfig, { kind: 'sqlite' }>,
   log: ((event: LogEvent) => void) | undefined,
-  options: Pick<StoreOptions, 'sqliteGuestOf' | 'sqliteCheckpointThread' | 'onIdleError'> = {},
+  options: Pick<
+    StoreOptions,
+    'sqliteGuestOf' | 'sqliteCheckpointThread' | 'sqliteSyncOffThread' | 'onIdleError'
+  > = {},
 ): Store {
   const guestOf = options.sqliteGuestOf;
   if (config.filename !== ':memory:')
@@ -264,15 +268,22 @@ export function openSqlite(
         })
       : undefined;
   if (checkpointer) database.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT}`);
-  groupCommits.set(db, new SqliteGroupCommit(db, turns, checkpointer?.committed));
+  const walSync =
+    options.sqliteSyncOffThread && !guestOf && config.filename !== ':memory:'
+      ? new WalSync(`${config.filename}-wal`, options.onIdleError)
+      : undefined;
+  groupCommits.set(db, new SqliteGroupCommit(db, turns, checkpointer?.committed, walSync));
   return {
     db,
     dialect: sqliteDialect,
     // The thread's connection closes first, so that the last one to close (ours) checkpoints in full.
     destroy: async () => {
+      await walSync?.pending()?.catch(() => undefined);
+      walSync?.close();
       await checkpointer?.stop();
       await db.destroy();
     },
+    ...(walSync ? { durable: () => walSync.pending() } : {}),
     ...(turns?.role === 'host' ? { writerTurns: turns.buffer } : {}),
   };
 }

@@ -26,6 +26,12 @@ export interface Store {
    * take turns with this store's writes (given to them as StoreOptions.sqliteGuestOf).
    */
   readonly writerTurns?: SharedArrayBuffer;
+  /**
+   * SQLite with StoreOptions.sqliteSyncOffThread: settles once every commit made so far is on disk;
+   * undefined when they are. The server's answers wait for it, so that none shows what a power cut
+   * could still take back.
+   */
+  durable?(): Promise<void> | undefined;
   /** PostgreSQL: the connection pool's figures, for metrics (absent on SQLite, which has no pool). */
   poolStats?(): PoolStats;
   /**
@@ -69,6 +75,11 @@ export interface StoreOptions {
    * it (see sqlite-checkpointer.ts). The server's store does; short-lived commands need not.
    */
   sqliteCheckpointThread?: boolean;
+  /**
+   * SQLite (a file): the group commits sync the WAL on libuv's thread pool rather than on the
+   * requests' thread, and answer once it returned (see sqlite-wal-sync.ts). The server's store does.
+   */
+  sqliteSyncOffThread?: boolean;
 }
 
 /** A customer found by an identifier, with what the bulk path checks of them. */
