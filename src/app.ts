@@ -248,7 +248,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     // SQLite's group commits sync the WAL off this thread: no answer (a read that saw a commit, say)
     // leaves before every commit made so far is on disk. A failed sync was answered by its writes.
     const durable = deps.store.durable?.();
-    if (durable) await durable.catch(() => undefined);
+    if (durable) await durable;
     if (closing) reply.header('connection', 'close');
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');

@@ -7,7 +7,7 @@ import { closeSync, fdatasync, openSync } from 'node:fs';
  * or answered meanwhile. So the group commits with synchronous=NORMAL (the pages written, not yet
  * synced) and its requests are answered only once an fdatasync of the WAL file, run on libuv's
  * thread pool and started after that COMMIT returned, has returned: the same guarantee (nothing is
- * acknowledged before the disk holds it) while the thread goes on with the next group.
+ * acknowledged before the disk holds it) while the thread goes on with other requests' work.
  *
  * One sync at a time: the commits made while it runs are covered by the next one, which starts when
  * it ends (the WAL is one file, and an fdatasync covers everything written to it before it began).
@@ -52,8 +52,8 @@ export class WalSync {
   }
 
   /**
-   * Settles once every commit made before the call is on disk (a sync that failed too: its requests
-   * were answered with that failure); undefined when they all are already. An answer that may show
+   * Resolves once every commit made before the call is on disk, or its sync failed (its requests
+   * were answered with that failure): it never rejects. Undefined when nothing is pending. An answer that may show
    * what a commit wrote (a read, say) waits for it, so that nothing is seen that a power cut could
    * take back.
    */

@@ -278,7 +278,7 @@ export function openSqlite(
     dialect: sqliteDialect,
     // The thread's connection closes first, so that the last one to close (ours) checkpoints in full.
     destroy: async () => {
-      await walSync?.pending()?.catch(() => undefined);
+      await walSync?.pending();
       walSync?.close();
       await checkpointer?.stop();
       await db.destroy();

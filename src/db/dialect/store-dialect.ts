@@ -27,8 +27,8 @@ export interface Store {
    */
   readonly writerTurns?: SharedArrayBuffer;
   /**
-   * SQLite with StoreOptions.sqliteSyncOffThread: settles once every commit made so far is on disk;
-   * undefined when they are. The server's answers wait for it, so that none shows what a power cut
+   * SQLite with StoreOptions.sqliteSyncOffThread: resolves once every commit made so far is on disk
+   * (or its sync failed, which its writes were answered; it never rejects); undefined when they are. The server's answers wait for it, so that none shows what a power cut
    * could still take back.
    */
   durable?(): Promise<void> | undefined;
