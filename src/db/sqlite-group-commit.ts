@@ -136,9 +136,9 @@ export class SqliteGroupCommit<DB> {
     try {
       while (this.queue.length > 0) {
         // The next group waits for this one's sync, as it waited for its COMMIT under FULL: groups
-        // stay as large (a commit costs about 0.9 ms of CPU whatever its size, so smaller groups
-        // at a steady load doubled the latency), while this thread reads, checks and answers
-        // requests during the sync instead of waiting on it.
+        // stay as large (a commit has a cost of its own whatever its size, and smaller groups at a
+        // steady load doubled the latency), while this thread reads, checks and answers requests
+        // during the sync instead of waiting on it.
         const { durable } = await this.commitGroup(this.queue.splice(0, MAX_GROUP));
         if (durable) await durable.catch(() => undefined);
       }
