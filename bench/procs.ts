@@ -262,3 +262,20 @@ export function sample(pid: number, postgresDatabase?: string): () => ProcessSam
     };
   };
 }
+
+/**
+ * The server's `loyalty_event_loop_busy_seconds_total` (GET /metrics), undefined when it has none.
+ * Taken before and after a phase, it gives the share of the phase the loop was busy: near 1, answers
+ * queue behind each other whatever the store does.
+ */
+export async function loopBusySeconds(origin: string): Promise<number | undefined> {
+  try {
+    const res = await request(`${origin}/metrics`, { headersTimeout: 5_000, bodyTimeout: 5_000 });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) return undefined;
+    const match = /^loyalty_event_loop_busy_seconds_total (\S+)$/m.exec(text);
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}

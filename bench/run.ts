@@ -40,6 +40,7 @@ import {
 } from './common.js';
 import {
   killAll,
+  loopBusySeconds,
   machineBusyOver,
   type ProcessSample,
   runJob,
@@ -541,6 +542,11 @@ interface PhaseReport
   sendLate?: LoadResult['sendLate'];
   latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number };
   server: ProcessSample;
+  /**
+   * Share of the phase the server's event loop was busy (its loyalty_event_loop_busy_seconds_total):
+   * near 1 it is saturated, and requests wait for it whatever the store does. Absent with --workers.
+   */
+  loopBusy?: number;
   loadGeneratorCores: number;
   /** Cores busy with anything else (other programs on the machine): high values spoil the figures. */
   otherCores: number;
@@ -554,6 +560,10 @@ async function phase(
   options: Options,
   job: Omit<LoadJob, 'origin' | 'connections' | 'warmupMs' | 'durationMs'>,
 ): Promise<{ report: PhaseReport; batchesSent: number }> {
+  // One process answers /metrics: with workers, whichever the connection lands on, so not a figure.
+  const loopOf = () => (options.workers > 1 ? undefined : loopBusySeconds(server.origin));
+  const loop0 = await loopOf();
+  const loopT0 = performance.now();
   const done = sample(server.pid, store.pgDatabase);
   const open = job.rate !== undefined;
   const analyzing = open ? undefined : analyzeDuringWarmup(store, options);
@@ -571,6 +581,11 @@ async function phase(
     (options.warmupS + options.durationS + 120) * 1000,
   );
   const processes = done();
+  const loop1 = await loopOf();
+  const loopBusy =
+    loop0 === undefined || loop1 === undefined
+      ? undefined
+      : round((loop1 - loop0) / ((performance.now() - loopT0) / 1000), 2);
   await analyzing;
   const seconds = load.seconds;
   const loadGeneratorCores = round(
@@ -605,6 +620,7 @@ async function phase(
     errorSamples: load.errorSamples,
     exhausted: load.exhausted,
     server: processes,
+    ...(loopBusy === undefined ? {} : { loopBusy }),
     loadGeneratorCores,
     otherCores: round(
       Math.max(
@@ -719,7 +735,8 @@ function printPhase(mode: string, p: PhaseReport): void {
     `  ${mode} ${p.action}${rate}: ${p.customersPerSecond.toLocaleString('en')} customers/s, ${p.requestsPerSecond} req/s, ` +
       `first ${FIRST_SECONDS} s ${p.firstCustomersPerSecond.toLocaleString('en')} (${Math.round(p.firstShare * 100)}%), ` +
       `p50 ${p.latencyMs.p50} ms, p99 ${p.latencyMs.p99} ms, p99.9 ${p.latencyMs.p999} ms, server ${p.server.peakRssMb} MB, ` +
-      `${p.server.serverCores} cores${p.server.postgresCores ? `, postgres ${p.server.postgresCores} cores` : ''}`,
+      `${p.server.serverCores} cores${p.loopBusy === undefined ? '' : `, loop busy ${Math.round(p.loopBusy * 100)}%`}` +
+      `${p.server.postgresCores ? `, postgres ${p.server.postgresCores} cores` : ''}`,
   );
   if (p.stalls) printStalls(p.stalls, p.sendLate, 'the load generator sent late by');
 }
@@ -1091,6 +1108,7 @@ function phaseRow(store: string, who: string, p: PhaseReport): string[] {
     String(p.latencyMs.p999),
     String(p.server.peakRssMb),
     String(p.server.serverCores),
+    p.loopBusy === undefined ? '-' : `${Math.round(p.loopBusy * 100)}%`,
     p.server.postgresCores ? String(p.server.postgresCores) : '-',
     String(p.otherCores),
     p.vsBaseline === undefined ? '-' : `${Math.round(p.vsBaseline * 100)}%`,
@@ -1110,6 +1128,7 @@ const HEADER = [
   'p99.9 ms',
   'RSS MB',
   'srv cores',
+  'srv loop',
   'pg cores',
   'other cores',
   'vs base',
@@ -1134,6 +1153,7 @@ function reportRows(report: FullReport, store: StoreKind, prefix = ''): string[]
         String(p.latency.p999),
         '-',
         String(b.processes.serverCores),
+        '-',
         b.processes.postgresCores ? String(b.processes.postgresCores) : '-',
         String(b.processes.otherCores),
         '100%',
@@ -1154,6 +1174,7 @@ function reportRows(report: FullReport, store: StoreKind, prefix = ''): string[]
         String(p.latency.p50),
         String(p.latency.p99),
         String(p.latency.p999),
+        '-',
         '-',
         '-',
         '-',

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { BulkResponse } from '../client/types.js';
@@ -48,6 +49,21 @@ export function createMetrics(app: FastifyInstance, store: Store): Metrics {
     labelNames: ['outcome'] as const,
     buckets: LATENCY_BUCKETS,
     registers: [registry],
+  });
+  // How long this process's event loop ran rather than waited for I/O. Its rate is the share of the
+  // loop's time it was busy: near 1 the loop is saturated and every answer queues behind the others,
+  // a tail no pool, index or store setting shortens (add processes or cores). prom-client's lag
+  // gauges show the delay a timer met, not how much of the time the loop had none to spare.
+  let busyMs = performance.eventLoopUtilization().active;
+  new Counter({
+    name: 'loyalty_event_loop_busy_seconds_total',
+    help: 'Time the event loop of this process spent running callbacks rather than waiting for I/O',
+    registers: [registry],
+    collect() {
+      const now = performance.eventLoopUtilization().active;
+      this.inc((now - busyMs) / 1000);
+      busyMs = now;
+    },
   });
   const stop = observeTransactions(store, (seconds, committed) =>
     transactions.observe({ outcome: committed ? 'commit' : 'rollback' }, seconds),

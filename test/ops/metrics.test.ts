@@ -158,6 +158,24 @@ describeEachStore('metrics', (t, kind) => {
     }
   });
 
+  it('counts the time the event loop was busy, and not the time it waited', async () => {
+    const busy = async () => value((await scrape()).samples, 'loyalty_event_loop_busy_seconds_total') ?? -1;
+    const first = await busy();
+    expect(first).toBeGreaterThanOrEqual(0);
+    // 200 ms of running code between two scrapes: counted.
+    const until = performance.now() + 200;
+    while (performance.now() < until) {
+      // spin: a callback that holds the loop
+    }
+    const second = await busy();
+    expect(second - first).toBeGreaterThanOrEqual(0.19);
+    // 300 ms of waiting on a timer: not counted (the scrapes and the timer's callback take a little).
+    await new Promise((r) => setTimeout(r, 300));
+    const third = await busy();
+    expect(third - second).toBeGreaterThanOrEqual(0);
+    expect(third - second).toBeLessThan(0.2);
+  });
+
   it('needs no credentials, and is off with LOYALTY_METRICS=0', async () => {
     const off = await startTestApp(kind, { config: { metrics: false } });
     try {
