@@ -53,9 +53,9 @@ export class WalSync {
 
   /**
    * Resolves once every commit made before the call is on disk, or its sync failed (its requests
-   * were answered with that failure): it never rejects. Undefined when nothing is pending. An answer that may show
-   * what a commit wrote (a read, say) waits for it, so that nothing is seen that a power cut could
-   * take back.
+   * were answered with that failure): it never rejects. Undefined when nothing is pending. An answer
+   * that may show what a commit wrote (a read, say) waits for it, so that nothing is seen that a
+   * power cut could take back.
    */
   pending(): Promise<void> | undefined {
     return this.latest;

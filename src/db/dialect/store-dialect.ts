@@ -27,9 +27,10 @@ export interface Store {
    */
   readonly writerTurns?: SharedArrayBuffer;
   /**
-   * SQLite with StoreOptions.sqliteSyncOffThread: resolves once every commit made so far is on disk
-   * (or its sync failed, which its writes were answered; it never rejects); undefined when they are. The server's answers wait for it, so that none shows what a power cut
-   * could still take back.
+   * SQLite with StoreOptions.sqliteSyncOffThread: resolves once every commit made so far is on disk,
+   * or its sync failed (its writes were answered with that failure): it never rejects. Undefined when
+   * nothing is pending. The server's answers wait for it, so that none shows what a power cut could
+   * still take back.
    */
   durable?(): Promise<void> | undefined;
   /** PostgreSQL: the connection pool's figures, for metrics (absent on SQLite, which has no pool). */
