@@ -316,6 +316,9 @@ function sqliteRunner(job: BaselineJob): { run: BatchRunner; close: () => Promis
 
   const savepoint = db.prepare('savepoint batch');
   const release = db.prepare('release batch');
+  // As the server's group commit does: the savepoints' sub-journal in memory for the transaction.
+  const tempMemory = db.prepare('pragma temp_store = MEMORY');
+  const tempDefault = db.prepare('pragma temp_store = DEFAULT');
 
   const one = (action: Action, { promotionId, ids }: Batch) => {
     savepoint.run();
@@ -340,6 +343,7 @@ function sqliteRunner(job: BaselineJob): { run: BatchRunner; close: () => Promis
   };
   const run: BatchRunner = (action, batches) => {
     if (failed) throw failed;
+    tempMemory.run();
     begin.run();
     try {
       for (const batch of batches) one(action, batch);
@@ -348,6 +352,8 @@ function sqliteRunner(job: BaselineJob): { run: BatchRunner; close: () => Promis
     } catch (err) {
       rollback.run();
       throw err;
+    } finally {
+      tempDefault.run();
     }
   };
   const close = async () => {

@@ -1,5 +1,10 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { writeTransaction } from '../../src/db/database.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStore, type Store, writeTransaction } from '../../src/db/database.js';
+import { migrateToLatest } from '../../src/db/migrator.js';
 import { describeEachStoreKind } from '../helpers/each-store.js';
 import { openTestStore, type TestStore } from '../helpers/stores.js';
 
@@ -66,6 +71,83 @@ describeEachStoreKind('write transactions arriving together', (kind) => {
       { id: 1, name: 'p1' },
       { id: 50, name: 'ok' },
       { id: 51, name: 'ok' },
+    ]);
+  });
+});
+
+// A file store (an in-memory one keeps its journals in memory anyway). Each request's SAVEPOINT keeps
+// a copy of the pages it changes; past 64 KiB SQLite would spill that copy to a temporary file in every
+// group, so the group runs with temp_store = MEMORY and puts the connection's setting back after it.
+describe('SQLite group commits: savepoint copies kept in memory', () => {
+  let dir: string;
+  let store: Store;
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'lp-group-'));
+    store = createStore({ kind: 'sqlite', filename: path.join(dir, 'group.db') });
+    await migrateToLatest(store.db);
+    await store.db.insertInto('orgs').values({ org_id: 1, name: 'o', created_at: 0 }).execute();
+  });
+  afterAll(async () => {
+    await store?.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const tempStore = async (db: Parameters<Parameters<typeof writeTransaction>[1]>[0] | Store['db']) =>
+    (await sql<{ temp_store: number }>`pragma temp_store`.execute(db)).rows[0]?.temp_store;
+
+  it('runs a group with temp_store = MEMORY and leaves the connection at its default', async () => {
+    const inside = await writeTransaction(store, (trx) => tempStore(trx));
+    expect(inside).toBe(2);
+    expect(await tempStore(store.db)).toBe(0);
+  });
+
+  it('rolls back a request that changed well over 64 KiB of pages, and only that one', async () => {
+    const rows = Array.from({ length: 2000 }, (_, i) => ({
+      org_id: 1,
+      id: 10_000 + i,
+      name: `before ${i} ${'x'.repeat(200)}`,
+      created_at: 0,
+    }));
+    for (let i = 0; i < rows.length; i += 200)
+      await store.db
+        .insertInto('programs')
+        .values(rows.slice(i, i + 200))
+        .execute();
+    // Every row rewritten: about 500 KB of table pages, each copied for the savepoint.
+    const rename = (label: string) => (trx: Parameters<Parameters<typeof writeTransaction>[1]>[0]) =>
+      trx
+        .updateTable('programs')
+        .set({ name: sql<string>`${label} || ' ' || id || ' ' || ${'y'.repeat(200)}` })
+        .where('id', '>=', 10_000)
+        .execute();
+    const outcomes = await Promise.allSettled([
+      writeTransaction(store, async (trx) => {
+        await rename('first')(trx);
+        return tempStore(trx);
+      }),
+      writeTransaction(store, async (trx) => {
+        await rename('second')(trx);
+        throw new Error('the second request fails after rewriting every row');
+      }),
+      writeTransaction(store, (trx) =>
+        trx.insertInto('programs').values({ org_id: 1, id: 20_000, name: 'third ', created_at: 0 }).execute(),
+      ),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(outcomes[0]).toMatchObject({ value: 2 });
+    // The first request's names throughout, none of the second's, and the third's row.
+    const prefixes = await store.db
+      .selectFrom('programs')
+      .select([
+        sql<string>`substr(name, 1, instr(name, ' ') - 1)`.as('prefix'),
+        (eb) => eb.fn.countAll<number>().as('n'),
+      ])
+      .where('id', '>=', 10_000)
+      .groupBy('prefix')
+      .execute();
+    expect(prefixes.map((p) => ({ prefix: p.prefix, n: Number(p.n) }))).toEqual([
+      { prefix: 'first', n: 2000 },
+      { prefix: 'third', n: 1 },
     ]);
   });
 });
