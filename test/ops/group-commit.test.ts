@@ -4,6 +4,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore, type Store, writeTransaction } from '../../src/db/database.js';
+import type { Trx } from '../../src/db/dialect/store-dialect.js';
 import { migrateToLatest } from '../../src/db/migrator.js';
 import { describeEachStoreKind } from '../helpers/each-store.js';
 import { openTestStore, type TestStore } from '../helpers/stores.js';
@@ -92,7 +93,7 @@ describe('SQLite group commits: savepoint copies kept in memory', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const tempStore = async (db: Parameters<Parameters<typeof writeTransaction>[1]>[0] | Store['db']) =>
+  const tempStore = async (db: Trx) =>
     (await sql<{ temp_store: number }>`pragma temp_store`.execute(db)).rows[0]?.temp_store;
 
   it('runs a group with temp_store = MEMORY and leaves the connection at its default', async () => {
@@ -114,7 +115,7 @@ describe('SQLite group commits: savepoint copies kept in memory', () => {
         .values(rows.slice(i, i + 200))
         .execute();
     // Every row rewritten: about 500 KB of table pages, each copied for the savepoint.
-    const rename = (label: string) => (trx: Parameters<Parameters<typeof writeTransaction>[1]>[0]) =>
+    const rename = (label: string) => (trx: Trx) =>
       trx
         .updateTable('programs')
         .set({ name: sql<string>`${label} || ' ' || id || ' ' || ${'y'.repeat(200)}` })
@@ -130,7 +131,10 @@ describe('SQLite group commits: savepoint copies kept in memory', () => {
         throw new Error('the second request fails after rewriting every row');
       }),
       writeTransaction(store, (trx) =>
-        trx.insertInto('programs').values({ org_id: 1, id: 20_000, name: 'third ', created_at: 0 }).execute(),
+        trx
+          .insertInto('programs')
+          .values({ org_id: 1, id: 20_000, name: 'third row', created_at: 0 })
+          .execute(),
       ),
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
