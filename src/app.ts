@@ -52,8 +52,10 @@ export interface AppDeps {
   store: Store;
   clock?: Clock;
   /**
-   * Benchmarks only: every /v2 call acts as this caller without authenticating, so that the cost of
-   * authentication can be measured against none. Reachable from code alone, never from configuration.
+   * Benchmarks only: a /v2 call that carries no credentials acts as this caller without
+   * authenticating, so that the cost of authentication can be measured against none, in turns on
+   * one server (a call with credentials is authenticated as usual). Reachable from code alone, never
+   * from configuration.
    */
   unauthenticatedActor?: Actor;
   /** A pino logger or logger options; by default one at the configured level, to stdout. */

@@ -37,6 +37,12 @@ async function identify(
   return actor;
 }
 
+function carriesCredentials(request: FastifyRequest): boolean {
+  return (
+    request.headers.authorization !== undefined || request.headers['x-cap-api-oauth-token'] !== undefined
+  );
+}
+
 /** 429 with Retry-After when this address has failed too often as this name (before any hashing). */
 export function refuseIfThrottled(
   throttle: AuthThrottle | undefined,
@@ -59,7 +65,10 @@ export interface V2AuthOptions {
   defaultRateLimit: number;
   /** Failed sign-ins per address and name; without it, none are throttled. */
   throttle?: AuthThrottle;
-  /** Benchmarks only: act as this caller and skip authentication. */
+  /**
+   * Benchmarks only: a call that carries no credentials acts as this caller. One that carries some
+   * is authenticated as usual, so that one server can take turns of each kind (bench/run.ts).
+   */
   fixedActor?: Actor;
 }
 
@@ -69,7 +78,10 @@ export interface V2AuthOptions {
  */
 export function v2AuthHook({ auth, limiter, defaultRateLimit, fixedActor, throttle }: V2AuthOptions) {
   return async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const actor = fixedActor ?? (await identify(auth, request, reply, throttle));
+    const actor =
+      fixedActor && !carriesCredentials(request)
+        ? fixedActor
+        : await identify(auth, request, reply, throttle);
     if (!actor) throw new AppError(401);
     const needed = request.routeOptions.config.access ?? 'WRITE';
     if (!GRANTS[needed].includes(actor.access)) throw new AppError(4000);

@@ -1,6 +1,7 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { buildApp } from '../../src/app.js';
+import type { Actor } from '../../src/auth/actor.js';
 import type { Clock } from '../../src/clock.js';
 import { type Config, defineConfig } from '../../src/config.js';
 import { openTestStore, type StoreKind, TEST_SECRET_KEY, type TestStore } from './stores.js';
@@ -16,6 +17,8 @@ export interface AppOptions {
   config?: Partial<Config>;
   /** A pino logger; by default the configured (silent) one. */
   logger?: ReturnType<typeof pino>;
+  /** The bench's caller for /v2 calls without credentials (AppDeps.unauthenticatedActor). */
+  unauthenticatedActor?: Actor;
 }
 
 function toJson(res: LightMyRequestResponse): JsonResponse {
@@ -82,6 +85,7 @@ async function build(testStore: TestStore, options: AppOptions): Promise<Fastify
     store: testStore.store,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.unauthenticatedActor ? { unauthenticatedActor: options.unauthenticatedActor } : {}),
   });
   await app.ready();
   return app;
