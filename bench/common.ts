@@ -156,6 +156,21 @@ export interface LoadJob {
    * first batch the phase before it enrolled.
    */
   firstBatch?: number;
+  /**
+   * Closed loop in turns, to compare kinds of call on one server with the machine's drift cancelled:
+   * each header set in turn has the server for `sliceMs`, over and over, until each has had
+   * `durationMs`, after a first turn each that is not counted (its caches and the code's warm-up).
+   * A turn stops sending at its end and lasts until its last answer, so turns never overlap.
+   */
+  turns?: { headers: Record<string, string>[]; sliceMs: number };
+}
+
+/** One header set's counted turns (LoadJob.turns): good answers, and the turns' seconds together. */
+export interface TurnResult {
+  good: number;
+  seconds: number;
+  /** Good answers a second in each counted turn, in order: turn k of every set is in rotation k. */
+  perTurn: number[];
 }
 
 export interface LoadResult {
@@ -194,6 +209,8 @@ export interface LoadResult {
   exhausted: boolean;
   /** CPU seconds the load generator itself used (user + system). */
   cpuSeconds: number;
+  /** In turns: each header set's figures, in the job's order. */
+  turns?: TurnResult[];
 }
 
 /** The slowest requests of an open-loop phase, by when they were due, to tell stalls from queueing. */

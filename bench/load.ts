@@ -13,6 +13,7 @@ import {
   slotCapacity,
   summarize,
   Timeline,
+  type TurnResult,
 } from './common.js';
 
 const PATH = '/v2/promotion/bulk/enrolAndEarn';
@@ -91,12 +92,17 @@ async function run(job: LoadJob): Promise<LoadResult> {
   }
 
   /** Sends one request; `from` is when its latency starts, `counts` whether it falls in the window. */
-  async function send(payload: string, from: number, counts: (t1: number) => boolean): Promise<Outcome> {
+  async function send(
+    payload: string,
+    from: number,
+    counts: (t1: number) => boolean,
+    using: Record<string, string> = headers,
+  ): Promise<Outcome> {
     let status = 0;
     let answer = EMPTY;
     let failure: string | undefined;
     try {
-      const res = await pool.request({ path: PATH, method: 'POST', headers, body: payload });
+      const res = await pool.request({ path: PATH, method: 'POST', headers: using, body: payload });
       status = res.statusCode;
       answer = Buffer.from(await res.body.arrayBuffer());
     } catch (err) {
@@ -170,12 +176,47 @@ async function run(job: LoadJob): Promise<LoadResult> {
     await Promise.all(inFlight);
   }
 
-  if (job.rate !== undefined) await timetable(job.rate);
+  // Closed loop in turns (LoadJob.turns): one header set at a time has every connection.
+  async function inTurns(spec: NonNullable<LoadJob['turns']>): Promise<TurnResult[]> {
+    const sets = spec.headers.map((h) => ({ ...headers, ...h }));
+    const figures: TurnResult[] = sets.map(() => ({ good: 0, seconds: 0, perTurn: [] }));
+    const rounds = 1 + Math.ceil(job.durationMs / spec.sliceMs);
+    for (let r = 0; r < rounds; r++) {
+      for (const [i, using] of sets.entries()) {
+        const t0 = performance.now();
+        const until = t0 + spec.sliceMs;
+        let good = 0;
+        await Promise.all(
+          Array.from({ length: job.connections }, async () => {
+            while (performance.now() < until) {
+              const payload = nextPayload();
+              if (payload === undefined) return;
+              if ((await send(payload, performance.now(), () => r > 0, using)) === 'good') good++;
+            }
+          }),
+        );
+        const figure = figures[i] as TurnResult;
+        const seconds = (performance.now() - t0) / 1000;
+        if (r > 0) {
+          figure.good += good;
+          figure.seconds += seconds;
+          figure.perTurn.push(Math.round((good / seconds) * 10) / 10);
+        }
+      }
+    }
+    return figures;
+  }
+
+  let turns: TurnResult[] | undefined;
+  if (job.turns) turns = await inTurns(job.turns);
+  else if (job.rate !== undefined) await timetable(job.rate);
   else await Promise.all(Array.from({ length: job.connections }, worker));
   const finished = performance.now();
   await pool.close();
   const cpu = process.cpuUsage(cpuStart);
-  const seconds = (Math.min(finished, end) - measureFrom) / 1000;
+  const seconds = turns
+    ? turns.reduce((a, t) => a + t.seconds, 0)
+    : (Math.min(finished, end) - measureFrom) / 1000;
   return {
     action: job.action,
     seconds: job.rate !== undefined ? job.durationMs / 1000 : seconds,
@@ -193,6 +234,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
     batchesSent: next,
     exhausted,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    ...(turns ? { turns } : {}),
   };
 }
 

@@ -1,5 +1,7 @@
-// The real server, built code, with /v2 authentication switched off (AppDeps.unauthenticatedActor):
-// the bench's "none" run, against which the cost of Basic and OAuth is measured. Reachable only by
+// The real server, built code, with /v2 authentication switched off for calls that carry no
+// credentials (AppDeps.unauthenticatedActor): the bench's "none" run, against which the cost of Basic
+// and OAuth is measured, and its turns of all three on one server (calls with credentials are
+// authenticated as by `loyalty serve`). Reachable only by
 // starting this file; started as `loyalty serve` starts (PORT, HOST, DATABASE_URL, LOG_LEVEL), plus
 // BENCH_ORG_ID, the org every call acts for. Plain JavaScript so that it runs with no loader, as
 // `node dist/cli.js serve` does. Needs `npm run build` first.
