@@ -33,6 +33,7 @@ import {
   slotCapacity,
   summarize,
   Timeline,
+  takeTurns,
 } from './common.js';
 
 const SOURCE = 'INSTORE';
@@ -474,7 +475,6 @@ async function phase(
   const end = measureFrom + job.durationMs;
   const latencies = new Samples();
   const timeline = new Timeline(measureFrom);
-  let next = 0;
   let batches = 0;
   let exhausted = false;
   // Warm mode only: halfway through the warm-up, as run.ts does for the server.
@@ -485,22 +485,11 @@ async function phase(
         ).catch((err: unknown) => console.warn(`baseline: ANALYZE during the warm-up failed: ${String(err)}`))
       : undefined;
 
+  const walk = { next: 0 };
   async function worker(run: BatchRunner): Promise<void> {
     while (performance.now() < end) {
-      const group: Batch[] = [];
-      while (group.length < job.group) {
-        if (action === 'ENROL' && next >= capacity) {
-          exhausted = true;
-          break;
-        }
-        const k = next++;
-        const slot = batchAt(slots, cycle === undefined ? k : k % cycle);
-        if (!slot) throw new Error(`batch ${k} is outside the walk`);
-        group.push({
-          promotionId: slot.promotionId,
-          ids: Array.from({ length: BATCH }, (_, i) => slot.firstId + i),
-        });
-      }
+      const group = takeGroup(action, job.group, slots, capacity, cycle, walk);
+      if (group.length < job.group && action === 'ENROL') exhausted = true;
       if (group.length === 0) return;
       const t0 = performance.now();
       await run(action, group);
@@ -527,11 +516,78 @@ async function phase(
     customersPerSecond: seconds > 0 ? round((batches * BATCH) / seconds, 0) : 0,
     latency: summarize(latencies.values()),
     perSecond: timeline.perSecond(job.durationMs / 1000),
-    batchesSent: next,
+    batchesSent: walk.next,
     exhausted,
     cpuSeconds: round((cpu.user + cpu.system) / 1e6, 2),
   };
 }
+
+/**
+ * The next `size` batches of the walk (fewer once an ENROL walk has no fresh customers left); EARN
+ * cycles over the first `cycle` batches.
+ */
+function takeGroup(
+  action: Action,
+  size: number,
+  slots: Slots,
+  capacity: number,
+  cycle: number | undefined,
+  walk: { next: number },
+): Batch[] {
+  const group: Batch[] = [];
+  while (group.length < size) {
+    if (action === 'ENROL' && walk.next >= capacity) break;
+    const k = walk.next++;
+    const slot = batchAt(slots, cycle === undefined ? k : k % cycle);
+    if (!slot) throw new Error(`batch ${k} is outside the walk`);
+    group.push({
+      promotionId: slot.promotionId,
+      ids: Array.from({ length: BATCH }, (_, i) => slot.firstId + i),
+    });
+  }
+  return group;
+}
+
+/**
+ * The closed loop a turn at a time, as run.ts gives them (TurnMessage): each turn sends batches for
+ * `ms`, then waits for the last commit. Each action's walk goes on from turn to turn: ENROL takes
+ * fresh customers, EARN cycles over those the ENROL turns enrolled.
+ */
+async function inTurns(job: BaselineJob, runs: BatchRunner[]): Promise<void> {
+  const capacity = slotCapacity(job.slots);
+  const walks = { ENROL: { next: 0 }, EARN: { next: 0 } };
+  await takeTurns(async ({ action, ms }) => {
+    const cycle = action === 'EARN' ? Math.max(1, walks.ENROL.next) : undefined;
+    const t0 = performance.now();
+    const until = t0 + ms;
+    let good = 0;
+    await Promise.all(
+      runs.map(async (run) => {
+        while (performance.now() < until) {
+          const group = takeGroup(action, job.group, job.slots, capacity, cycle, walks[action]);
+          if (group.length === 0) return;
+          await run(action, group);
+          good += group.length;
+        }
+      }),
+    );
+    return { good, seconds: (performance.now() - t0) / 1000 };
+  });
+}
+
+/** What a baseline in turns answers at the end: its figures went out turn by turn. */
+const NO_PHASE: BaselinePhase = {
+  action: 'ENROL',
+  seconds: 0,
+  batches: 0,
+  batchesPerSecond: 0,
+  customersPerSecond: 0,
+  latency: summarize(new Samples().values()),
+  perSecond: [],
+  batchesSent: 0,
+  exhausted: false,
+  cpuSeconds: 0,
+};
 
 /**
  * The raw store at a fixed rate, as the service's open-loop phases are run: batch k is due at
@@ -659,6 +715,10 @@ async function run(job: BaselineJob): Promise<BaselineResult> {
   if (job.store === 'sqlite') {
     const { run: runBatch, close } = sqliteRunner(job);
     try {
+      if (job.turns) {
+        await inTurns(job, [runBatch]);
+        return { concurrency: 1, batchesPerCommit: job.group, enrol: NO_PHASE, earn: NO_PHASE };
+      }
       // One writer: the batches run one after another (each call is synchronous).
       const enrol = await phase('ENROL', job, [runBatch], job.slots, undefined);
       const earn = await phase('EARN', job, [runBatch], job.slots, enrol.batchesSent);
@@ -671,6 +731,10 @@ async function run(job: BaselineJob): Promise<BaselineResult> {
   const { runs, analyze, close } = await postgresRunners(job);
   const maybe = job.analyze ? analyze : undefined;
   try {
+    if (job.turns) {
+      await inTurns(job, runs);
+      return { concurrency: runs.length, batchesPerCommit: 1, enrol: NO_PHASE, earn: NO_PHASE };
+    }
     const enrol = await phase('ENROL', job, runs, job.slots, undefined, maybe);
     const earn = await phase('EARN', job, runs, job.slots, enrol.batchesSent, maybe);
     const open = await openPhases(job, runs, enrol, earn);

@@ -157,20 +157,54 @@ export interface LoadJob {
    */
   firstBatch?: number;
   /**
-   * Closed loop in turns, to compare kinds of call on one server with the machine's drift cancelled:
-   * each header set in turn has the server for `sliceMs`, over and over, until each has had
-   * `durationMs`, after a first turn each that is not counted (its caches and the code's warm-up).
-   * A turn stops sending at its end and lasts until its last answer, so turns never overlap.
+   * Closed loop in turns, driven by run.ts (TurnMessage): the job answers each turn it is given with
+   * that turn's figures, and the job's result once it is told to end. A turn uses
+   * `turns.headers[set]` for every call.
    */
-  turns?: { headers: Record<string, string>[]; sliceMs: number };
+  turns?: { headers: Record<string, string>[] };
 }
 
-/** One header set's counted turns (LoadJob.turns): good answers, and the turns' seconds together. */
-export interface TurnResult {
+/**
+ * Turns, to compare kinds of work on one machine with its drift cancelled (run.ts runTurns): the
+ * parent gives each participant (a process) a turn at a time, and the participant works with every
+ * connection for `ms`, then stops sending and answers once its last call is answered, so that turns
+ * never overlap.
+ */
+export type TurnMessage = { turn: { action: Action; ms: number; set: number } } | { end: true };
+
+/** What a participant did in one turn: batches (requests) done well, and the turn's seconds. */
+export interface TurnFigure {
   good: number;
   seconds: number;
-  /** Good answers a second in each counted turn, in order: turn k of every set is in rotation k. */
-  perTurn: number[];
+  /** The service's calls that failed or were answered with an error. */
+  bad?: number;
+}
+
+/**
+ * A participant's side of the turns: says it is ready (turns sent before would be lost), runs each
+ * turn the parent gives with `work`, and resolves when the parent says the turns are over.
+ */
+export function takeTurns(
+  work: (turn: { action: Action; ms: number; set: number }) => Promise<TurnFigure>,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: TurnMessage) => {
+      if ('end' in message) {
+        process.off('message', onMessage);
+        resolve();
+        return;
+      }
+      work(message.turn).then(
+        (figure) => process.send?.({ turned: figure }),
+        (err: unknown) => {
+          process.off('message', onMessage);
+          reject(err);
+        },
+      );
+    };
+    process.on('message', onMessage);
+    process.send?.({ ready: true });
+  });
 }
 
 export interface LoadResult {
@@ -209,8 +243,6 @@ export interface LoadResult {
   exhausted: boolean;
   /** CPU seconds the load generator itself used (user + system). */
   cpuSeconds: number;
-  /** In turns: each header set's figures, in the job's order. */
-  turns?: TurnResult[];
 }
 
 /** The slowest requests of an open-loop phase, by when they were due, to tell stalls from queueing. */
@@ -274,6 +306,8 @@ export interface BaselineJob {
    * absent, none.
    */
   openLoop?: { rate?: number; share?: number; settleMs: number };
+  /** In turns (TurnMessage) instead of the phases: the closed loop a turn at a time. */
+  turns?: boolean;
 }
 
 /** The open-loop phases' rate: a share of the raw store's batches a second, as run.ts asks of both. */

@@ -13,7 +13,7 @@ import {
   slotCapacity,
   summarize,
   Timeline,
-  type TurnResult,
+  takeTurns,
 } from './common.js';
 
 const PATH = '/v2/promotion/bulk/enrolAndEarn';
@@ -176,47 +176,44 @@ async function run(job: LoadJob): Promise<LoadResult> {
     await Promise.all(inFlight);
   }
 
-  // Closed loop in turns (LoadJob.turns): one header set at a time has every connection.
-  async function inTurns(spec: NonNullable<LoadJob['turns']>): Promise<TurnResult[]> {
+  // Closed loop in turns (LoadJob.turns), a turn at a time as run.ts gives them. Each action's walk
+  // goes on from turn to turn: ENROL takes fresh customers, EARN cycles over those ENROL enrolled.
+  async function inTurns(spec: NonNullable<LoadJob['turns']>): Promise<void> {
     const sets = spec.headers.map((h) => ({ ...headers, ...h }));
-    const figures: TurnResult[] = sets.map(() => ({ good: 0, seconds: 0, perTurn: [] }));
-    const rounds = 1 + Math.ceil(job.durationMs / spec.sliceMs);
-    for (let r = 0; r < rounds; r++) {
-      for (const [i, using] of sets.entries()) {
-        const t0 = performance.now();
-        const until = t0 + spec.sliceMs;
-        let good = 0;
-        await Promise.all(
-          Array.from({ length: job.connections }, async () => {
-            while (performance.now() < until) {
-              const payload = nextPayload();
-              if (payload === undefined) return;
-              if ((await send(payload, performance.now(), () => r > 0, using)) === 'good') good++;
-            }
-          }),
-        );
-        const figure = figures[i] as TurnResult;
-        const seconds = (performance.now() - t0) / 1000;
-        if (r > 0) {
-          figure.good += good;
-          figure.seconds += seconds;
-          figure.perTurn.push(Math.round((good / seconds) * 10) / 10);
-        }
-      }
-    }
-    return figures;
+    const walks = { ENROL: { next: job.firstBatch ?? 0 }, EARN: { next: 0 } };
+    await takeTurns(async ({ action, ms, set }) => {
+      const using = sets[set];
+      if (!using) throw new Error(`no header set ${set}`);
+      const walk = walks[action];
+      const enrolled = walks.ENROL.next;
+      const t0 = performance.now();
+      const until = t0 + ms;
+      let good = 0;
+      let bad = 0;
+      await Promise.all(
+        Array.from({ length: job.connections }, async () => {
+          while (performance.now() < until) {
+            if (action === 'ENROL' && walk.next >= capacity) return;
+            const k = walk.next++;
+            const slot = batchAt(job.slots, action === 'EARN' ? k % Math.max(1, enrolled) : k);
+            if (!slot) throw new Error(`batch ${k} is outside the walk`);
+            const payload = body(action, job.programId, slot.promotionId, slot.firstId);
+            if ((await send(payload, performance.now(), () => true, using)) === 'good') good++;
+            else bad++;
+          }
+        }),
+      );
+      return { good, bad, seconds: (performance.now() - t0) / 1000 };
+    });
   }
 
-  let turns: TurnResult[] | undefined;
-  if (job.turns) turns = await inTurns(job.turns);
+  if (job.turns) await inTurns(job.turns);
   else if (job.rate !== undefined) await timetable(job.rate);
   else await Promise.all(Array.from({ length: job.connections }, worker));
   const finished = performance.now();
   await pool.close();
   const cpu = process.cpuUsage(cpuStart);
-  const seconds = turns
-    ? turns.reduce((a, t) => a + t.seconds, 0)
-    : (Math.min(finished, end) - measureFrom) / 1000;
+  const seconds = (Math.min(finished, end) - measureFrom) / 1000;
   return {
     action: job.action,
     seconds: job.rate !== undefined ? job.durationMs / 1000 : seconds,
@@ -234,7 +231,6 @@ async function run(job: LoadJob): Promise<LoadResult> {
     batchesSent: next,
     exhausted,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    ...(turns ? { turns } : {}),
   };
 }
 

@@ -3,7 +3,7 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'undici';
-import type { ChildMessage } from './common.js';
+import type { Action, ChildMessage, TurnFigure, TurnMessage } from './common.js';
 
 const live = new Set<ChildProcess>();
 
@@ -46,10 +46,35 @@ export async function stop(child: ChildProcess, ms = 15_000): Promise<void> {
  * child is killed if it has not answered within `timeoutMs`.
  */
 export function runJob<J, R>(file: string, job: J, cwd: string, timeoutMs: number): Promise<R> {
+  return startJob<J, R>(file, job, cwd, timeoutMs).result;
+}
+
+/** A job that takes turns (common.ts TurnMessage) before it answers. */
+export interface TurnTaker<R> {
+  /** Resolves once the child listens for turns. */
+  ready(): Promise<void>;
+  /** Gives the child one turn and resolves with what it did in it. */
+  turn(turn: { action: Action; ms: number; set: number }): Promise<TurnFigure>;
+  /** Tells the child the turns are over; `result` then resolves with its answer. */
+  end(): void;
+  result: Promise<R>;
+}
+
+/**
+ * runJob for a job that talks on the way: the child's `{ ready }` and `{ turned }` messages are
+ * passed to the caller (one turn at a time), and its last message is its answer.
+ */
+export function startJob<J, R>(file: string, job: J, cwd: string, timeoutMs: number): TurnTaker<R> {
   const child = track(
     fork(file, [], { cwd, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
   );
-  return new Promise<R>((resolve, reject) => {
+  // A child that fails or exits before it is ready, or during a turn, rejects them with its own error.
+  let onReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => {
+    onReady = resolve;
+  });
+  let onTurned: ((figure: TurnFigure) => void) | undefined;
+  const result = new Promise<R>((resolve, reject) => {
     let settled = false;
     const settle = (fn: () => void) => {
       if (settled) return;
@@ -61,15 +86,33 @@ export function runJob<J, R>(file: string, job: J, cwd: string, timeoutMs: numbe
       settle(() => reject(new Error(`${file} gave no answer within ${Math.round(timeoutMs / 1000)} s`)));
       void stop(child, 2_000);
     }, timeoutMs);
-    child.once('message', (message: ChildMessage<R>) =>
-      settle(() => (message.ok ? resolve(message.result) : reject(new Error(`${file}: ${message.error}`)))),
-    );
+    child.on('message', (message: ChildMessage<R> | { ready: true } | { turned: TurnFigure }) => {
+      if ('ready' in message) onReady();
+      else if ('turned' in message) onTurned?.(message.turned);
+      else
+        settle(() => (message.ok ? resolve(message.result) : reject(new Error(`${file}: ${message.error}`))));
+    });
     child.once('error', (err) => settle(() => reject(err)));
     child.once('exit', (code, signal) =>
       settle(() => reject(new Error(`${file} exited (${signal ?? code}) without an answer`))),
     );
     child.send(job as object);
   });
+  const turn = (t: { action: Action; ms: number; set: number }) =>
+    new Promise<TurnFigure>((resolve) => {
+      onTurned = resolve;
+      child.send({ turn: t } satisfies TurnMessage);
+    });
+  const early = () =>
+    result.then(() => {
+      throw new Error(`${file} answered before it was told to end`);
+    });
+  return {
+    ready: () => Promise.race([ready, early()]),
+    turn: (t) => Promise.race([turn(t), early()]),
+    end: () => child.send({ end: true } satisfies TurnMessage),
+    result,
+  };
 }
 
 export interface ServerProcess {
