@@ -1038,7 +1038,9 @@ async function runTurns(
       `ENROL then EARN, ${options.durationS} s each`,
   );
   const slots: Slots = { promotionIds: seeded.walks.turns as number[], customers: options.customers };
-  const limit = (2 * turnsSeconds(options) * 2 + 300) * 1000;
+  // Every participant's turns of both actions, twice over (a turn lasts until its last answer).
+  const participants = options.modes.length + (rawStore ? 1 : 0);
+  const limit = (2 * 2 * rotations(options) * participants * options.turnS + 300) * 1000;
   const server = await launch(plan, 'none');
   const jobs: TurnTaker<unknown>[] = [];
   try {
