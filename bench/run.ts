@@ -84,10 +84,10 @@ const USAGE = `Usage: npm run bench -- --store sqlite|postgres [options]
                         (N processes behind one port; default 1). The no-auth entry stays one process
   --turn S              after the modes, each round: the raw store and the modes take the machine in
                         turns of S seconds (the modes on one server, their order shifted a place
-                        each rotation; ENROL, then EARN), --duration each, so that the service's share of the raw store and the cost of
-                        authentication are measured with the machine's drift cancelled; the
-                        targets' shares and costs come from these turns (default 2; 0: not run;
-                        needs the baseline, or --auth all)
+                        each rotation; ENROL, then EARN), --duration each, so that the service's
+                        share of the raw store and the cost of authentication are measured with
+                        the machine's drift cancelled; the targets' shares and costs come from
+                        these turns (default 2; 0: not run; needs the baseline, or --auth all)
   --cpu-prof            run the server under node --cpu-prof and print where its CPU time went
                         (profiles in bench/results/profiles; profiled figures are a little lower)
 
@@ -1027,9 +1027,9 @@ function rotations(options: Options): number {
 
 /**
  * The modes' order in rotation r (counted from 1): shifted by one place each rotation. On
- * PostgreSQL the turn right after the raw store's ran 0.2-4% below its rotation's mean (the raw
- * store works on another copy of the data, whose pages it leaves in the shared buffers): with the
- * order fixed that fell on none alone, and Basic and OAuth came out up to 11% cheaper than no auth.
+ * PostgreSQL the turn right after the raw store's ran 0.2-4% below its rotation's mean (likely the
+ * raw store's copy of the data left in the shared buffers): with the order fixed that fell on none
+ * alone, and Basic and OAuth came out up to 11% cheaper than no auth.
  */
 function turnOrder(modes: number, r: number): number[] {
   return Array.from({ length: modes }, (_, i) => (i + Math.max(0, r - 1)) % modes);
@@ -1129,7 +1129,7 @@ async function turnsPhase(
   const first = raw ? 1 : 0;
   const figures = players.map(() => ({ good: 0, seconds: 0, perTurn: [] as number[] }));
   // Each mode's rate in each rotation by its place after the raw store, for byPlace.
-  const places: { place: number; mode: number; rate: number; r: number }[] = [];
+  const places: { place: number; rate: number; r: number }[] = [];
   let bad = 0;
   for (let r = 0; r < rotations(options); r++) {
     const order = [...(raw ? [0] : []), ...turnOrder(options.modes.length, r).map((m) => first + m)];
@@ -1142,7 +1142,7 @@ async function turnsPhase(
       f.good += figure.good;
       f.seconds += figure.seconds;
       f.perTurn.push(rate);
-      if (i >= first) places.push({ place: place - first, mode: i - first, rate, r });
+      if (i >= first) places.push({ place: place - first, rate, r });
     }
   }
   const processes = done();
